@@ -1,0 +1,1 @@
+"""Data foundation: skeleton, virtual IMU, synthetic FiMAD, renderer, FiMAD reader/writer, windows."""

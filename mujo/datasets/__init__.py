@@ -1,0 +1,1 @@
+"""Real target datasets (one module each) on a small common base."""

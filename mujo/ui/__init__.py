@@ -1,0 +1,1 @@
+"""Streamlit widgets, state keys and components: the only package that imports streamlit."""
