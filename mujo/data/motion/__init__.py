@@ -1,0 +1,1 @@
+"""Synthetic workout motion: body model, exercise library, workout composition and pose-estimator noise."""

@@ -1,0 +1,104 @@
+"""Persisted app settings (the dataset folder the app opens), kept as JSON in `mujo.paths.data_dir()`."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from mujo import paths
+
+SETTINGS_FILE = "settings.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user chose in the app.
+
+    Attributes:
+        dataset_dir: the FiMAD folder chosen in the app, or None to use the default (`$MUJO_DATA` or the demo).
+        chosen_over: the value of `$MUJO_DATA` when the folder was chosen (None when unset). The choice overrides
+            that default only; when `$MUJO_DATA` later points elsewhere, the newer environment wins.
+    """
+
+    dataset_dir: str | None = None
+    chosen_over: str | None = None
+
+
+def settings_path() -> Path:
+    """Where the settings live: `<data_dir>/settings.json`."""
+    return paths.data_dir() / SETTINGS_FILE
+
+
+def _env_data() -> str | None:
+    env = os.environ.get("MUJO_DATA")
+    return str(Path(env).expanduser().resolve()) if env else None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read the settings; a missing or unreadable file gives the defaults (the app must start regardless).
+
+    Args:
+        path: the JSON file (default: settings_path()).
+
+    Returns:
+        The settings; unknown keys are ignored.
+    """
+    path = path or settings_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Settings()
+    if not isinstance(raw, dict):
+        return Settings()
+    ds = raw.get("dataset_dir")
+    over = raw.get("chosen_over")
+    return Settings(
+        dataset_dir=ds if isinstance(ds, str) and ds else None,
+        chosen_over=over if isinstance(over, str) and over else None,
+    )
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> Path:
+    """Write the settings atomically (temporary file + rename) and return the file written."""
+    path = path or settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(asdict(settings), f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def choose_dataset_dir(folder: str | Path | None, path: Path | None = None) -> Settings:
+    """Persist the user's choice of dataset folder (None: back to the default) and return the new settings."""
+    if folder is None:
+        settings = Settings()
+    else:
+        settings = Settings(dataset_dir=str(Path(folder).expanduser().resolve()), chosen_over=_env_data())
+    save_settings(settings, path)
+    return settings
+
+
+def dataset_dir(settings: Settings | None = None) -> Path:
+    """The dataset folder the app opens: the user's choice if it still applies, else `mujo.paths.default_dataset_dir()`.
+
+    Args:
+        settings: the settings to use (default: load_settings()).
+    """
+    settings = settings if settings is not None else load_settings()
+    if settings.dataset_dir and settings.chosen_over == _env_data():
+        return Path(settings.dataset_dir)
+    return paths.default_dataset_dir()
+
+
+def is_default_demo(folder: Path) -> bool:
+    """Whether `folder` is the embedded demo dataset's location (the only folder the app builds itself)."""
+    return Path(folder).resolve() == paths.demo_dataset_dir().resolve()

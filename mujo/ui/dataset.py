@@ -1,0 +1,176 @@
+"""Cached access to the open FiMAD dataset for the pages: the dataset, its validation report, per-clip arrays.
+
+Caching (style.md point 11): the opened dataset is a shared read-only resource (`st.cache_resource`), keyed by
+its resolved folder and the modification times of the files that define it, so editing clips.csv or fimad.json
+reopens it. The validation report and per-clip arrays are pure loaders (`st.cache_data`) with the same key.
+Nothing here reads session state.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mujo.data.fimad import ClipError, FimadDataset, FimadError
+from mujo.data.validate import ValidationReport
+
+Stamp = tuple[float, float, float]
+# Severities that make a clip show up under "only clips with problems" ("info" notes, e.g. "no video file",
+# describe coverage rather than a problem).
+PROBLEM_SEVERITIES = ("error", "warning")
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def dataset_stamp(root: Path) -> Stamp:
+    """Modification times of fimad.json, clips.csv and splits.json (0 when absent): the cache key's version."""
+    return (_mtime(root / "fimad.json"), _mtime(root / "clips.csv"), _mtime(root / "splits.json"))
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset folder plus the stamp it was opened at; hashable, so it keys the caches below."""
+
+    root: str
+    stamp: Stamp
+
+    @classmethod
+    def of(cls, folder: str | Path) -> DatasetRef:
+        root = Path(folder).expanduser().resolve()
+        return cls(str(root), dataset_stamp(root))
+
+
+@st.cache_resource(show_spinner="Opening the dataset…", max_entries=4)
+def _open(root: str, stamp: Stamp) -> FimadDataset:
+    return FimadDataset(root)
+
+
+def open_dataset(ref: DatasetRef) -> FimadDataset:
+    """The opened dataset (shared by all sessions). Raises FimadError when the folder is not a usable FiMAD."""
+    return _open(ref.root, ref.stamp)
+
+
+def folder_problem(folder: str | Path) -> str | None:
+    """Why a folder cannot be opened as a FiMAD dataset (a sentence naming what is missing), or None if it opens."""
+    text = str(folder).strip()
+    if not text:
+        return "Enter the path of a FiMAD dataset folder."
+    path = Path(text).expanduser()
+    if not path.exists():
+        return f"{path} does not exist."
+    if not path.is_dir():
+        return f"{path} is a file, not a folder."
+    missing = [name for name in ("fimad.json", "clips.csv") if not (path / name).is_file()]
+    if missing:
+        return (f"{path} is not a FiMAD dataset: it lacks {' and '.join(missing)} "
+                "(a FiMAD folder holds fimad.json, clips.csv and pose/, imu/, video/ folders).")
+    try:
+        open_dataset(DatasetRef.of(path))
+    except FimadError as e:
+        return f"{path} is not a usable FiMAD dataset: {e}"
+    return None
+
+
+@st.cache_data(show_spinner="Validating the dataset…", max_entries=4)
+def validation_report(root: str, stamp: Stamp) -> ValidationReport:
+    """The dataset's validation report (headers and a NaN scan of every clip's files)."""
+    return _open(root, stamp).validate()
+
+
+def problem_clips(report: ValidationReport) -> set[str]:
+    """Clips named by an error or a warning of the report."""
+    out: set[str] = set()
+    for sev in PROBLEM_SEVERITIES:
+        out |= report.clips_with_problems(sev)
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def load_pose(root: str, stamp: Stamp, clip_id: str) -> np.ndarray | None:
+    """(T, 17, 3) float32 pose of a clip (short NaN gaps filled), None when it has none; ClipError if broken."""
+    arr = _open(root, stamp).pose(clip_id)
+    return None if arr is None else np.array(arr, dtype=np.float32)  # a plain copy: memmaps do not cache well
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def load_imu(root: str, stamp: Stamp, clip_id: str) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(acc, gyro) of a clip, each (T, S, 3) float32 (gyro may be None); None without IMU; ClipError if broken."""
+    out = _open(root, stamp).imu(clip_id)
+    if out is None:
+        return None
+    acc, gyro = out
+    return np.array(acc, dtype=np.float32), (None if gyro is None else np.array(gyro, dtype=np.float32))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _read_bytes(path: str, mtime: float, size: int) -> bytes:
+    return Path(path).read_bytes()
+
+
+def load_video(root: str, stamp: Stamp, clip_id: str, max_bytes: int) -> tuple[bytes, str] | None:
+    """The clip's mp4 bytes and its name relative to the root; None without video.
+
+    Raises:
+        ClipError: the file cannot be read or is larger than `max_bytes` (too big to embed in the page).
+    """
+    path = _open(root, stamp).video_path(clip_id)
+    if path is None:
+        return None
+    rel = f"video/{path.name}"
+    try:
+        st_ = path.stat()
+        if st_.st_size > max_bytes:
+            raise ClipError(clip_id, path, f"{st_.st_size / 1e6:.0f} MB is too large to show in the page "
+                                           f"(limit {max_bytes / 1e6:.0f} MB)")
+        if st_.st_size == 0:
+            raise ClipError(clip_id, path, "the file is empty")
+        return _read_bytes(str(path), st_.st_mtime, st_.st_size), rel
+    except OSError as e:
+        raise ClipError(clip_id, path, f"cannot be read ({e.strerror or e})") from None
+
+
+def overview(ds: FimadDataset) -> dict[str, float]:
+    """Headline numbers of a dataset: clips, hours, source videos and per-modality coverage."""
+    clips: pd.DataFrame = ds.clips
+    n = len(clips)
+    videos = clips["video_id"].replace("", np.nan).dropna().nunique() if "video_id" in clips.columns else 0
+    return {
+        "clips": n,
+        "hours": float(clips["duration_s"].sum(skipna=True)) / 3600.0,
+        "source_videos": int(videos),
+        "pose": int(clips["has_pose"].sum()),
+        "imu": int(clips["has_imu"].sum()),
+        "video": int(clips["has_video"].sum()),
+    }
+
+
+# --- building the embedded demo dataset ------------------------------------------------------------------
+
+
+@st.cache_resource
+def _build_lock() -> threading.Lock:
+    # One build at a time across sessions of this server: a second visitor waits instead of building twice.
+    return threading.Lock()
+
+
+def build_demo_dataset(progress: Callable[[float, str], None]) -> Path:
+    """Build the embedded synthetic dataset if it is absent (minutes), reporting progress; returns its folder.
+
+    Raises:
+        ImportError: mujo.demo is not available in this checkout.
+    """
+    from mujo.demo import ensure_demo_dataset  # noqa: PLC0415  (heavy; only needed on a fresh machine)
+
+    with _build_lock():
+        return ensure_demo_dataset(progress)

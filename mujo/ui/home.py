@@ -1,0 +1,135 @@
+"""The Home page's parts: building the demo dataset, the dataset and model panels, the dataset-folder setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from mujo import paths, settings
+from mujo.data.fimad import FimadDataset
+from mujo.data.validate import ValidationReport
+from mujo.ui import dataset as uds
+from mujo.ui.state import BROWSE_PAGE, QP_PROBLEMS, StateKeys
+from mujo.ui.text import md_escape, show_text_field
+
+
+def build_demo_with_progress() -> bool:
+    """Build the embedded demo dataset with a progress bar and status text; False (and an error shown) on failure."""
+    st.info("First start: building the embedded synthetic FiMAD dataset (video, 3D pose, virtual IMU, chapter "
+            "text). This takes a few minutes and happens once.", icon=":material/construction:")
+    bar = st.progress(0.0, text="Starting…")
+    status = st.empty()
+
+    def progress(fraction: float, message: str) -> None:
+        bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"Building the demo dataset: {fraction:.0%}")
+        status.caption(md_escape(message))
+
+    try:
+        uds.build_demo_dataset(progress)
+    except ImportError as e:
+        st.error(md_escape(f"This installation cannot build the demo dataset ({e}). Point the app at a FiMAD "
+                           "folder below, or set MUJO_DATA."), icon=":material/error:")
+        return False
+    except Exception as e:  # noqa: BLE001  (any failure must leave the page usable so another folder can be chosen)
+        st.error(md_escape(f"Building the demo dataset failed: {type(e).__name__}: {e}"), icon=":material/error:")
+        return False
+    bar.empty()
+    status.empty()
+    return True
+
+
+def dataset_panel(ds: FimadDataset) -> None:
+    """Name, folder, description and headline numbers of the open dataset."""
+    o = uds.overview(ds)
+    st.subheader("Dataset", anchor=False)
+    show_text_field("Name", ds.manifest.name)
+    st.markdown("**Folder**")
+    st.code(str(ds.root), language=None)
+    if ds.manifest.description:
+        show_text_field("Description", ds.manifest.description)
+    n = max(1, o["clips"])
+    c = st.columns(3)
+    c[0].metric("Clips", f"{o['clips']:,}")
+    c[1].metric("Hours", f"{o['hours']:.2f}")
+    c[2].metric("Source videos", f"{o['source_videos']:,}", help="distinct video_id values in clips.csv")
+    c = st.columns(3)
+    c[0].metric("With video", f"{o['video'] / n:.0%}", help=f"{o['video']:,} of {o['clips']:,} clips have an mp4")
+    c[1].metric("With 3D pose", f"{o['pose'] / n:.0%}", help=f"{o['pose']:,} of {o['clips']:,} clips")
+    c[2].metric("With IMU", f"{o['imu'] / n:.0%}", help=f"{o['imu']:,} of {o['clips']:,} clips")
+    st.caption(f"{ds.fps:g} Hz pose and IMU · {len(ds.imu_sites)} IMU sites · "
+               + ("synthetic" if ds.manifest.synthetic else "recorded") + " data")
+    if "split" in ds.clips.columns:
+        counts = ds.clips["split"].replace("", "(none)").value_counts()
+        st.caption("Splits: " + md_escape(", ".join(f"{k} {v:,}" for k, v in counts.items())))
+
+
+def validation_panel(report: ValidationReport) -> None:
+    """Validation summary: counts per severity, the kinds of problems, and a link to Browse filtered to them."""
+    st.subheader("Validation", anchor=False)
+    sev = report.severity_counts()
+    n_clips = len(uds.problem_clips(report))
+    c = st.columns(4)
+    c[0].metric("Errors", sev["error"])
+    c[1].metric("Warnings", sev["warning"])
+    c[2].metric("Notes", sev["info"], help="coverage and interpolated short gaps; not problems")
+    c[3].metric("Clips with problems", n_clips)
+    if not report.usable:
+        st.error("The dataset is not usable: it lists no clip.", icon=":material/error:")
+    df = report.to_frame()
+    serious = df[df["severity"].isin(uds.PROBLEM_SEVERITIES)]
+    if serious.empty:
+        st.success("No errors or warnings.", icon=":material/check_circle:")
+        return
+    if n_clips:
+        st.page_link(BROWSE_PAGE, label=f"Browse the {n_clips:,} clips with problems", icon=":material/filter_alt:",
+                     query_params={QP_PROBLEMS: "1"})
+    kinds = (serious.groupby(["severity", "kind"]).size().rename("count").reset_index()
+             .sort_values(["severity", "count"], ascending=[True, False]))
+    st.dataframe(kinds, hide_index=True, width="content")
+    with st.expander(f"All {len(serious):,} errors and warnings"):
+        st.dataframe(serious, hide_index=True, width="stretch", height=300)
+
+
+def model_panel() -> None:
+    """The model in use. Training arrives with a later issue; until then this says so (no placeholder numbers)."""
+    st.subheader("Model", anchor=False)
+    st.info("No model trained yet.", icon=":material/model_training:")
+    st.caption("Once training exists, this panel shows the loaded model: its modalities, size and evaluation.")
+
+
+def _open_folder() -> None:
+    # Runs as a button callback, before the page script, so the page below already shows the new dataset.
+    text = str(st.session_state.get(StateKeys.DATASET_INPUT) or "").strip()
+    problem = uds.folder_problem(text)
+    if problem:
+        st.session_state[StateKeys.DATASET_FEEDBACK] = ("error", problem)
+        return
+    chosen = settings.choose_dataset_dir(text)
+    st.session_state[StateKeys.DATASET_FEEDBACK] = ("success", f"Opened {chosen.dataset_dir}.")
+
+
+def _use_default() -> None:
+    settings.choose_dataset_dir(None)
+    st.session_state[StateKeys.DATASET_INPUT] = str(settings.dataset_dir())
+    st.session_state[StateKeys.DATASET_FEEDBACK] = ("success", f"Back to the default dataset {settings.dataset_dir()}.")
+
+
+def folder_setting(current: Path) -> None:
+    """Text input + "Open" to point the app at another FiMAD folder, with validation feedback."""
+    st.subheader("Dataset folder", anchor=False)
+    if not st.session_state.get(StateKeys.DATASET_INPUT):
+        st.session_state[StateKeys.DATASET_INPUT] = str(current)
+    st.text_input("FiMAD folder", key=StateKeys.DATASET_INPUT,
+                  help="A folder with fimad.json and clips.csv. The environment variable MUJO_DATA sets the default; "
+                       "a folder opened here overrides it and is remembered in settings.json.")
+    c1, c2 = st.columns(2)
+    c1.button("Open", key="home.open", on_click=_open_folder, type="primary", icon=":material/folder_open:",
+              width="stretch")
+    c2.button("Use default", key="home.use_default", on_click=_use_default, width="stretch",
+              help=f"The default is {paths.default_dataset_dir()}")
+    feedback = st.session_state.get(StateKeys.DATASET_FEEDBACK)
+    if feedback:
+        level, message = feedback
+        (st.error if level == "error" else st.success)(md_escape(message))
+    st.caption(md_escape(f"Settings file: {settings.settings_path()}"))

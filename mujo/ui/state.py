@@ -1,0 +1,102 @@
+"""Session-state keys of every page, with their defaults in one place, and the Browse page's URL parameters."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlencode
+
+import streamlit as st
+
+
+class StateKeys(StrEnum):
+    """Keys in `st.session_state`; widgets that tests or other pages touch use these as their `key`."""
+
+    # Home
+    DATASET_INPUT = "home.dataset_input"  # text input: the folder to open
+    DATASET_FEEDBACK = "home.dataset_feedback"  # (level, message) shown after "Open"
+    # Browse: filters
+    SEARCH = "browse.search"
+    SPLITS = "browse.splits"
+    LABELS = "browse.labels"
+    VIDEO_IDS = "browse.video_ids"
+    COVERAGE = "browse.coverage"
+    ONLY_PROBLEMS = "browse.only_problems"
+    # Browse: the clip table (a dataframe with row selection) and what it shows
+    TABLE = "browse.table"
+    TABLE_DIGEST = "browse.table_digest"  # which rows the table showed last run (re-points its selection)
+    SELECTED_CLIP = "browse.selected_clip"
+    START_TIME = "browse.start_time"  # seconds: where the player starts (from ?t=)
+    START_TOKEN = "browse.start_token"  # bumped on each new selection: the player then starts at START_TIME
+    # Browse: the player's IMU traces
+    IMU_QUANTITY = "browse.imu_quantity"
+    IMU_SITES = "browse.imu_sites"
+    IMU_COMPONENTS = "browse.imu_components"
+
+
+IMU_COMPONENTS: tuple[str, ...] = ("x", "y", "z", "|·|")
+
+DEFAULTS: dict[StateKeys, Any] = {
+    StateKeys.DATASET_INPUT: "",
+    StateKeys.DATASET_FEEDBACK: None,
+    StateKeys.SEARCH: "",
+    StateKeys.SPLITS: [],
+    StateKeys.LABELS: [],
+    StateKeys.VIDEO_IDS: [],
+    StateKeys.COVERAGE: [],
+    StateKeys.ONLY_PROBLEMS: False,
+    StateKeys.TABLE_DIGEST: None,
+    StateKeys.SELECTED_CLIP: None,
+    StateKeys.START_TIME: 0.0,
+    StateKeys.START_TOKEN: 0,
+    StateKeys.IMU_QUANTITY: "acc",
+    StateKeys.IMU_SITES: None,  # None: the page picks sensible sites of the dataset
+    StateKeys.IMU_COMPONENTS: ["x", "y", "z", "|·|"],
+}
+
+# URL query parameters of the Browse page: ?clip=<clip_id>&t=<seconds>&problems=1
+QP_CLIP = "clip"
+QP_TIME = "t"
+QP_PROBLEMS = "problems"
+BROWSE_PAGE = "pages/1_Browse.py"
+BROWSE_URL_PATH = "Browse"
+
+
+def init_state() -> None:
+    """Seed every key that is not set yet with its default (call at the top of each page)."""
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = list(value) if isinstance(value, list) else value
+
+
+def get(key: StateKeys) -> Any:
+    """The current value of a state key (its default when unset)."""
+    return st.session_state.get(key, DEFAULTS.get(key))
+
+
+def browse_params(clip_id: str, t: float | None = None) -> dict[str, str]:
+    """Query parameters that open Browse on a clip (and optionally at a time in seconds)."""
+    params = {QP_CLIP: clip_id}
+    if t is not None and t > 0:
+        params[QP_TIME] = f"{float(t):.2f}"
+    return params
+
+
+def browse_url(clip_id: str, t: float | None = None) -> str:
+    """A relative URL that opens Browse on a clip at a time, e.g. `Browse?clip=abc___3&t=12.50`.
+
+    Use it where Streamlit wants a URL string (a LinkColumn, a markdown link); `browse_link` draws a page link.
+    """
+    return f"{BROWSE_URL_PATH}?{urlencode(browse_params(clip_id, t))}"
+
+
+def browse_link(clip_id: str, t: float | None = None, label: str | None = None) -> None:
+    """Draw a link to Browse that opens `clip_id` at `t` seconds (what later pages use to show a clip).
+
+    Args:
+        clip_id: the clip to open.
+        t: start time in seconds (None: the beginning).
+        label: the link text (default: "Open <clip_id> in Browse"); shown as text, never parsed as HTML.
+    """
+    text = label or f"Open {clip_id} in Browse" + (f" at {t:.1f} s" if t else "")
+    st.page_link(BROWSE_PAGE, label=text, icon=":material/play_circle:", query_params=browse_params(clip_id, t))
