@@ -56,7 +56,7 @@ def test_camera_sample_stands_in_front(facing):
     rng = np.random.default_rng(1)
     front = np.array([math.sin(facing), math.cos(facing)])  # the trainer's facing direction (x, z)
     for _ in range(50):
-        cam = Camera.sample(rng, facing, center=(1.0, 0.2, -2.0))
+        cam = Camera.sample(rng, facing, center=(1.0, 0.2, -2.0), size=SIZE)
         off = np.array(cam.position) - (1.0, 0.2, -2.0)
         dist = np.hypot(off[0], off[2])
         assert 2.5 <= dist <= 4.5 and 0.8 <= off[1] <= 1.6

@@ -8,7 +8,6 @@ Nothing here reads session state.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -155,22 +154,14 @@ def overview(ds: FimadDataset) -> dict[str, float]:
     }
 
 
-# --- building the embedded demo dataset ------------------------------------------------------------------
-
-
-@st.cache_resource
-def _build_lock() -> threading.Lock:
-    # One build at a time across sessions of this server: a second visitor waits instead of building twice.
-    return threading.Lock()
-
-
 def build_demo_dataset(progress: Callable[[float, str], None]) -> Path:
     """Build the embedded synthetic dataset if it is absent (minutes), reporting progress; returns its folder.
 
+    mujo.demo serialises concurrent builds with a lock file, so two sessions never build it twice.
+
     Raises:
-        ImportError: mujo.demo is not available in this checkout.
+        ImportError: mujo.demo (or the generator it needs) is not available in this checkout.
     """
     from mujo.demo import ensure_demo_dataset  # noqa: PLC0415  (heavy; only needed on a fresh machine)
 
-    with _build_lock():
-        return ensure_demo_dataset(progress)
+    return ensure_demo_dataset(progress)
