@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import mujo.data.arrays as arrays_mod
 import mujo.data.fimad as fimad_mod
 from mujo.data.fimad import ClipError, FimadDataset, FimadError, is_safe_clip_id
 from mujo.data.skeleton import IMU_SITES
-from tests.fimad_factory import TRICKY_TEXTS, add_nan_gap, append_row, edit_manifest, make_fimad, set_cell
+from fimad_factory import TRICKY_TEXTS, add_nan_gap, append_row, edit_manifest, make_fimad, set_cell
 
 
 def _is_memmap(a: np.ndarray) -> bool:
@@ -150,7 +151,8 @@ def test_unsafe_ids_rejected(bad):
 
 
 def test_safe_ids_accepted():
-    for good in ["clip000", "-2DxGwlLX5s___0", "Ünïcödé_клип-1", "日本語", "a-b_c"]:
+    for good in ["clip000", "-2DxGwlLX5s___0", "Ünïcödé_клип-1", "日本語", "a-b_c",
+                 "क्लिप_1", "e\u0301t\u0301e\u0301"]:  # combining marks belong to letters
         assert is_safe_clip_id(good)
     assert not is_safe_clip_id("a\0b") and not is_safe_clip_id(None) and not is_safe_clip_id("x" * 300)
 
@@ -280,3 +282,59 @@ def test_minimal_manifest_defaults(tmp_path):
     edit_manifest(root, name=None, imu_sites=None, skeleton=None, description=None, features=None, source=None)
     ds = FimadDataset(root)
     assert ds.manifest.name == "d" and ds.imu_sites == IMU_SITES and ds.manifest.features == {}
+
+
+def _npz_variants(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(5)
+    a, b, c = (rng.normal(size=(7, 2, 3)).astype(np.float32) for _ in range(3))
+    paths = {k: tmp_path / f"{k}.npz" for k in ("one", "three", "compressed", "aligned", "comment", "prefixed")}
+    np.savez(paths["one"], acc=a)
+    np.savez(paths["three"], acc=a, gyro=b, extra=c)
+    np.savez_compressed(paths["compressed"], acc=a, gyro=b)
+    with open(paths["aligned"], "wb") as f:
+        arrays_mod.write_npz(f, {"acc": a, "gyro": b})
+    np.savez(paths["comment"], acc=a, gyro=b)
+    with zipfile.ZipFile(paths["comment"], "a") as zf:
+        zf.comment = b"x" * 3000  # longer than the tail the fast path reads: zipfile's code takes over
+    paths["prefixed"].write_bytes(b"junk" + paths["three"].read_bytes())
+    return paths
+
+
+def test_npz_fast_directory_agrees_with_zipfile(tmp_path):
+    for name, path in _npz_variants(tmp_path).items():
+        with open(path, "rb") as fp:
+            fast = arrays_mod._directory(fp, path.stat().st_size)
+        if name in ("comment", "prefixed"):
+            assert fast is None, name
+        else:
+            with zipfile.ZipFile(path) as zf:
+                assert [(e[0], e[2], e[3]) for e in fast] == [
+                    (zi.filename, zi.compress_type, zi.header_offset) for zi in zf.infolist()], name
+        got = arrays_mod.load_npz(path)
+        reference = path.with_name("three.npz") if name == "prefixed" else path  # np.load wants the zip first
+        with np.load(reference, allow_pickle=False) as z:
+            assert sorted(got) == sorted(k for k in z.files)
+            for k in z.files:
+                np.testing.assert_array_equal(got[k], z[k])
+                assert _is_memmap(got[k]) == (name != "compressed")
+
+
+def test_npy_headers_fast_and_general(tmp_path):
+    # numpy's own header takes the fast path; a Fortran-ordered, big-endian, v2 or structured one must also read
+    cases = {"plain": np.arange(12, dtype=np.float32).reshape(3, 4),
+             "fortran": np.asfortranarray(np.arange(12, dtype=np.float64).reshape(3, 4)),
+             "bigendian": np.arange(5, dtype=">f4"), "scalar": np.array(3.5), "empty": np.zeros((0, 17, 3), np.float32),
+             "structured": np.zeros(3, dtype=[("a", "<f4"), ("b", "<i2")])}
+    for name, arr in cases.items():
+        path = tmp_path / f"{name}.npy"
+        np.save(path, arr)
+        np.testing.assert_array_equal(arrays_mod.open_npy(path), arr)
+        np.testing.assert_array_equal(arrays_mod.open_npy(path, mmap=False), arr)
+    v2 = tmp_path / "v2.npy"
+    with open(v2, "wb") as f:
+        np.lib.format.write_array(f, cases["plain"], version=(2, 0))
+    np.testing.assert_array_equal(arrays_mod.open_npy(v2), cases["plain"])
+    obj = tmp_path / "obj.npy"
+    np.save(obj, np.array([1, "a"], dtype=object), allow_pickle=True)
+    with pytest.raises(arrays_mod.ArrayFileError, match="object"):
+        arrays_mod.open_npy(obj)

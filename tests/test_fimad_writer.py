@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import time
 import zipfile
 
 import numpy as np
@@ -13,7 +15,7 @@ import mujo.data.fimad_writer as writer_mod
 from mujo.data.arrays import npz_members
 from mujo.data.fimad import FimadDataset
 from mujo.data.fimad_writer import FimadWriter
-from tests.fimad_factory import TRICKY_TEXTS, truncate
+from fimad_factory import TRICKY_TEXTS, truncate
 
 SITES = ("LWrist", "RWrist", "Head")
 
@@ -115,14 +117,20 @@ def test_stale_temps_removed_and_resume(tmp_path):
         w.write_imu(cid, acc, gyro)
     truncate(tmp_path / "pose" / "b.npy")
     (tmp_path / "imu" / "c.npz").write_bytes(b"PK\x03\x04 half a zip")
-    (tmp_path / "pose" / ".d.npy.1234abcd.tmp").write_bytes(b"left by a crash")
+    stale, fresh = tmp_path / "pose" / ".d.npy.1234abcd.tmp", tmp_path / "imu" / ".e.npz.5678abcd.tmp"
+    stale.write_bytes(b"left by a crash")
+    fresh.write_bytes(b"another process is writing this one right now")
+    old = time.time() - writer_mod.STALE_TEMP_S - 5
+    os.utime(stale, (old, old))
     (tmp_path / "video").mkdir()
     (tmp_path / "video" / "a.mp4").write_bytes(b"\0\0\0\x18ftypisom" + b"\0" * 20)
     (tmp_path / "video" / "b.mp4").write_bytes(b"")
-    w2 = _writer(tmp_path)
-    assert not (tmp_path / "pose" / ".d.npy.1234abcd.tmp").exists()
+    w2 = _writer(tmp_path)  # a new writer (a resume, or a parallel worker) touches nobody's temp files
+    assert stale.exists() and fresh.exists()
     assert w2.existing_clips() == {"pose": {"a", "c"}, "imu": {"a", "b"}, "video": {"a"}}
     assert w2.video_path("z") == tmp_path / "video" / "z.mp4"
+    w2.finish([{"clip_id": "a", "n_frames": 10}])
+    assert not stale.exists() and fresh.exists()
 
 
 @pytest.mark.parametrize("call, match", [

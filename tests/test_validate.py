@@ -9,8 +9,8 @@ import pytest
 
 from mujo.data.fimad import ClipError, FimadDataset
 from mujo.data.validate import ValidationReport, validate_dataset
-from tests.fimad_factory import (add_nan_gap, append_row, corrupt_header, make_fimad, rewrite_imu, rewrite_pose,
-                                 set_cell, truncate)
+from fimad_factory import (add_nan_gap, append_row, corrupt_header, has_video_io, make_fimad, rewrite_imu,
+                                 rewrite_pose, set_cell, truncate)
 
 N = 6
 
@@ -118,7 +118,8 @@ def test_table_problems(root):
     assert "../escape" in unsafe.message and unsafe.file == "clips.csv"
     bad = _only(report, "bad_value", "error")
     assert bad.clip_id == "clip001" and "-3" in bad.message
-    assert (_only(report, "unknown_split_id").clip_id, _only(report, "unknown_split_id").file) == ("nope", "splits.json")
+    unknown = _only(report, "unknown_split_id")
+    assert (unknown.clip_id, unknown.file) == ("nope", "splits.json")
     assert _only(report, "split_conflict").clip_id == "clip002"
 
 
@@ -138,6 +139,8 @@ def test_video_checks(root):
     assert (p.clip_id, p.file) == ("clip000", "video/clip000.mp4")
     assert {p.clip_id for p in report.problems if p.kind == "missing"} == {"clip002", "clip003", "clip004", "clip005"}
     assert validate_dataset(root, check_video="none").clips_with_problems("error") == set()
+    assert validate_dataset(root, check_video=False).clips_with_problems("error") == set()
+    assert validate_dataset(root, check_video=True).clips_with_problems("error") == {"clip000"}
     opened = validate_dataset(root, check_video="open")  # PyAV rejects the fake ftyp header too
     assert opened.clips_with_problems("error") == {"clip000", "clip001"}
 
@@ -161,3 +164,15 @@ def test_progress_and_frame(root):
     frame = report.to_frame()
     assert list(frame.columns) == ["clip_id", "file", "kind", "severity", "message"] and len(frame) == 1
     assert report.counts() == {"coverage": 1}
+
+
+@pytest.mark.skipif(not has_video_io(), reason="mujo.data.video_io is not there yet")
+def test_real_videos_pass_and_a_broken_one_fails(tmp_path):
+    root = make_fimad(tmp_path / "d", n_clips=2, with_video=True)
+    ds = FimadDataset(root)
+    assert ds.clips["has_video"].all() and ds.video_path("clip001") == root / "video" / "clip001.mp4"
+    assert validate_dataset(root, check_video="open").severity_counts()["error"] == 0
+    corrupt_header(root / "video" / "clip001.mp4")
+    for mode in ("header", "open"):
+        p = _only(validate_dataset(root, check_video=mode), "unreadable")
+        assert (p.clip_id, p.file) == ("clip001", "video/clip001.mp4")

@@ -9,7 +9,7 @@ import pytest
 
 from mujo.data.fimad import ClipError, FimadDataset
 from mujo.data.windows import build_index, n_windows, nan_windows, read_windows, window_starts
-from tests.fimad_factory import add_nan_gap, make_fimad, set_cell
+from fimad_factory import add_nan_gap, make_fimad, set_cell
 
 
 def _naive(t: int, size: int, hop: int, trim: float) -> list[int]:
@@ -113,4 +113,14 @@ def test_cache_stays_bounded(tmp_path):
     index = ds.windows()
     read_windows(ds, index, modality="acc")
     read_windows(ds, index, modality="pose")
-    assert len(ds.cache._items) <= 2
+    assert len(ds.cache) <= 2
+
+
+def test_dataset_pickles_for_worker_processes(ds):
+    import pickle
+
+    index = ds.windows()
+    before = read_windows(ds, index, modality="acc")
+    clone = pickle.loads(pickle.dumps(ds))
+    assert len(clone.cache) == 0 and clone.cache.max_items == ds.cache.max_items
+    np.testing.assert_array_equal(read_windows(clone, index, modality="acc"), before)

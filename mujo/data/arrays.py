@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import math
+import mmap
 import os
+import re
 import struct
 import zipfile
 from dataclasses import dataclass
@@ -12,13 +15,19 @@ from typing import BinaryIO
 
 import numpy as np
 
-_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, then file-name and extra-field lengths at bytes 26..29
+_LOCAL = struct.Struct("<4s22xHH")  # local file header: signature, then name and extra lengths at bytes 26..29
+_CENTRAL = struct.Struct("<4s4xHH8xIIHHH8xI")  # central directory entry (46 bytes), the fields we need
+_END = struct.Struct("<4sHHHHIIH")  # end of central directory record (22 bytes)
 _ALIGN = 64  # npy data is 64-byte aligned inside its own file; we align the npy start too (see write_npz)
+MMAP_MIN_BYTES = 1 << 20  # with mmap=None, files smaller than this are read rather than mapped
 _PAD_EXTRA_ID = 0xD935  # the zip extra-field id Android's zipalign uses for padding; every reader skips it
+# The header numpy itself writes; anything else goes through numpy's slower, general parser.
+_HEADER_RE = re.compile(r"\{'descr': '([<>|=]?[a-zA-Z]\d*)', 'fortran_order': (True|False), "
+                        r"'shape': \(([\d, ]*)\), \} *\n?")
 
 
 class ArrayFileError(ValueError):
-    """A .npy/.npz file that cannot be read: bad header, truncated, object dtype, compressed and so on."""
+    """A .npy/.npz file that cannot be read: bad header, truncated, object dtype, encrypted and so on."""
 
 
 @dataclass(frozen=True)
@@ -32,64 +41,102 @@ class NpyInfo:
 
     @property
     def nbytes(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        return math.prod(self.shape) * self.dtype.itemsize
 
 
-def _read_header(fp: BinaryIO, what: str) -> tuple[tuple[int, ...], np.dtype, bool]:
+def _parse_header(fp: BinaryIO, what: str) -> tuple[tuple[int, ...], np.dtype, bool]:
+    """Read an .npy header at the current position, leaving fp at the data; never unpickles."""
+    start = fp.tell()
+    head = fp.read(12)
+    if len(head) >= 10 and head[:6] == b"\x93NUMPY" and head[6] in (1, 2):
+        text_at = 10 if head[6] == 1 else 12  # the header length is a uint16 (v1) or uint32 (v2) at byte 8
+        n = int.from_bytes(head[8:text_at], "little")
+        fp.seek(start + text_at)
+        text = fp.read(n)
+        m = _HEADER_RE.fullmatch(text.decode("latin1")) if len(text) == n else None
+        if m:
+            shape = tuple(int(s) for s in m.group(3).split(",") if s.strip())
+            return _checked(shape, np.dtype(m.group(1)), m.group(2) == "True", what)
+    fp.seek(start)
     try:
         version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
+        if version not in ((1, 0), (2, 0)):
             raise ArrayFileError(f"{what}: unsupported .npy version {version}")
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read(fp)
     except ArrayFileError:
         raise
-    except (ValueError, OSError, EOFError, SyntaxError) as e:
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as e:
         raise ArrayFileError(f"{what}: not a valid .npy header ({e})") from None
+    return _checked(tuple(int(s) for s in shape), dtype, bool(fortran), what)
+
+
+def _checked(shape: tuple[int, ...], dtype: np.dtype, fortran: bool, what: str):
     if dtype.hasobject:
         raise ArrayFileError(f"{what}: object dtype is not allowed (it would need pickle)")
-    return tuple(int(s) for s in shape), dtype, bool(fortran)
+    return shape, dtype, fortran
+
+
+def _info(fp: BinaryIO, start: int, limit: int, what: str) -> NpyInfo:
+    """Header of the .npy that starts at `start` and may use bytes up to `limit` of the file."""
+    fp.seek(start)
+    shape, dtype, fortran = _parse_header(fp, what)
+    info = NpyInfo(shape, dtype, fortran, fp.tell())
+    if info.offset + info.nbytes > limit:
+        raise ArrayFileError(f"{what}: truncated: the header announces {info.nbytes} bytes of data, "
+                             f"{max(0, limit - info.offset)} are there")
+    return info
 
 
 def npy_info(path: str | Path) -> NpyInfo:
     """Read an .npy header and check the file holds all the data it announces.
 
-    Args:
-        path: the .npy file.
-    Returns:
-        The header's shape, dtype and order, and the data offset.
     Raises:
         ArrayFileError: bad magic/header, object dtype or a truncated file.
         OSError: the file cannot be opened.
     """
     with open(path, "rb") as fp:
-        shape, dtype, fortran = _read_header(fp, Path(path).name)
-        info = NpyInfo(shape, dtype, fortran, fp.tell())
-        size = os.fstat(fp.fileno()).st_size
-    if size < info.offset + info.nbytes:
-        raise ArrayFileError(f"{Path(path).name}: truncated: header announces {info.nbytes} bytes of data, "
-                             f"the file has {size - info.offset}")
-    return info
+        return _info(fp, 0, os.fstat(fp.fileno()).st_size, Path(path).name)
 
 
-def _memmap(path: str | Path, info: NpyInfo) -> np.ndarray:
+def _use_map(mode: bool | None, size: int) -> bool:
+    return size > 0 and (mode is True or (mode is None and size >= MMAP_MIN_BYTES))
+
+
+def _view(buf: mmap.mmap | bytes, info: NpyInfo, path: str | Path) -> np.ndarray:
+    """A read-only array over `info`'s bytes of a mapped file (an np.memmap) or of the file's bytes in memory."""
+    order = "F" if info.fortran_order else "C"
     if info.nbytes == 0:  # mmap cannot map zero bytes
-        return np.empty(info.shape, info.dtype)
-    return np.memmap(path, dtype=info.dtype, mode="r", offset=info.offset, shape=info.shape,
-                     order="F" if info.fortran_order else "C")
+        return np.empty(info.shape, info.dtype, order=order)
+    if not isinstance(buf, mmap.mmap):
+        return np.ndarray(info.shape, dtype=info.dtype, buffer=buf, offset=info.offset, order=order)
+    # np.memmap() would map the file again per array; building the same object over one mapping is cheaper.
+    arr = np.ndarray.__new__(np.memmap, info.shape, dtype=info.dtype, buffer=buf, offset=info.offset, order=order)
+    arr._mmap, arr.filename, arr.offset, arr.mode = buf, str(path), info.offset, "r"
+    return arr
 
 
-def open_npy(path: str | Path, *, mmap: bool = True) -> np.ndarray:
-    """Open an .npy file read-only, memory-mapped unless `mmap` is False (never unpickles).
+def _map(fp: BinaryIO) -> mmap.mmap:
+    return mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ)
 
+
+def open_npy(path: str | Path, *, mmap: bool | None = True) -> np.ndarray:
+    """Open an .npy file read-only (never unpickles).
+
+    Args:
+        path: the file.
+        mmap: True memory-maps it (an np.memmap); False reads it into memory; None maps only files of at least
+            MMAP_MIN_BYTES (mapping a small file costs more in page faults and unmapping than reading it).
     Raises:
         ArrayFileError: the file is not a readable .npy (see `npy_info`).
     """
-    info = npy_info(path)
-    arr = _memmap(path, info)
-    return arr if mmap else np.array(arr)
+    name = Path(path).name
+    with open(path, "rb") as fp:
+        size = os.fstat(fp.fileno()).st_size
+        if _use_map(mmap, size):
+            return _view(_map(fp), _info(fp, 0, size, name), path)
+        data = fp.read()
+    return _view(data, _info(io.BytesIO(data), 0, len(data), name), path)
 
 
 @dataclass(frozen=True)
@@ -101,75 +148,109 @@ class NpzMember:
     compressed: bool
 
 
-def npz_members(path: str | Path) -> dict[str, NpzMember]:
-    """List the arrays of an .npz from the zip directory and each member's .npy header (no data is read).
+def _directory(fp: BinaryIO, size: int) -> list[tuple[str, int, int, int, int]] | None:
+    """(name, flags, method, local header offset, compressed size) per member from the zip's central directory.
 
-    Raises:
-        ArrayFileError: not a zip, encrypted, a member with a bad or truncated .npy header.
+    None when the file needs zipfile's general code (zip64, a long comment, data before the zip ...).
     """
-    path = Path(path)
+    fp.seek(max(0, size - 1024))
+    tail = fp.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _END.size:
+        return None
+    _, disk, _, _, n, cd_size, cd_off, _ = _END.unpack_from(tail, at)
+    end_pos = size - len(tail) + at
+    if disk or n == 0xFFFF or cd_off + cd_size != end_pos or tail[max(0, at - 20): at][:4] == b"PK\x06\x07":
+        return None
+    fp.seek(cd_off)
+    cd = fp.read(cd_size)
+    out, p = [], 0
+    for _ in range(n):
+        if p + _CENTRAL.size > len(cd):
+            return None
+        sig, flags, method, csize, usize, n_name, n_extra, n_comment, offset = _CENTRAL.unpack_from(cd, p)
+        if sig != b"PK\x01\x02" or 0xFFFFFFFF in (csize, usize, offset):
+            return None
+        raw = cd[p + _CENTRAL.size: p + _CENTRAL.size + n_name]
+        out.append((raw.decode("utf-8" if flags & 0x800 else "cp437"), flags, method, offset, csize))
+        p += _CENTRAL.size + n_name + n_extra + n_comment
+    return out
+
+
+def _members(fp: BinaryIO, size: int, path: Path) -> dict[str, NpzMember]:
+    entries = _directory(fp, size)
+    if entries is None:
+        try:
+            with zipfile.ZipFile(fp) as zf:
+                entries = [(zi.filename, zi.flag_bits, zi.compress_type, zi.header_offset, zi.compress_size)
+                           for zi in zf.infolist()]
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
+            raise ArrayFileError(f"{path.name}: not a readable .npz/zip file ({e})") from None
     members: dict[str, NpzMember] = {}
-    try:
-        with zipfile.ZipFile(path) as zf, open(path, "rb") as raw:
-            for zi in zf.infolist():
-                key = zi.filename[:-4] if zi.filename.endswith(".npy") else zi.filename
-                what = f"{path.name}[{key}]"
-                if zi.flag_bits & 0x1:
-                    raise ArrayFileError(f"{what}: encrypted zip members are not supported")
-                if zi.compress_type == zipfile.ZIP_STORED:
-                    members[key] = NpzMember(key, _stored_member_info(raw, zi, what), False)
-                else:
-                    with zf.open(zi) as fp:
-                        shape, dtype, fortran = _read_header(fp, what)
-                    members[key] = NpzMember(key, NpyInfo(shape, dtype, fortran, None), True)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as e:
-        raise ArrayFileError(f"{path.name}: not a readable .npz/zip file ({e})") from None
+    for name, flags, method, offset, csize in entries:
+        key = name[:-4] if name.endswith(".npy") else name
+        what = f"{path.name}[{key}]"
+        if flags & 0x1:
+            raise ArrayFileError(f"{what}: encrypted zip members are not supported")
+        if method != zipfile.ZIP_STORED:
+            members[key] = NpzMember(key, NpyInfo((), np.dtype("V"), False, None), True)  # header read on load
+            continue
+        fp.seek(offset)
+        head = fp.read(_LOCAL.size)
+        sig, n_name, n_extra = _LOCAL.unpack(head) if len(head) == _LOCAL.size else (b"", 0, 0)
+        if sig != b"PK\x03\x04":
+            raise ArrayFileError(f"{what}: bad zip local header")
+        # The local extra field may differ from the central one, so its length is read here.
+        start = offset + _LOCAL.size + n_name + n_extra
+        members[key] = NpzMember(key, _info(fp, start, min(size, start + csize), what), False)
     return members
 
 
-def _stored_member_info(raw: BinaryIO, zi: zipfile.ZipInfo, what: str) -> NpyInfo:
-    # The directory's extra field may differ from the local one, so read the local header's lengths.
-    raw.seek(zi.header_offset)
-    head = raw.read(_LOCAL_HEADER.size)
-    sig, n_name, n_extra = _LOCAL_HEADER.unpack(head) if len(head) == _LOCAL_HEADER.size else (b"", 0, 0)
-    if sig != b"PK\x03\x04":
-        raise ArrayFileError(f"{what}: bad zip local header")
-    start = zi.header_offset + _LOCAL_HEADER.size + n_name + n_extra
-    raw.seek(start)
-    shape, dtype, fortran = _read_header(raw, what)
-    info = NpyInfo(shape, dtype, fortran, raw.tell())
-    if info.offset - start + info.nbytes > zi.file_size:
-        raise ArrayFileError(f"{what}: truncated member")
-    return info
+def npz_members(path: str | Path) -> dict[str, NpzMember]:
+    """List the arrays of an .npz from the zip directory and each stored member's .npy header (no data read).
+
+    Compressed members are listed with `compressed=True` and an empty header (reading it means decompressing).
+
+    Raises:
+        ArrayFileError: not a zip, encrypted, or a stored member with a bad or truncated .npy header.
+    """
+    with open(path, "rb") as fp:
+        return _members(fp, os.fstat(fp.fileno()).st_size, Path(path))
 
 
-def load_npz(path: str | Path, keys: tuple[str, ...] | None = None, *, mmap: bool = True) -> dict[str, np.ndarray]:
-    """Read arrays of an .npz: stored members memory-mapped, compressed ones decompressed (never unpickles).
+def load_npz(path: str | Path, keys: tuple[str, ...] | None = None, *,
+             mmap: bool | None = True) -> dict[str, np.ndarray]:
+    """Read arrays of an .npz, read-only; stored members without copying, compressed ones decompressed.
 
     Args:
         path: the .npz file.
         keys: the arrays wanted (absent ones are left out of the result); None = all.
-        mmap: memory-map stored members (False reads them into memory).
+        mmap: True memory-maps the file once (stored members become np.memmap views); False reads it into
+            memory; None maps only files of at least MMAP_MIN_BYTES.
     Returns:
         {key: array} for the keys present.
     Raises:
-        ArrayFileError: the file or a wanted member is unreadable.
+        ArrayFileError: the file or a wanted member is unreadable (never unpickles).
     """
-    members = npz_members(path)
+    path = Path(path)
+    with open(path, "rb") as fp:
+        size = os.fstat(fp.fileno()).st_size
+        if _use_map(mmap, size):
+            members = _members(fp, size, path)
+            buf: mmap.mmap | bytes = _map(fp)
+        else:
+            buf = fp.read()
+            members = _members(io.BytesIO(buf), len(buf), path)
     wanted = [k for k in (keys if keys is not None else members) if k in members]
-    out: dict[str, np.ndarray] = {}
+    out = {k: _view(buf, members[k].info, path) for k in wanted if not members[k].compressed}
     compressed = [k for k in wanted if members[k].compressed]
-    for k in wanted:
-        if not members[k].compressed:
-            arr = _memmap(path, members[k].info)
-            out[k] = arr if mmap else np.array(arr)
     if compressed:
         try:
-            with np.load(path, allow_pickle=False) as z:
+            with np.load(io.BytesIO(buf) if isinstance(buf, bytes) else path, allow_pickle=False) as z:
                 for k in compressed:
                     out[k] = z[k]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-            raise ArrayFileError(f"{Path(path).name}: cannot decompress {compressed} ({e})") from None
+            raise ArrayFileError(f"{path.name}: cannot decompress {compressed} ({e})") from None
     return out
 
 
@@ -190,7 +271,7 @@ def write_npz(fp: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
             write_npy(buf, arr)
             zi = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             zi.external_attr = 0o644 << 16
-            data_at = fp.tell() + _LOCAL_HEADER.size + len(zi.filename.encode()) + 6
+            data_at = fp.tell() + _LOCAL.size + len(zi.filename.encode()) + 6
             pad = (-data_at) % _ALIGN
             zi.extra = struct.pack("<HHH", _PAD_EXTRA_ID, 2 + pad, _ALIGN) + b"\0" * pad
             zf.writestr(zi, buf.getvalue())
@@ -202,13 +283,17 @@ def write_npz(fp: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
 def nan_runs(mask: np.ndarray) -> np.ndarray:
     """Runs of True in a 1-D bool mask, as an (K, 2) int array of [start, stop)."""
     m = np.concatenate(([False], np.asarray(mask, bool), [False]))
-    edges = np.flatnonzero(m[1:] != m[:-1])
-    return edges.reshape(-1, 2)
+    return np.flatnonzero(m[1:] != m[:-1]).reshape(-1, 2)
 
 
 def frame_nan_mask(x: np.ndarray) -> np.ndarray:
     """(T,) True where any value of a sample (a frame) is NaN."""
-    return np.isnan(x.reshape(len(x), -1)).any(axis=1)
+    return np.isnan(np.asarray(x).reshape(len(x), -1)).any(axis=1)
+
+
+def has_nan(x: np.ndarray) -> bool:
+    """Whether an array holds any NaN (on a plain view: ufuncs on np.memmap pay for subclass wrapping)."""
+    return bool(np.isnan(np.asarray(x)).any())
 
 
 def fill_short_gaps(x: np.ndarray, max_gap: int) -> np.ndarray:

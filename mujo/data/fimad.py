@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from mujo.data.arrays import ArrayFileError, fill_short_gaps, load_npz, open_npy
+from mujo.data.arrays import ArrayFileError, fill_short_gaps, has_nan, load_npz, open_npy
 from mujo.data.skeleton import IMU_SITES, N_JOINTS, site_indices
 from mujo.data.validate import Problem, ValidationReport
 from mujo.data.windows import ClipCache, WindowIndex, build_index
@@ -22,11 +23,13 @@ FORMAT = "fimad"
 VERSION = 1
 SKELETON = "h36m17"
 # Where each per-clip modality lives: folder and file suffix.
-MODALITY_FILES: dict[str, tuple[str, str]] = {"pose": ("pose", ".npy"), "imu": ("imu", ".npz"), "video": ("video", ".mp4")}
+MODALITY_FILES: dict[str, tuple[str, str]] = {
+    "pose": ("pose", ".npy"), "imu": ("imu", ".npz"), "video": ("video", ".mp4")}
 # clips.csv columns read as numbers (everything else stays text): name -> (integer?, required?).
 NUMERIC_COLUMNS: dict[str, tuple[bool, bool]] = {
     "n_frames": (True, True), "chapter_index": (True, False), "start_s": (False, False), "end_s": (False, False)}
 _NAN_WORDS = frozenset({"nan", "na", "n/a", "null", "none"})
+_SAFE_ASCII = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_ID_BYTES = 200  # leaves room for a suffix under the usual 255-byte file-name limit
 
 
@@ -42,20 +45,21 @@ class ClipError(Exception):
     """One clip's file is missing, unreadable or malformed; the rest of the dataset stays usable."""
 
     def __init__(self, clip_id: str, path: str | Path | None, reason: str):
-        self.clip_id, self.path, self.reason = clip_id, path, reason
+        self.clip_id, self.path, self.reason = clip_id, Path(path) if path is not None else None, reason
         super().__init__(f"clip {clip_id!r} ({path if path is not None else 'no file opened'}): {reason}")
 
 
 def is_safe_clip_id(s: object) -> bool:
-    """True for a non-empty id made only of letters (any script), decimal digits, '-' and '_'.
+    """True for a non-empty id made only of letters (any script, with their combining marks), decimal digits,
+    '-' and '_', at most 200 UTF-8 bytes.
 
     Such an id can be used as a file name: it cannot hold a path separator, '.', '..', NUL or a drive.
     """
     if not isinstance(s, str) or not s or len(s.encode("utf-8", "surrogatepass")) > _MAX_ID_BYTES:
         return False
     if s.isascii():
-        return all(c.isalnum() or c in "-_" for c in s)
-    return all(c in "-_" or c.isdecimal() or unicodedata.category(c).startswith("L") for c in s)
+        return _SAFE_ASCII.fullmatch(s) is not None
+    return all(c in "-_" or c.isdecimal() or unicodedata.category(c)[0] in "LM" for c in s)
 
 
 @dataclass(frozen=True)
@@ -109,8 +113,9 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         """The fimad.json object (extra keys last)."""
+        fps = int(self.fps) if float(self.fps).is_integer() else self.fps
         return {"format": FORMAT, "version": self.version, "name": self.name, "description": self.description,
-                "fps": self.fps, "skeleton": self.skeleton, "imu_sites": list(self.imu_sites),
+                "fps": fps, "skeleton": self.skeleton, "imu_sites": list(self.imu_sites),
                 "features": self.features, "text_features": self.text_features, "synthetic": self.synthetic,
                 "source": self.source, **self.extra}
 
@@ -172,16 +177,17 @@ def _numeric(df: pd.DataFrame, col: str, integer: bool, required: bool, problems
     if not required:  # an empty optional number is just unknown
         bad &= ~(raw.eq("") | raw.str.lower().isin(_NAN_WORDS))
     what = "a non-negative integer" if integer else "a number"
+    consequence = "; the clip cannot be windowed" if required else ""
     for clip_id, value in zip(df.index[bad], raw[bad]):
         problems.append(Problem(clip_id, "clips.csv", "bad_value", "error" if required else "warning",
-                                f"{col} {value!r} is not {what}" + ("; the clip cannot be windowed" if required else "")))
+                                f"{col} {value!r} is not {what}{consequence}"))
     num = num.where(ok)
     return num.astype("Int64") if integer else num
 
 
 def _apply_splits(df: pd.DataFrame, splits: object, path: Path, problems: list[Problem]) -> None:
-    if not isinstance(splits, dict) or not all(
-            isinstance(k, str) and isinstance(v, list) and all(isinstance(i, str) for i in v) for k, v in splits.items()):
+    if not isinstance(splits, dict) or not all(isinstance(k, str) and isinstance(v, list)
+                                               and all(isinstance(i, str) for i in v) for k, v in splits.items()):
         raise FimadError(path, 'must be an object {"train": [clip_id, ...], "val": [...], ...}')
     seen: dict[str, str] = {}
     for name, ids in splits.items():
@@ -190,7 +196,7 @@ def _apply_splits(df: pd.DataFrame, splits: object, path: Path, problems: list[P
                 problems.append(Problem(clip_id, "splits.json", "split_conflict", "warning",
                                         f"listed in both {seen[clip_id]!r} and {name!r}; {seen[clip_id]!r} kept"))
             elif clip_id not in df.index:
-                problems.append(Problem(clip_id if is_safe_clip_id(clip_id) else repr(clip_id), "splits.json",
+                problems.append(Problem(clip_id, "splits.json",
                                         "unknown_split_id", "warning", f"{name!r} lists a clip id not in clips.csv"))
             else:
                 seen[clip_id] = name
@@ -209,7 +215,7 @@ def _read_clips(path: Path, splits: object, splits_path: Path) -> tuple[pd.DataF
     ids = df["clip_id"].str.strip()
     safe = ids.map(is_safe_clip_id).astype(bool)
     for row in np.flatnonzero(~safe.to_numpy()):
-        problems.append(Problem(repr(ids.iloc[row]), "clips.csv", "unsafe_id", "error",
+        problems.append(Problem(ids.iloc[row], "clips.csv", "unsafe_id", "error",
                                 f"row {row + 1}: clip id {ids.iloc[row]!r} rejected (only letters, digits, '-' and "
                                 "'_' are allowed); its files are never opened"))
     dup = ids.duplicated() & safe
@@ -246,6 +252,7 @@ class FimadDataset:
         self.manifest = Manifest.from_dict(_load_json(self.root / "fimad.json"), self.root / "fimad.json")
         self.max_gap_s = float(max_gap_s)
         self._present = {m: _list_stems(self.root / d, ext) for m, (d, ext) in MODALITY_FILES.items()}
+        self._dirs = {m: (os.path.join(self.root, d, ""), ext) for m, (d, ext) in MODALITY_FILES.items()}
         splits_path = self.root / "splits.json"
         splits = _load_json(splits_path) if splits_path.exists() else None
         self.clips, self.load_problems = _read_clips(self.root / "clips.csv", splits, splits_path)
@@ -254,6 +261,16 @@ class FimadDataset:
             self.clips[f"has_{m}"] = self.clips.index.isin(list(self._present[m]))
         self.clips["duration_s"] = self.clips["n_frames"].astype("float64") / self.fps
         self.cache = ClipCache(cache_clips)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Open memory maps cannot be pickled (DataLoader workers receive the dataset pickled): drop the cache.
+        state = self.__dict__.copy()
+        state["cache"] = self.cache.max_items
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.cache = ClipCache(state["cache"])
 
     # --- the table ---------------------------------------------------------------------------------------
     @property
@@ -300,8 +317,15 @@ class FimadDataset:
         path = self.file_path(clip_id, modality)
         return path if clip_id in self._present[modality] else None
 
+    def _existing_str(self, clip_id: str, modality: str) -> str | None:
+        # The hot path of window reads: the same checks as file_path, without building Path objects.
+        if not is_safe_clip_id(clip_id) or clip_id not in self._ids:
+            self.file_path(clip_id, modality)  # raises the ClipError
+        folder, ext = self._dirs[modality]
+        return folder + clip_id + ext if clip_id in self._present[modality] else None
+
     # --- per-clip arrays ---------------------------------------------------------------------------------
-    def _finish(self, clip_id: str, path: Path, arr: np.ndarray, shape: tuple, what: str, interpolate: bool):
+    def _finish(self, clip_id: str, path: str, arr: np.ndarray, shape: tuple, what: str, interpolate: bool):
         if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
             want = "(" + ", ".join("T" if s is None else str(s) for s in shape) + ")"
             raise ClipError(clip_id, path, f"{what} has shape {arr.shape}, expected {want}")
@@ -309,45 +333,49 @@ class FimadDataset:
             raise ClipError(clip_id, path, f"{what} has dtype {arr.dtype}, expected float32")
         if arr.dtype != np.float32:  # also non-native byte order; a copy, no longer memory-mapped
             arr = arr.astype(np.float32)
-        if interpolate and np.isnan(arr).any():
+        if interpolate and has_nan(arr):
             arr = fill_short_gaps(arr, self.max_gap_frames)
+        arr.flags.writeable = False  # copies too: arrays may be shared through the window cache
         return arr
 
-    def pose(self, clip_id: str, *, interpolate: bool = True) -> np.ndarray | None:
-        """The clip's pose, (T, 17, 3) float32 metres; memory-mapped unless it had NaN to fill.
+    def pose(self, clip_id: str, *, interpolate: bool = True, mmap: bool | None = True) -> np.ndarray | None:
+        """The clip's pose, (T, 17, 3) float32 metres, read-only; memory-mapped unless it had NaN to fill.
 
         Args:
             clip_id: a clip of `.clips`.
             interpolate: fill NaN gaps up to `max_gap_s` (longer gaps stay NaN).
+            mmap: True maps the file; False reads it; None maps only large files (what window reads use).
         Returns:
             The array, or None when the clip has no pose file.
         Raises:
             ClipError: unsafe/unknown id, unreadable file or wrong shape/dtype.
         """
-        path = self._existing(clip_id, "pose")
+        path = self._existing_str(clip_id, "pose")
         if path is None:
             return None
         try:
-            arr = open_npy(path)
+            arr = open_npy(path, mmap=mmap)
         except (ArrayFileError, OSError) as e:
             raise ClipError(clip_id, path, str(e)) from None
         return self._finish(clip_id, path, arr, (None, N_JOINTS, 3), "pose", interpolate)
 
-    def imu(self, clip_id: str, *, interpolate: bool = True) -> tuple[np.ndarray, np.ndarray | None] | None:
+    def imu(self, clip_id: str, *, interpolate: bool = True,
+            mmap: bool | None = True) -> tuple[np.ndarray, np.ndarray | None] | None:
         """The clip's IMU, (acc, gyro), each (T, S, 3) float32 with S = len(imu_sites); gyro None if absent.
 
-        Stored (uncompressed) npz members are memory-mapped; compressed ones are read into memory.
+        Stored (uncompressed) npz members are memory-mapped (one mapping per file; `mmap` as in `pose`);
+        compressed ones are read into memory.
 
         Returns:
             (acc, gyro), or None when the clip has no IMU file.
         Raises:
             ClipError: unsafe/unknown id, unreadable file, no "acc", or wrong shapes/dtypes.
         """
-        path = self._existing(clip_id, "imu")
+        path = self._existing_str(clip_id, "imu")
         if path is None:
             return None
         try:
-            arrays = load_npz(path, ("acc", "gyro"))
+            arrays = load_npz(path, ("acc", "gyro"), mmap=mmap)
         except (ArrayFileError, OSError) as e:
             raise ClipError(clip_id, path, str(e)) from None
         if "acc" not in arrays:
@@ -364,7 +392,13 @@ class FimadDataset:
         return self._existing(clip_id, "video")
 
     def features(self, name: str, clip_id: str) -> np.ndarray | None:
-        """Precomputed per-frame video features `features/<name>/<clip_id>.npy`, (F, D) memory-mapped; None if absent."""
+        """Precomputed per-frame video features `features/<name>/<clip_id>.npy`: (F, D), memory-mapped.
+
+        Returns:
+            The array, or None when the clip has no such file.
+        Raises:
+            ValueError: an unsafe feature name. ClipError: unsafe/unknown clip, unreadable or not a float (F, D).
+        """
         if not is_safe_clip_id(name):
             raise ValueError(f"unsafe feature name {name!r}")
         path = self.root / "features" / name / self.file_path(clip_id, "pose").name

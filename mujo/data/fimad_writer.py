@@ -7,6 +7,8 @@ import io
 import json
 import math
 import os
+import re
+import time
 import uuid
 import zipfile
 from pathlib import Path
@@ -22,6 +24,8 @@ from mujo.data.skeleton import IMU_SITES, N_JOINTS, site_indices
 KNOWN_COLUMNS = ("clip_id", "n_frames", "video_id", "chapter_index", "chapter", "chapter_norm", "caption",
                  "description", "start_s", "end_s", "split", "label", "subject")
 _TMP_SUFFIX = ".tmp"
+_TMP_RE = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")  # what atomic_write names its temp files
+STALE_TEMP_S = 600  # a temp file this old was left by a crashed writer
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
@@ -85,13 +89,18 @@ class FimadWriter:
                                  text_features=dict(text_features or {}), synthetic=bool(synthetic), source=source)
         self.root.mkdir(parents=True, exist_ok=True)
         self._lengths: dict[str, int] = {}  # clip -> T of the arrays written in this session
-        self._remove_stale_temps()
 
     def _remove_stale_temps(self) -> None:
+        # Several writers may fill one folder from parallel processes, so only temps old enough to be left
+        # by a crash are removed, never one that a running writer is about to rename.
+        cutoff = time.time() - STALE_TEMP_S
         for folder in [self.root] + [self.root / d for d, _ in MODALITY_FILES.values()]:
-            if folder.is_dir():
-                for p in folder.glob(f".*{_TMP_SUFFIX}"):
-                    p.unlink(missing_ok=True)
+            for p in folder.glob(f".*{_TMP_SUFFIX}") if folder.is_dir() else []:
+                try:
+                    if _TMP_RE.fullmatch(p.name) and p.stat().st_mtime < cutoff:
+                        p.unlink()
+                except OSError:
+                    pass  # gone already
 
     def _path(self, clip_id: str, modality: str) -> Path:
         if not is_safe_clip_id(clip_id):
@@ -102,7 +111,8 @@ class FimadWriter:
 
     def _note_length(self, clip_id: str, n: int, what: str) -> None:
         if self._lengths.setdefault(clip_id, n) != n:
-            raise ValueError(f"clip {clip_id!r}: {what} has {n} samples but another modality has {self._lengths[clip_id]}")
+            raise ValueError(f"clip {clip_id!r}: {what} has {n} samples but another modality has "
+                             f"{self._lengths[clip_id]}")
 
     def write_pose(self, clip_id: str, pose: np.ndarray) -> Path:
         """Write pose/<clip_id>.npy, (T, 17, 3) stored as float32.
@@ -164,6 +174,8 @@ class FimadWriter:
     def finish(self, rows: list[dict[str, Any]], splits: dict[str, list[str]] | None = None) -> Path:
         """Write clips.csv, splits.json (or remove a stale one when `splits` is None) and fimad.json, each atomically.
 
+        Temp files that a crashed writer left (older than STALE_TEMP_S) are removed first.
+
         Args:
             rows: one dict per clip with at least clip_id and n_frames; any other keys become columns.
             splits: {"train": [clip_id, ...], "val": [...], ...}; ids must be rows' clip ids.
@@ -173,6 +185,7 @@ class FimadWriter:
             ValueError: unsafe/duplicate/missing clip ids, bad n_frames, or n_frames unlike the written arrays.
         """
         text = self._clips_csv(rows)
+        self._remove_stale_temps()
         ids = {str(r["clip_id"]) for r in rows}
         if splits is not None:
             seen: dict[str, str] = {}

@@ -10,36 +10,47 @@ from scipy.ndimage import correlate1d
 from scipy.signal import savgol_coeffs
 
 from mujo.data.rotations import (
-    angular_velocity, apply_transpose, cross, frame_from_axes, matvec, normalize, swing, swing_apply,
+    angular_velocity, apply_transpose, cross, dot, frame_from_axes, matvec, normalize, swing, swing_apply,
+    wrapped_leaky_sum,
 )
 from mujo.data.skeleton import IMU_SITES, JOINT_INDEX, N_JOINTS, SITE_SEGMENT, check_pose, site_indices
 
 SENSOR_FRAME_DOC = (
     "Virtual IMU (mujo.data.imu_sim): acc = R^T (p'' - g) in m/s^2 with g = (0, -9.81, 0) in the +y-up world "
-    "(a sensor at rest reads +9.81 along world-up), gyro = angular velocity of R in the sensor frame in rad/s "
-    "(centred differences of R(t-1)^T R(t+1)); p is the site joint's position and R the orientation of the "
-    "segment named by SITE_SEGMENT, both from positions smoothed by a Savitzky-Golay filter (order 3, window "
-    "smooth_s) that also gives p''. Sensor axes (right-handed): in a standing pose with the arms hanging, "
-    "every sensor has x = the person's left, y = up, z = forward. Pelvis frame: x along RHip->LHip, y = "
-    "Hip->Spine made orthogonal to x. Spine site (segment Spine->Thorax): y along Spine->Thorax, x = "
-    "RShoulder->LShoulder made orthogonal to y. Every other segment's frame is its parent's frame rotated by "
-    "the minimal (swing) rotation that takes a fixed rest direction, given in the parent frame, to the current "
-    "bone direction, times the constant swing from the standing direction to that rest direction; so y runs "
-    "along the bone (limbs: pointing from the distal joint to the proximal one; Thorax->Neck and Neck->Head: "
-    "pointing to the child) and the twist about the bone, which positions cannot show, follows the parent "
-    "without turning. Parents and rest directions (x, y, z of the parent frame): thighs <- pelvis, "
-    "down-forward (0, -1, 1); shins <- thigh, knee pre-flexed 60 deg (0, -0.5, -0.87); upper arms <- spine "
-    "frame, lateral-forward-down (+-0.6, -0.4, 0.6); forearms <- upper arm, elbow pre-flexed 60 deg "
-    "(0, -0.5, 0.87); Thorax->Neck <- spine frame, (0, 1, 0.3); Neck->Head <- Thorax->Neck, (0, 1, 0). "
-    "Each rest direction's opposite is anatomically unreachable, so the frames never flip. Sites sharing a "
-    "segment share its frame (RKnee and RFoot: shin; LElbow and LWrist: forearm; Neck and Head: Neck->Head; "
-    "RHip: thigh; RShoulder: upper arm; Thorax: Thorax->Neck)."
+    "(a sensor at rest reads +9.81 along world-up); gyro = angular velocity of R in the sensor frame, rad/s, "
+    "from centred differences of R(t-1)^T R(t+1). p is the site joint's position, R the orientation of the "
+    "segment named by SITE_SEGMENT, both from joint positions smoothed by a Savitzky-Golay filter (order 3, "
+    "window smooth_s seconds) that also gives p''. Sensor axes, right-handed: x = the person's left, y = up, "
+    "z = forward when the person stands upright with every bone in its standing direction (limbs straight "
+    "down, Thorax->Neck and Neck->Head straight up). Pelvis frame: x "
+    "along RHip->LHip, y = Hip->Spine made orthogonal to x, z = x cross y. Spine site (segment "
+    "Spine->Thorax): y along Spine->Thorax, x = RShoulder->LShoulder made orthogonal to y. Every other "
+    "segment's frame is its parent's frame turned by the minimal rotation taking the segment's standing "
+    "direction to the current bone direction by way of a fixed rest direction (R = R_parent S(rest -> bone) "
+    "S(standing -> rest), directions in the parent frame's x, y, z). So y runs along the bone (limbs: from the "
+    "distal joint toward the proximal one; Thorax->Neck and Neck->Head: toward the child) and the twist about "
+    "the bone, which positions cannot show, follows the parent. Segment <- parent: rest, standing direction: "
+    "thigh <- pelvis: (0, -1, 1), down; shin <- thigh: (0, -0.5, -0.87) (knee flexed 60 deg), down; upper "
+    "arm <- spine frame: (+-0.7, -0.2, 0.7) (lateral-forward; + for the left arm), down; forearm <- upper "
+    "arm: (0, -0.5, 0.87) (elbow flexed 60 deg), down; Thorax->Neck <- spine frame: (0, 1, 0.3), up; "
+    "Neck->Head <- Thorax->Neck: up, up. Each rest direction's opposite is anatomically unreachable, so the "
+    "frames never flip. Sites sharing a segment share its frame: RHip/LHip thigh, RKnee/RFoot and "
+    "LKnee/LFoot shin, Spine spine frame, Thorax Thorax->Neck, Neck and Head Neck->Head, "
+    "RShoulder/LShoulder upper arm, RElbow/RWrist and LElbow/LWrist forearm."
 )
 
 GRAVITY = np.array([0.0, -9.81, 0.0])
+# best on Kinect skeletons against real wrist IMUs (benchmarks/bench_imu_vs_real.py); exact for motions up
+# to a few Hz (tests/test_imu_sim.py)
+DEFAULT_SMOOTH_S = 0.4
 POLYORDER = 3
 MIN_FRAMES = POLYORDER + 2  # the shortest Savitzky-Golay window that still smooths
-_BLOCK = 512  # frames per block of the rotation stage (see simulate)
+# Twist about a bone is invisible in positions. Each segment's twist follows the bone's minimal rotation
+# relative to its parent (no spin about the bone, as in the rigid limb rotations of exercises; a frame defined
+# by the pose alone spins about the bone when the bone is far from its rest direction: up to 2.7x the true
+# rate in arm circles) and relaxes, modulo a full turn, toward the pose-defined swing frame with this time
+# constant, so it cannot drift.
+TWIST_RELAX_S = 2.0
 
 _J = JOINT_INDEX
 _DOWN, _UP = (0.0, -1.0, 0.0), (0.0, 1.0, 0.0)
@@ -49,8 +60,8 @@ _DOWN, _UP = (0.0, -1.0, 0.0), (0.0, 1.0, 0.0)
 _SWING_SEGMENTS: tuple[tuple[str, str, str, str, tuple[float, ...], tuple[float, ...]], ...] = (
     ("r_thigh", "pelvis", "RHip", "RKnee", (0.0, -1.0, 1.0), _DOWN),
     ("l_thigh", "pelvis", "LHip", "LKnee", (0.0, -1.0, 1.0), _DOWN),
-    ("r_upper_arm", "spine", "RShoulder", "RElbow", (-0.6, -0.4, 0.6), _DOWN),
-    ("l_upper_arm", "spine", "LShoulder", "LElbow", (0.6, -0.4, 0.6), _DOWN),
+    ("r_upper_arm", "spine", "RShoulder", "RElbow", (-0.7, -0.2, 0.7), _DOWN),
+    ("l_upper_arm", "spine", "LShoulder", "LElbow", (0.7, -0.2, 0.7), _DOWN),
     ("neck", "spine", "Thorax", "Neck", (0.0, 1.0, 0.3), _UP),
     ("r_shin", "r_thigh", "RKnee", "RFoot", (0.0, -0.5, -0.866), _DOWN),
     ("l_shin", "l_thigh", "LKnee", "LFoot", (0.0, -0.5, -0.866), _DOWN),
@@ -81,13 +92,13 @@ def _swing_levels() -> list[dict[str, np.ndarray]]:
             "parent": np.array([_FRAME_INDEX[s[1]] for s in segs]),
             "from": np.array([_J[s[2]] for s in segs]),
             "to": np.array([_J[s[3]] for s in segs]),
-            "rest": rest[:, :, None],  # (3, K, 1): broadcast over time
+            "rest": rest[:, :, None].astype(np.float32),  # (3, K, 1): broadcast over time
             # the sensor's y axis runs along the bone: -bone for limbs (standing direction down), +bone else
-            "y_sign": stand[1][:, None],  # (K, 1)
+            "y_sign": stand[1][:, None].astype(np.float32),  # (K, 1)
             # the sensor's x axis at the rest direction: the parent's x carried from the standing direction
             # to the rest direction by the minimal rotation, so the sensor frame equals the parent's frame
             # whenever the bone points in its standing direction
-            "x_rest": (swing(stand, rest)[:, 0])[:, :, None],  # (3, K, 1)
+            "x_rest": (swing(stand, rest)[:, 0])[:, :, None].astype(np.float32),  # (3, K, 1)
         })
     return out
 
@@ -95,15 +106,17 @@ def _swing_levels() -> list[dict[str, np.ndarray]]:
 _LEVELS = _swing_levels()
 
 
-def _frames(p: np.ndarray) -> np.ndarray:
+def _frames(p: np.ndarray, leak: float | None = None) -> np.ndarray:
     """Segment frames (3, 3, F, T) from finite joint positions laid out (3, 17, T).
 
-    A swing segment's frame is R_parent S Q, S the swing from the rest direction to the bone (in the parent
-    frame) and Q the constant swing from the standing direction to the rest direction. Its y column is
-    +-bone by construction, so only the x column is computed (R_parent S Q e_x) and z = x × y.
+    A swing segment's frame is R_parent S Q Rot_y(psi): S the swing from the rest direction to the bone (in
+    the parent frame), Q the constant swing from the standing direction to the rest direction, psi the twist
+    about the bone (see TWIST_RELAX_S; leak = dt / TWIST_RELAX_S, None for no twist: pose-defined frames).
+    Its y column is +-bone by construction, so only x is computed and z = x × y.
     """
-    frames = np.empty((3, 3, len(FRAMES), p.shape[-1]))
-    frames[:, :, 0] = frame_from_axes(p[:, _J["LHip"]] - p[:, _J["RHip"]], p[:, _J["Spine"]] - p[:, _J["Hip"]], "xy")
+    frames = np.empty((3, 3, len(FRAMES), p.shape[-1]), p.dtype)
+    frames[:, :, 0] = frame_from_axes(p[:, _J["LHip"]] - p[:, _J["RHip"]],
+                                      p[:, _J["Spine"]] - p[:, _J["Hip"]], "xy")
     frames[:, :, 1] = frame_from_axes(p[:, _J["Thorax"]] - p[:, _J["Spine"]],
                                       p[:, _J["LShoulder"]] - p[:, _J["RShoulder"]], "yx")
     for lv in _LEVELS:
@@ -112,6 +125,17 @@ def _frames(p: np.ndarray) -> np.ndarray:
         local = apply_transpose(parent, bone)  # the bone in the parent frame
         x = matvec(parent, swing_apply(lv["rest"], local, lv["x_rest"]))
         y = bone * lv["y_sign"]
+        if leak is not None:
+            step = np.empty_like(local)  # the bone's change per sample in the parent frame, centred
+            step[..., 1:-1] = 0.5 * (local[..., 2:] - local[..., :-2])
+            step[..., 0] = local[..., 1] - local[..., 0]
+            step[..., -1] = local[..., -1] - local[..., -2]
+            # the swing frame turns about the bone by -rest·(b × Δb) / (1 + rest·b) per sample; psi undoes
+            # that turn, leaking back toward the swing frame (modulo a full turn: a frame turned by 2π is the
+            # same frame, so winding round, as in arm circles, is not pulled back)
+            undo = dot(lv["rest"], cross(local, step)) / np.maximum(1.0 + dot(lv["rest"], local), 1e-6)
+            psi = wrapped_leaky_sum(undo, leak).astype(p.dtype)
+            x = np.cos(psi) * x + np.sin(psi) * cross(bone, x)  # x turned about the bone (x ⟂ bone)
         child = lv["child"]
         frames[:, 0, child] = x
         frames[:, 1, child] = y
@@ -120,7 +144,7 @@ def _frames(p: np.ndarray) -> np.ndarray:
 
 
 def segment_frames(pose: np.ndarray) -> np.ndarray:
-    """Orientation of every segment frame (order: FRAMES) from finite joint positions.
+    """The pose-defined segment frames (order: FRAMES, no twist history) from finite joint positions.
 
     Args:
         pose: (T, 17, 3) joint positions, finite (smooth them first: no smoothing happens here).
@@ -138,9 +162,9 @@ def _fill_gaps(pose: np.ndarray, fps: float, max_gap_s: float) -> tuple[np.ndarr
         (T, 17, 3) finite positions and a (T,) bool mask of frames inside a gap longer than max_gap_s.
     """
     t = pose.shape[0]
-    valid = np.isfinite(pose).all(axis=2)  # (T, 17)
-    if valid.all():
+    if np.isfinite(pose).all():
         return pose, np.zeros(t, bool)
+    valid = np.isfinite(pose).all(axis=2)  # (T, 17)
     ar = np.arange(t)[:, None]
     prev = np.maximum.accumulate(np.where(valid, ar, -1), axis=0)  # last valid frame at or before t
     nxt = np.minimum.accumulate(np.where(valid, ar, t)[::-1], axis=0)[::-1]  # first valid at or after t
@@ -177,7 +201,7 @@ def _savgol_kernels(window: int, deriv: int, delta: float) -> tuple[np.ndarray, 
 
 def _savgol(x: np.ndarray, window: int, deriv: int, fps: float) -> np.ndarray:
     """Savitzky-Golay filter (order 3, scipy's mode "interp") along the last axis."""
-    centre, edge = _savgol_kernels(window, deriv, 1.0 / fps)
+    centre, edge = (k.astype(x.dtype) for k in _savgol_kernels(window, deriv, 1.0 / fps))
     half = window // 2
     y = correlate1d(x, centre, axis=-1, mode="nearest")
     y[..., :half] = x[..., :window] @ edge.T
@@ -191,7 +215,7 @@ def simulate(
     fps: float,
     sites: Sequence[str] | None = None,
     *,
-    smooth_s: float = 0.3,
+    smooth_s: float = DEFAULT_SMOOTH_S,
     max_gap_s: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Virtual accelerometer and gyroscope of sensors on the given sites (axes: SENSOR_FRAME_DOC).
@@ -201,7 +225,8 @@ def simulate(
         fps: sample rate of the pose (and of the output), Hz.
         sites: IMU sites in the order wanted (default all 16 of IMU_SITES).
         smooth_s: Savitzky-Golay window in seconds (order 3) applied before differentiating.
-        max_gap_s: NaN gaps up to this long are interpolated; frames inside longer gaps come out NaN.
+        max_gap_s: NaN gaps up to this long are interpolated linearly; samples inside longer gaps, and those
+            within half a smoothing window of one, come out NaN.
 
     Returns:
         acc (T, S, 3) in m/s² (gravity included) and gyro (T, S, 3) in rad/s, float32, in the sensor frames.
@@ -220,23 +245,20 @@ def simulate(
 
     pos, long_gap = _fill_gaps(arr.astype(np.float64), fps, max_gap_s)
     window = smoothing_window(smooth_s, fps, t)
-    p = np.ascontiguousarray(pos.transpose(2, 1, 0))  # (3, 17, T): components first, time last
+    # float32 from here on (about twice as fast; errors ~1e-5 m/s², rad/s): the positions are centred first
+    # so that float32 stays exact enough for clips far from the origin
+    p = np.ascontiguousarray((pos - pos[0, 0]).transpose(2, 1, 0), np.float32)  # (3, 17, T)
     smooth = _savgol(p, window, 0, fps)
-    accel = _savgol(p[:, joints], window, 2, fps) - GRAVITY[:, None, None]  # (3, S, T) world, p'' - g
+    accel = _savgol(p[:, joints], window, 2, fps) - GRAVITY[:, None, None].astype(np.float32)  # (3, S, T)
 
     frame_of = [_FRAME_INDEX[SITE_FRAME[s]] for s in names]
     used, inverse = np.unique(frame_of, return_inverse=True)
-    acc = np.empty((t, len(names), 3), np.float32)
-    gyro = np.empty((t, len(names), 3), np.float32)
-    # blocks of time keep every temporary small and in cache; one extra frame on each side feeds the
-    # centred differences at the block edges
-    for start in range(0, t, _BLOCK):
-        stop = min(start + _BLOCK, t)
-        lo, hi = max(start - 1, 0), min(stop + 1, t)
-        rot = _frames(smooth[..., lo:hi])[:, :, used]  # (3, 3, U, B)
-        keep = slice(start - lo, stop - lo)
-        gyro[start:stop] = angular_velocity(rot, fps)[:, inverse, keep].transpose(2, 1, 0)
-        acc[start:stop] = apply_transpose(rot[:, :, inverse, keep], accel[..., start:stop]).transpose(2, 1, 0)
-    acc[long_gap] = np.nan
-    gyro[long_gap] = np.nan
+    rot = _frames(smooth, 1.0 / (TWIST_RELAX_S * fps))[:, :, used]  # (3, 3, U, T)
+    gyro = np.ascontiguousarray(angular_velocity(rot, fps)[:, inverse].transpose(2, 1, 0))  # (T, S, 3)
+    acc = np.ascontiguousarray(apply_transpose(rot[:, :, inverse], accel).transpose(2, 1, 0))  # R^T (p'' - g)
+    if long_gap.any():
+        # samples whose smoothing window reaches into a long gap see its straight-line fill: unreliable
+        bad = np.convolve(long_gap.astype(float), np.ones(window), mode="same") > 0
+        acc[bad] = np.nan
+        gyro[bad] = np.nan
     return acc, gyro

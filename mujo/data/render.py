@@ -10,6 +10,7 @@ the pose's duration ``T / fps`` to within half a video frame.
 from __future__ import annotations
 
 import colorsys
+import functools
 import math
 from dataclasses import dataclass, replace
 from typing import Iterator
@@ -91,7 +92,7 @@ class Camera:
             size: image (width, height).
         Returns:
             A camera 2.5-4.5 m away, 0.8-1.6 m above the floor, within +-30 deg of the trainer's front, looking
-            slightly down or up at hip height, framed to show 2.3-2.8 m of height at the trainer.
+            slightly down or up at hip height, framed to show 2.4-2.8 m of height at the trainer.
         """
         cx, floor, cz = (float(v) for v in center)
         dist = rng.uniform(2.5, 4.5)
@@ -99,7 +100,7 @@ class Camera:
         pos = (cx + dist * math.sin(yaw), floor + rng.uniform(0.8, 1.6), cz + dist * math.cos(yaw))
         side = rng.uniform(-0.15, 0.15)  # trainer a little off-centre
         target = (cx + side * math.cos(yaw), floor + rng.uniform(0.9, 1.1), cz - side * math.sin(yaw))
-        extent = rng.uniform(2.3, 2.8)
+        extent = rng.uniform(2.4, 2.8)
         fov = math.degrees(2 * math.atan(extent / 2 / dist))
         return cls(pos, target, float(np.clip(fov, 25.0, 65.0)), int(size[0]), int(size[1]))
 
@@ -159,7 +160,8 @@ class Appearance:
         az, el = rng.uniform(0, 2 * math.pi), math.radians(rng.uniform(40, 75))
         light = (math.cos(el) * math.sin(az), math.sin(el), math.cos(el) * math.cos(az))
         return cls(
-            skin=tuple(int(c) for c in skin), hair=hair, shirt=shirt, pants=pants, shoes=shoes,  # type: ignore[arg-type]
+            skin=tuple(int(c) for c in skin), hair=hair,  # type: ignore[arg-type]
+            shirt=shirt, pants=pants, shoes=shoes,
             sleeves=str(rng.choice(["none", "short", "short", "long"])), shorts=bool(rng.random() < 0.35),
             thickness=float(rng.uniform(0.85, 1.2)), wall=wall, wall_accent=accent,
             wall_pattern=str(rng.choice(["plain", "panels", "stripe", "bricks"])), floor=floor,
@@ -240,8 +242,9 @@ def render_frames(pose: np.ndarray, fps: float, camera: Camera, appearance: Appe
     drawable = bool(np.isfinite(filled).all())
     cam = camera.resized(size)
     floor = floor_height(filled) if floor_y is None else float(floor_y)
-    mat = _mat_placement(filled, cam, floor) if drawable else None
-    background = _background(cam, appearance, floor, mat)
+    background = _room(cam, appearance, round(floor, 3)).copy()
+    if drawable and appearance.mat is not None:
+        _draw_mat(background, cam, appearance.mat, floor, *_mat_placement(filled, cam, floor))
     n = n_video_frames(len(pose), fps, video_fps)
     pos = np.minimum(np.arange(n) * (fps / video_fps), len(pose) - 1)  # pose sample position of each frame
     for start in range(0, n, chunk):
@@ -286,7 +289,7 @@ def _mat_placement(pose: np.ndarray, cam: Camera, floor: float) -> tuple[np.ndar
     hip = pose[:, 0]
     lying = hip[:, 1] - floor < 0.45
     if lying.mean() > 0.1:  # lies down for a while: the mat runs along the body
-        along = (pose[lying, 10] - pose[lying, 0])[:, [0, 2]]  # head minus hip, horizontal
+        along = (pose[lying, JOINT_INDEX["Head"]] - pose[lying, 0])[:, [0, 2]]  # head minus hip, horizontal
         axis = np.linalg.svd(along, full_matrices=False)[2][0]  # principal direction, sign-free
         return np.median(hip[lying][:, [0, 2]], axis=0), axis
     right = cam.rotation[0][[0, 2]]  # standing only: the mat lies across the view
@@ -301,25 +304,25 @@ def _hash(x: np.ndarray) -> np.ndarray:
     return _frac(np.sin(x * 12.9898 + 4.1) * 43758.5453)
 
 
-def _background(cam: Camera, app: Appearance, floor: float, mat: tuple[np.ndarray, np.ndarray] | None,
-                ss: int = 2) -> np.ndarray:
-    """The static room (back wall, patterned floor, mat) ray-cast per pixel at ss x ss supersampling."""
-    R, pos, f = cam.rotation, np.asarray(cam.position, float), cam.focal_px
-    u = ((np.arange(cam.width * ss) + 0.5) / ss - 0.5 - (cam.width - 1) / 2) / f
-    v = ((np.arange(cam.height * ss) + 0.5) / ss - 0.5 - (cam.height - 1) / 2) / f
-    d = np.stack(np.broadcast_arrays(u[None, :], v[:, None], 1.0), axis=-1) @ R  # (H, W, 3) world ray directions
-    h = np.array([R[2, 0], 0.0, R[2, 2]]) / np.linalg.norm(R[2, [0, 2]])  # horizontal view direction
-    lat = np.cross(h, [0.0, 1.0, 0.0])
-    wall_d = np.linalg.norm(np.subtract(cam.target, pos)[[0, 2]]) + app.wall_distance
+@functools.lru_cache(maxsize=8)  # the clips of one video share camera, room and floor
+def _room(cam: Camera, app: Appearance, floor: float, ss: int = 2) -> np.ndarray:
+    """The static room (back wall, patterned floor) ray-cast per pixel at ss x ss supersampling; read-only."""
+    R, pos, f = cam.rotation.astype(np.float32), np.asarray(cam.position, np.float32), cam.focal_px
+    u = ((np.arange(cam.width * ss, dtype=np.float32) + 0.5) / ss - 0.5 - (cam.width - 1) / 2) / f
+    v = ((np.arange(cam.height * ss, dtype=np.float32) + 0.5) / ss - 0.5 - (cam.height - 1) / 2) / f
+    d = np.stack(np.broadcast_arrays(u[None, :], v[:, None], np.float32(1)), axis=-1) @ R  # (H, W, 3) world rays
+    h = np.array([R[2, 0], 0.0, R[2, 2]], np.float32) / np.linalg.norm(R[2, [0, 2]])  # horizontal view direction
+    lat = np.cross(h, [0.0, 1.0, 0.0]).astype(np.float32)
+    wall_d = float(np.linalg.norm(np.subtract(cam.target, cam.position)[[0, 2]])) + app.wall_distance
     dh = d @ h
     t_wall = np.where(dh > 1e-6, wall_d / np.maximum(dh, 1e-6), 1e3)
     t_floor = np.where(d[..., 1] < -1e-6, (floor - pos[1]) / np.minimum(d[..., 1], -1e-6), 1e3)
     on_floor = t_floor < t_wall
-    p = pos + np.minimum(t_wall, t_floor)[..., None] * d  # (H, W, 3) hit points
-    a, b, y = (p - pos) @ h, (p - pos) @ lat, p[..., 1] - floor  # depth, lateral, height above floor
+    rel = np.minimum(t_wall, t_floor)[..., None] * d  # (H, W, 3) hit points relative to the camera
+    a, b, y = rel @ h, rel @ lat, rel[..., 1] + (pos[1] - floor)  # depth, lateral, height above floor
 
     s = app.floor_scale
-    shade = np.ones(a.shape)
+    shade = np.ones(a.shape, np.float32)
     if app.floor_pattern == "tiles":
         shade *= 1 + 0.05 * (2 * ((np.floor(a / s) + np.floor(b / s)) % 2) - 1)
         edge = np.minimum(np.minimum(_frac(a / s), 1 - _frac(a / s)), np.minimum(_frac(b / s), 1 - _frac(b / s)))
@@ -333,19 +336,12 @@ def _background(cam: Camera, app: Appearance, floor: float, mat: tuple[np.ndarra
         shade *= np.where(_frac(b / s) * s < 0.025, 1.9, 1.0)
     shade *= 1 - 0.25 * np.clip((a - 2.0) / 8.0, 0, 1)  # distance
     shade *= 1 - 0.3 * np.exp(-np.maximum(wall_d - a, 0) / 0.12)  # contact shadow at the wall
-    img_floor = np.asarray(app.floor, float) * shade[..., None]
-    if mat is not None and app.mat is not None:
-        centre, axis = mat
-        rel = p[..., [0, 2]] - centre
-        al, ac = np.abs(rel @ axis), np.abs(rel @ np.array([-axis[1], axis[0]]))
-        on_mat = (al < 0.9) & (ac < 0.3)
-        mat_rgb = np.asarray(app.mat, float) * np.where((al > 0.88) | (ac > 0.28), 0.85, 1.0)[..., None]
-        img_floor = np.where(on_mat[..., None], mat_rgb, img_floor)
+    img_floor = np.asarray(app.floor, np.float32) * shade[..., None]
 
     wshade = 0.86 + 0.14 * np.clip(y / 2.5, 0, 1)  # light from above
     wshade *= 1 - 0.08 * np.clip(np.abs(b) / 3.0, 0, 1)
-    wall = np.asarray(app.wall, float)
-    img_wall = np.broadcast_to(wall, p.shape).copy()
+    wall = np.asarray(app.wall, np.float32)
+    img_wall = np.broadcast_to(wall, rel.shape).copy()
     if app.wall_pattern == "panels":
         wshade *= np.where(_frac(b / 1.2) * 1.2 < 0.02, 0.8, 1.0)
     elif app.wall_pattern == "stripe":
@@ -362,9 +358,22 @@ def _background(cam: Camera, app: Appearance, floor: float, mat: tuple[np.ndarra
         img_wall[inner] = app.poster
     img_wall[y < 0.1] = 0.6 * wall  # skirting board
     img_wall *= wshade[..., None]
-    img = np.where(on_floor[..., None], img_floor, img_wall)
-    img = np.clip(img, 0, 255).astype(np.uint8)
-    return cv2.resize(img, (cam.width, cam.height), interpolation=cv2.INTER_AREA) if ss > 1 else img
+    img = np.clip(np.where(on_floor[..., None], img_floor, img_wall), 0, 255).astype(np.uint8)
+    img = cv2.resize(img, (cam.width, cam.height), interpolation=cv2.INTER_AREA) if ss > 1 else img
+    img.setflags(write=False)
+    return img
+
+
+def _draw_mat(img: np.ndarray, cam: Camera, rgb: tuple[int, int, int], floor: float, centre: np.ndarray,
+              axis: np.ndarray) -> None:
+    """An exercise mat (1.8 x 0.6 m, darker rim) on the floor, as two anti-aliased quads."""
+    across = np.array([-axis[1], axis[0]])
+    for half_l, half_w, tone in ((0.9, 0.3, 0.85), (0.88, 0.28, 1.0)):
+        xz = centre + np.array([[1, 1], [1, -1], [-1, -1], [-1, 1]]) @ np.stack([half_l * axis, half_w * across])
+        uv, depth = cam.project(np.column_stack([xz[:, 0], np.full(4, floor), xz[:, 1]]))
+        if (depth <= 0.05).any():
+            return
+        cv2.fillConvexPoly(img, _fixed(uv, cam.width, cam.height), tuple(tone * c for c in rgb), cv2.LINE_AA, _SHIFT)
 
 
 # --------------------------------------------------------------------------------------------------------- figure
@@ -459,7 +468,7 @@ def _primitives(app: Appearance) -> list[tuple]:
 
 def _figure_geometry(P: np.ndarray, cam: Camera, app: Appearance, floor: float) -> dict:
     """Everything `_draw_figure` needs for n frames, computed vectorised: P (n, 17, 3) -> polygons, colours..."""
-    n, W, H = len(P), cam.width, cam.height
+    W, H = cam.width, cam.height
     g, fwd = _body_points(P, app)
     names = list(g)
     at = {k: i for i, k in enumerate(names)}
@@ -472,6 +481,7 @@ def _figure_geometry(P: np.ndarray, cam: Camera, app: Appearance, floor: float) 
     l2 = l2 / max(np.linalg.norm(l2), 1e-9)
 
     polys, colours, parts, shadows = [], [], [], []
+
     def emit(outline, part, rgb, factor):
         polys.append(outline)
         colours.append(np.asarray(rgb, float) * factor[:, None])

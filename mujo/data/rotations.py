@@ -6,6 +6,8 @@ handful of element-wise operations on contiguous arrays instead of numpy's slow 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _EPS = 1e-12
@@ -18,7 +20,7 @@ def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross products of (3, ...) vectors -> (3, ...)."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b))
     out[0] = a[1] * b[2] - a[2] * b[1]
     out[1] = a[2] * b[0] - a[0] * b[2]
     out[2] = a[0] * b[1] - a[1] * b[0]
@@ -32,7 +34,7 @@ def normalize(v: np.ndarray) -> np.ndarray:
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Products of (3, 3, ...) matrices, broadcast over the trailing axes."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape), np.result_type(a, b))
     for i in range(3):
         for j in range(3):
             out[i, j] = a[i, 0] * b[0, j] + a[i, 1] * b[1, j] + a[i, 2] * b[2, j]
@@ -41,7 +43,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def matvec(r: np.ndarray, v: np.ndarray) -> np.ndarray:
     """R v for (3, 3, ...) matrices and (3, ...) vectors: a frame's vector expressed in world coordinates."""
-    out = np.empty(np.broadcast_shapes(r.shape[1:], v.shape))
+    out = np.empty(np.broadcast_shapes(r.shape[1:], v.shape), np.result_type(r, v))
     for i in range(3):
         out[i] = r[i, 0] * v[0] + r[i, 1] * v[1] + r[i, 2] * v[2]
     return out
@@ -49,7 +51,7 @@ def matvec(r: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def apply_transpose(r: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rᵀ v for (3, 3, ...) matrices and (3, ...) vectors: a world vector expressed in the frame R."""
-    out = np.empty(np.broadcast_shapes(r.shape[1:], v.shape))
+    out = np.empty(np.broadcast_shapes(r.shape[1:], v.shape), np.result_type(r, v))
     for j in range(3):
         out[j] = dot(r[:, j], v)
     return out
@@ -74,7 +76,7 @@ def frame_from_axes(primary: np.ndarray, secondary: np.ndarray, order: str) -> n
         x, y = s, p
     else:
         raise ValueError(f"order must be 'xy' or 'yx', got {order!r}")
-    out = np.empty((3,) + p.shape)
+    out = np.empty((3,) + p.shape, p.dtype)
     out[:, 0], out[:, 1], out[:, 2] = x, y, cross(x, y)
     return out
 
@@ -95,7 +97,7 @@ def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     v = cross(a, b)
     c = dot(a, b)
     k = 1.0 / np.maximum(1.0 + c, 1e-9)
-    out = np.empty((3,) + v.shape)
+    out = np.empty((3,) + v.shape, v.dtype)
     kv = k * v
     for i in range(3):
         for j in range(3):
@@ -122,7 +124,7 @@ def rotvec_from_matrix(r: np.ndarray) -> np.ndarray:
 
     Uses the skew part (sin θ times the axis) and the trace (cos θ), so small angles stay accurate.
     """
-    v = np.empty(r.shape[1:])  # sin θ · axis
+    v = np.empty(r.shape[1:], r.dtype)  # sin θ · axis
     v[0] = 0.5 * (r[2, 1] - r[1, 2])
     v[1] = 0.5 * (r[0, 2] - r[2, 0])
     v[2] = 0.5 * (r[1, 0] - r[0, 1])
@@ -144,8 +146,54 @@ def angular_velocity(r: np.ndarray, fps: float) -> np.ndarray:
     Returns:
         (3, ..., T) angular velocity in rad/s, expressed in the rotating frame.
     """
-    out = np.empty(r.shape[1:])
+    out = np.empty(r.shape[1:], r.dtype)
     rt = r.swapaxes(0, 1)  # Rᵀ as a view
     out[..., 1:-1] = rotvec_from_matrix(matmul(rt[..., :-2], r[..., 2:])) * (0.5 * fps)
     out[..., [0, -1]] = rotvec_from_matrix(matmul(rt[..., [0, -2]], r[..., [1, -1]])) * fps
     return out
+
+
+def wrapped_leaky_sum(u: np.ndarray, eps: float, block: int | None = None) -> np.ndarray:
+    """psi_t = psi_(t-1) + u_t - eps sin(psi_(t-1)) along the last axis: a running sum of angle steps that
+    leaks back toward the nearest multiple of 2π (so steady winding costs nothing), psi_(-1) = 0.
+
+    Vectorised with the leak's phase frozen over blocks of `block` samples (its change there is at most
+    eps * block): psi = phi - c with phi = cumsum(u) and c_t = c_(t-1) + eps sin(phi_(t-1) - c_(t-1)), where
+    sin(phi - c) = sin(phi) cos(c) - cos(phi) sin(c) needs only block sums of sin(phi) and cos(phi); the
+    Python loop runs over blocks, not samples.
+
+    Args:
+        u: (..., T) angle steps, radians.
+        eps: leak per sample (dt / time constant), small.
+        block: samples per block (default: the leak phase moves at most 0.25 rad within a block).
+
+    Returns:
+        (..., T) float64 angles.
+    """
+    phi = np.cumsum(u, axis=-1, dtype=np.float64)
+    t = phi.shape[-1]
+    block = block or max(1, int(0.25 / eps))
+    n_blocks = -(-t // block)
+    prev = np.concatenate([np.zeros(phi.shape[:-1] + (1,)), phi[..., :-1]], axis=-1)  # phi_(t-1)
+    pad = n_blocks * block - t
+    prev = np.pad(prev, [(0, 0)] * (phi.ndim - 1) + [(0, pad)]).reshape(phi.shape[:-1] + (n_blocks, block))
+    s, co = np.sin(prev), np.cos(prev)
+    if pad:  # padded samples must not feed the leak
+        s[..., -1, block - pad:] = 0.0
+        co[..., -1, block - pad:] = 0.0
+    s_in = np.cumsum(s, axis=-1)  # inclusive sums within each block
+    c_in = np.cumsum(co, axis=-1)
+    # the leak phase at each block start, sequentially (plain floats: a handful of series, few blocks)
+    tot_s = (eps * s_in[..., -1]).reshape(-1, n_blocks).tolist()
+    tot_c = (eps * c_in[..., -1]).reshape(-1, n_blocks).tolist()
+    starts = []
+    for row_s, row_c in zip(tot_s, tot_c):
+        c, row = 0.0, []
+        for a, b in zip(row_s, row_c):
+            row.append(c)
+            c += math.cos(c) * a - math.sin(c) * b
+        starts.append(row)
+    start = np.array(starts).reshape(phi.shape[:-1] + (n_blocks,))
+    cs, sn = np.cos(start)[..., None], np.sin(start)[..., None]
+    leak = start[..., None] + eps * (cs * s_in - sn * c_in)  # c_t inside each block
+    return phi - leak.reshape(phi.shape[:-1] + (-1,))[..., :t]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from mujo.data.arrays import ArrayFileError, fill_short_gaps, frame_nan_mask, load_npz, nan_runs, open_npy
+from mujo.data.arrays import ArrayFileError, fill_short_gaps, frame_nan_mask, has_nan, load_npz, nan_runs, open_npy
 
 if TYPE_CHECKING:
     from mujo.data.fimad import FimadDataset
@@ -68,6 +68,8 @@ class ValidationReport:
         if self.coverage:
             lines.append("coverage: " + ", ".join(f"{m} {n}/{self.n_clips}" for m, n in self.coverage.items()))
         for kind, n in sorted(self.counts().items(), key=lambda kv: -kv[1]):
+            if kind == "coverage":  # already the line above
+                continue
             first = next(p for p in self.problems if p.kind == kind)
             where = f"{first.clip_id}: " if first.clip_id else ""
             lines.append(f"  {kind} x{n} (e.g. {where}{first.file}: {first.message})")
@@ -103,7 +105,7 @@ class _ClipChecker:
         return out
 
     def _nan(self, cid: str, rel: str, name: str, arr: np.ndarray) -> list[Problem]:
-        if len(arr) == 0 or not np.isnan(arr).any():
+        if len(arr) == 0 or not has_nan(arr):
             return []
         before = nan_runs(frame_nan_mask(arr))
         after = nan_runs(frame_nan_mask(fill_short_gaps(arr, self.max_gap)))
@@ -187,19 +189,22 @@ def _split_leaks(clips: pd.DataFrame) -> list[Problem]:
 
 
 def validate_dataset(dataset: FimadDataset | str | Path, progress: Callable[[float, str], None] | None = None, *,
-                     check_video: str = "header", max_gap_s: float | None = None) -> ValidationReport:
+                     check_video: str | bool = "header", max_gap_s: float | None = None) -> ValidationReport:
     """Check a dataset: table problems, then each clip's files (headers, shapes, n_frames, NaN gaps).
 
     Args:
         dataset: an open dataset or its folder (a folder that cannot be opened gives an unusable report).
         progress: called as progress(fraction, message) while clips are checked.
-        check_video: "none", "header" (the file starts like an MP4; fast) or "open" (PyAV opens it; slower).
+        check_video: "none", "header" (the file starts like an MP4; fast) or "open" (PyAV opens it; slower);
+            True means "header", False "none".
         max_gap_s: longest NaN gap reading fills (default: the dataset's setting).
     Returns:
         The report; `report.usable` is False only when the dataset cannot be opened or lists no clip.
     """
     from mujo.data.fimad import FimadDataset, FimadError  # noqa: PLC0415  (fimad imports this module)
 
+    if isinstance(check_video, bool):  # True/False read as "check it cheaply"/"do not"
+        check_video = "header" if check_video else "none"
     if check_video not in ("none", "header", "open"):
         raise ValueError(f"check_video must be 'none', 'header' or 'open', got {check_video!r}")
     if not isinstance(dataset, FimadDataset):

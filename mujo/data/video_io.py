@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import av
+import cv2
 import numpy as np
 
 from mujo.data.render import Appearance, Camera, render_frames
@@ -35,7 +36,7 @@ def _even(frame: np.ndarray) -> np.ndarray:
 
 
 def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float, *, crf: int = 28,
-              preset: str = "veryfast", gop: int | None = None) -> Path:
+              preset: str = "veryfast", gop: int | None = None, threads: int = 0) -> Path:
     """Encode RGB frames as an H.264 mp4 that browsers play and seek precisely.
 
     libx264, yuv420p, no B-frames (the first frame has pts 0 and no decoding delay), a keyframe every ``gop``
@@ -49,6 +50,7 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float,
         crf: x264 quality (lower is better and larger; 28 is fine for synthetic figures).
         preset: x264 speed preset.
         gop: keyframe interval in frames; default about one second.
+        threads: encoder threads; 0 = automatic (use 1 when encoding several files in parallel processes).
     Returns:
         The path written.
     """
@@ -62,7 +64,7 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float,
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        n = _encode(tmp, path, frames, rate, crf, preset, gop)
+        n = _encode(tmp, path, frames, rate, crf, preset, gop, threads)
         if n == 0:
             raise VideoError(f"{path}: no frames to write")
         with open(tmp, "rb+") as fh:  # durable before it becomes visible under the final name
@@ -75,17 +77,20 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float,
 
 
 def _encode(tmp: Path, path: Path, frames: Iterable[np.ndarray], rate: Fraction, crf: int, preset: str,
-            gop: int) -> int:
+            gop: int, threads: int) -> int:
     """Encode into tmp (format forced to mp4: the name ends in .part); returns the number of frames."""
     shape = None
     with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.pix_fmt = "yuv420p"
         stream.codec_context.time_base = 1 / rate
+        stream.codec_context.thread_count = int(threads)
         stream.codec_context.options = {
             "crf": str(int(crf)), "preset": preset,
-            # no B-frames: pts == dts from 0, so no edit list shifts the start; fixed keyframe interval
-            "x264-params": f"bframes=0:keyint={gop}:min-keyint={gop}:scenecut=0",
+            # no B-frames: pts == dts from 0, so no edit list shifts the start; a fixed keyframe interval;
+            # tagged BT.601 limited range, which is what the conversion below produces
+            "x264-params": f"bframes=0:keyint={gop}:min-keyint={gop}:scenecut=0:"
+                           "colorprim=smpte170m:transfer=smpte170m:colormatrix=smpte170m:range=tv",
         }
         i = -1
         for i, frame in enumerate(frames):
@@ -97,7 +102,8 @@ def _encode(tmp: Path, path: Path, frames: Iterable[np.ndarray], rate: Fraction,
                 stream.width, stream.height = _even(frame).shape[1], _even(frame).shape[0]
             elif frame.shape != shape:
                 raise VideoError(f"{path}: frame {i} has shape {frame.shape}, the first frame had {shape}")
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(_even(frame)), format="rgb24")
+            # OpenCV's BT.601 limited-range RGB -> I420 is ~5x faster than PyAV's swscale path
+            vf = av.VideoFrame.from_ndarray(cv2.cvtColor(_even(frame), cv2.COLOR_RGB2YUV_I420), format="yuv420p")
             vf.pts = i
             vf.time_base = stream.codec_context.time_base
             container.mux(stream.encode(vf))

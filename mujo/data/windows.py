@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
@@ -103,21 +104,29 @@ class ClipCache:
     def __init__(self, max_items: int = 128):
         self.max_items = max(1, int(max_items))
         self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # threads may share a dataset; loading happens outside the lock
 
     def get(self, key: tuple[str, str], load: Callable[[], dict[tuple[str, str], np.ndarray]]) -> np.ndarray:
         """The cached array for `key`, else call `load()` (which may return several related arrays) and keep them."""
-        if key in self._items:
-            self._items.move_to_end(key)
-            return self._items[key]
-        for k, v in load().items():
-            self._items[k] = v
-            self._items.move_to_end(k)
-        while len(self._items) > self.max_items:
-            self._items.popitem(last=False)
-        return self._items[key]
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        loaded = load()
+        with self._lock:
+            for k, v in loaded.items():
+                self._items[k] = v
+                self._items.move_to_end(k)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+        return loaded[key]
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def clear(self) -> None:
-        self._items.clear()
+        with self._lock:
+            self._items.clear()
 
 
 def _loader(dataset: FimadDataset, clip_id: str, modality: str) -> Callable[[], dict]:
@@ -125,16 +134,16 @@ def _loader(dataset: FimadDataset, clip_id: str, modality: str) -> Callable[[], 
 
     def load() -> dict[tuple[str, str], np.ndarray]:
         if modality == "pose":
-            arr = dataset.pose(clip_id)
+            arr = dataset.pose(clip_id, mmap=None)  # small files are read: cheaper than mapping them
             if arr is None:
                 raise ClipError(clip_id, dataset.file_path(clip_id, "pose"), "no pose file")
-            return {(clip_id, "pose"): arr}
-        imu = dataset.imu(clip_id)
+            return {(clip_id, "pose"): np.asarray(arr)}  # plain views: indexing np.memmap pays for the subclass
+        imu = dataset.imu(clip_id, mmap=None)
         if imu is None or (modality == "gyro" and imu[1] is None):
             raise ClipError(clip_id, dataset.file_path(clip_id, "imu"), f"no {modality} data")
-        out = {(clip_id, "acc"): imu[0]}
+        out = {(clip_id, "acc"): np.asarray(imu[0])}
         if imu[1] is not None:
-            out[(clip_id, "gyro")] = imu[1]
+            out[(clip_id, "gyro")] = np.asarray(imu[1])
         return out
 
     return load

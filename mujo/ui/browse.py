@@ -14,12 +14,12 @@ from mujo.data.validate import ValidationReport
 from mujo.data.windows import window_starts
 from mujo.ui import dataset as uds
 from mujo.ui.player import MAX_VIDEO_BYTES, PlayerData, imu_channels, render_player
-from mujo.ui.state import IMU_COMPONENTS, QP_CLIP, QP_PROBLEMS, QP_TIME, StateKeys, browse_url
+from mujo.ui.state import IMU_COMPONENTS, QP_CLIP, QP_PROBLEMS, QP_TIME, StateKeys, absolute_browse_url
 from mujo.ui.text import md_escape, show_text_field
 
 WINDOW_SIZE, WINDOW_HOP, WINDOW_TRIM = 100, 50, 0.15  # the format's defaults (fimad-format.md, "Windows")
-TABLE_COLUMNS = ["chapter", "label", "split", "duration_s", "has_video", "has_pose", "has_imu", "issues",
-                 "video_id", "chapter_index", "caption"]
+TABLE_COLUMNS = ["chapter", "label", "split", "duration_s", "has_video", "has_pose", "has_imu", "issues", "caption",
+                 "video_id", "chapter_index"]
 PREFERRED_SITES = ("RWrist", "LWrist", "RFoot")
 MAX_SITES = 6
 
@@ -122,7 +122,8 @@ def clip_table(view: pd.DataFrame, issues: pd.Series) -> None:
     # table's selection is positional and would otherwise highlight whatever clip moved into the old row.
     digest = hashlib.sha1("\n".join(map(str, shown.index)).encode("utf-8")).hexdigest()
     selected = st.session_state.get(StateKeys.SELECTED_CLIP)
-    if digest != st.session_state.get(StateKeys.TABLE_DIGEST):
+    # (The table's own state is also gone after a visit to another page: then too.)
+    if digest != st.session_state.get(StateKeys.TABLE_DIGEST) or StateKeys.TABLE not in st.session_state:
         rows = [int(shown.index.get_loc(selected))] if selected in shown.index else []
         st.session_state[StateKeys.TABLE] = {"selection": {"rows": rows, "columns": [], "cells": []}}
         st.session_state[StateKeys.TABLE_DIGEST] = digest
@@ -131,20 +132,23 @@ def clip_table(view: pd.DataFrame, issues: pd.Series) -> None:
         key=StateKeys.TABLE,
         on_select="rerun",
         selection_mode="single-row",
-        height=318,
-        row_height=30,
+        height="auto",  # up to ten rows, fewer when the filters leave fewer
         placeholder="",
         column_config={
-            "_index": st.column_config.TextColumn("clip", width="medium"),
-            "chapter": st.column_config.TextColumn("chapter", width="large"),
-            "duration_s": st.column_config.NumberColumn("duration", format="%.1f s", width="small"),
-            "has_video": st.column_config.CheckboxColumn("video", width="small"),
-            "has_pose": st.column_config.CheckboxColumn("pose", width="small"),
-            "has_imu": st.column_config.CheckboxColumn("IMU", width="small"),
+            # Pixel widths that fit the flags and issue count at a 1400 px window; caption takes the rest.
+            "_index": st.column_config.TextColumn("clip", width=150),
+            "chapter": st.column_config.TextColumn("chapter", width=270),
+            "label": st.column_config.TextColumn("label", width=95),
+            "split": st.column_config.TextColumn("split", width=60),
+            "duration_s": st.column_config.NumberColumn("duration", format="%.1f s", width=75),
+            "has_video": st.column_config.CheckboxColumn("video", width=55),
+            "has_pose": st.column_config.CheckboxColumn("pose", width=55),
+            "has_imu": st.column_config.CheckboxColumn("IMU", width=55),
             "issues": st.column_config.NumberColumn("issues", help="errors + warnings in the validation report",
-                                                    width="small"),
-            "chapter_index": st.column_config.NumberColumn("#", help="chapter index in its video", width="small"),
+                                                    width=60),
             "caption": st.column_config.TextColumn("caption", width="large"),
+            "video_id": st.column_config.TextColumn("source video", width="small"),
+            "chapter_index": st.column_config.NumberColumn("#", help="chapter index in its video", width="small"),
         },
     )
     rows = event.selection.rows if event is not None else []
@@ -162,9 +166,9 @@ def _imu_controls(sites: tuple[str, ...]) -> tuple[str, list[str], list[str]]:
     if not current or any(s not in sites for s in current):
         default = [s for s in PREFERRED_SITES if s in sites][:2] or list(sites[:2])
         st.session_state[StateKeys.IMU_SITES] = default
-    c_q, c_sites, c_comp = st.columns([1.1, 3, 1.6], vertical_alignment="bottom")
+    c_q, c_sites, c_comp = st.columns([1.6, 2.6, 1.5], vertical_alignment="bottom")
     c_q.segmented_control("IMU signal", ["acc", "gyro"], key=StateKeys.IMU_QUANTITY, required=True,
-                          format_func=lambda q: {"acc": "Accelerometer", "gyro": "Gyroscope"}[q])
+                          help="acc: accelerometer (m/s², gravity included); gyro: gyroscope (rad/s)")
     c_sites.multiselect("IMU sites", list(sites), key=StateKeys.IMU_SITES, max_selections=MAX_SITES)
     c_comp.pills("Components", list(IMU_COMPONENTS), selection_mode="multi", key=StateKeys.IMU_COMPONENTS)
     return (st.session_state[StateKeys.IMU_QUANTITY] or "acc", list(st.session_state[StateKeys.IMU_SITES]),
@@ -187,14 +191,14 @@ def player_data(ref: uds.DatasetRef, ds: FimadDataset, clip_id: str, quantity: s
                       start_token=f"{clip_id}:{st.session_state.get(StateKeys.START_TOKEN, 0)}",
                       imu_quantity=quantity, window_size=WINDOW_SIZE)
     try:
-        data.pose = uds.load_pose(ref.root, ref.stamp, clip_id)
+        data.pose = uds.load_pose(ref.root, ref.stamp, clip_id, uds.file_mtime(ds, clip_id, "pose"))
         if data.pose is None:
             data.notes["pose"] = "No pose for this clip."
     except ClipError as e:
         errors.append(clip_error(e, "pose"))
         data.notes["pose"] = f"Pose file broken: {e.path}\n{e.reason}"
     try:
-        imu = uds.load_imu(ref.root, ref.stamp, clip_id)
+        imu = uds.load_imu(ref.root, ref.stamp, clip_id, uds.file_mtime(ds, clip_id, "imu"))
         if imu is None:
             data.notes["imu"] = "No IMU for this clip."
         else:
@@ -236,7 +240,7 @@ def clip_details(ds: FimadDataset, clip_id: str, report: ValidationReport | None
         if col in row.index:
             show_text_field(label, row[col])
     st.markdown("**Link to this clip**")
-    st.code(browse_url(clip_id), language=None)
+    st.code(absolute_browse_url(clip_id, None, _page_url()), language=None, wrap_lines=True)
     skip = {"chapter", "chapter_norm", "caption", "description", "has_pose", "has_imu", "has_video"}
     meta = {k: v for k, v in row.items() if k not in skip}
     with st.expander("All columns", expanded=False):
@@ -248,6 +252,13 @@ def clip_details(ds: FimadDataset, clip_id: str, report: ValidationReport | None
             st.markdown(f"**Validation: {len(probs)} finding(s)**")
             for p in probs:
                 st.text(f"[{p.severity}] {p.file}: {p.message}")
+
+
+def _page_url() -> str | None:
+    try:
+        return st.context.url
+    except Exception:  # noqa: BLE001  (no browser context, e.g. in AppTest)
+        return None
 
 
 def _isna(v: object) -> bool:

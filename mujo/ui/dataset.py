@@ -95,16 +95,28 @@ def problem_clips(report: ValidationReport) -> set[str]:
     return out
 
 
+def file_mtime(ds: FimadDataset, clip_id: str, modality: str) -> float:
+    """Modification time of a clip's file (0 when absent); keys the per-clip caches so a replaced file is reread."""
+    return _mtime(ds.file_path(clip_id, modality))
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
-def load_pose(root: str, stamp: Stamp, clip_id: str) -> np.ndarray | None:
-    """(T, 17, 3) float32 pose of a clip (short NaN gaps filled), None when it has none; ClipError if broken."""
+def load_pose(root: str, stamp: Stamp, clip_id: str, mtime: float = 0.0) -> np.ndarray | None:
+    """(T, 17, 3) float32 pose of a clip (short NaN gaps filled), None when it has none; ClipError if broken.
+
+    `mtime` (file_mtime) only keys the cache.
+    """
     arr = _open(root, stamp).pose(clip_id)
     return None if arr is None else np.array(arr, dtype=np.float32)  # a plain copy: memmaps do not cache well
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def load_imu(root: str, stamp: Stamp, clip_id: str) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """(acc, gyro) of a clip, each (T, S, 3) float32 (gyro may be None); None without IMU; ClipError if broken."""
+def load_imu(root: str, stamp: Stamp, clip_id: str,
+             mtime: float = 0.0) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(acc, gyro) of a clip, each (T, S, 3) float32 (gyro may be None); None without IMU; ClipError if broken.
+
+    `mtime` (file_mtime) only keys the cache.
+    """
     out = _open(root, stamp).imu(clip_id)
     if out is None:
         return None

@@ -82,8 +82,8 @@ def validation_panel(report: ValidationReport) -> None:
         st.success("No errors or warnings.", icon=":material/check_circle:")
         return
     if n_clips:
-        st.page_link(BROWSE_PAGE, label=f"Browse the {n_clips:,} clips with problems", icon=":material/filter_alt:",
-                     query_params={QP_PROBLEMS: "1"})
+        label = f"Browse the {n_clips:,} clips with problems" if n_clips > 1 else "Browse the clip with problems"
+        st.page_link(BROWSE_PAGE, label=label, icon=":material/filter_alt:", query_params={QP_PROBLEMS: "1"})
     kinds = (serious.groupby(["severity", "kind"]).size().rename("count").reset_index()
              .sort_values(["severity", "count"], ascending=[True, False]))
     st.dataframe(kinds, hide_index=True, width="content")

@@ -184,7 +184,7 @@
     ctx.setTransform(DPR, 0, 0, DPR, 0, 0);
     ctx.clearRect(0, 0, W, H);
     const R = pose.radius, D = 3.2 * R;
-    const f = 0.46 * Math.min(W, H) * D / R;
+    const f = 0.52 * Math.min(W, H) * D / R;
     const cy_ = Math.cos(view.yaw), sy = Math.sin(view.yaw), cp = Math.cos(view.pitch), sp = Math.sin(view.pitch);
     const [cx, cyw, cz] = pose.center;
     function project(x, y, z) {
@@ -415,11 +415,15 @@
     const x = g.x(Math.min(Math.max(t, 0), duration));
     ctx.strokeStyle = "#e0115f"; ctx.lineWidth = 1.5;
     ctx.beginPath(); ctx.moveTo(x, L.top - 2); ctx.lineTo(x, bottom); ctx.stroke();
-    ctx.fillStyle = "#e0115f"; ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "middle";
+    // playhead label on the time axis, over the tick labels
+    ctx.font = "600 11px system-ui, sans-serif"; ctx.textBaseline = "middle";
     const label = fmt(t) + " s";
-    const tw = ctx.measureText(label).width;
-    ctx.textAlign = x + tw + 8 > g.W ? "right" : "left";
-    ctx.fillText(label, ctx.textAlign === "right" ? x - 4 : x + 4, L.top - 8 + 0);
+    const tw = ctx.measureText(label).width + 10;
+    const lx = Math.min(Math.max(x - tw / 2, 0), g.W - tw), ly = bottom + 12;
+    ctx.fillStyle = "#e0115f";
+    ctx.fillRect(lx, ly - 8, tw, 16);
+    ctx.fillStyle = "#ffffff"; ctx.textAlign = "center";
+    ctx.fillText(label, lx + tw / 2, ly);
     ctx.textAlign = "left";
   }
   if (imu) {

@@ -16,7 +16,7 @@ HOME_PAGE = "app.py"
 
 
 def page_setup(title: str) -> None:
-    """set_page_config (wide layout: the player wants the room) and the session-state defaults."""
+    """Page title, wide layout (the player wants the room) and the session-state defaults."""
     st.set_page_config(page_title=f"{title} · MuJo Studio" if title != "Home" else "MuJo Studio",
                        page_icon=":material/directions_run:", layout="wide")
     init_state()

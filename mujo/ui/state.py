@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -88,6 +88,23 @@ def browse_url(clip_id: str, t: float | None = None) -> str:
     Use it where Streamlit wants a URL string (a LinkColumn, a markdown link); `browse_link` draws a page link.
     """
     return f"{BROWSE_URL_PATH}?{urlencode(browse_params(clip_id, t))}"
+
+
+def absolute_browse_url(clip_id: str, t: float | None, page_url: str | None) -> str:
+    """`browse_url` made absolute against the URL of the page the user is on (relative when that is unknown).
+
+    Args:
+        clip_id, t: as for browse_url.
+        page_url: the browser's URL of the current page (`st.context.url`), e.g. http://host:8501/Browse.
+    """
+    rel = browse_url(clip_id, t)
+    if not page_url:
+        return rel
+    u = urlsplit(page_url)
+    if not u.scheme or not u.netloc:
+        return rel
+    base = u.path[: u.path.rfind("/") + 1] or "/"  # the app's root (keeps a server.baseUrlPath prefix)
+    return f"{u.scheme}://{u.netloc}{base}{rel}"
 
 
 def browse_link(clip_id: str, t: float | None = None, label: str | None = None) -> None:

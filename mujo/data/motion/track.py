@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,6 +22,8 @@ class Track:
     flight: np.ndarray | None = None   # (n,) metres the body is lifted off the floor (jumps, heel raises)
     travel: bool = False               # True: the chapter walks around, so it is not pulled back to its spot
     posture: tuple[str, str] = ("stand", "stand")  # posture at the start and at the end
+    contact: np.ndarray | None = None  # (n, 17) which joints are planted, overriding the lowest-joint rule where
+                                       # a row is non-zero (hands during a burpee's jump back)
 
     def __post_init__(self) -> None:
         n = len(self.angles)
@@ -47,6 +49,7 @@ class Ctx:
     phase: np.ndarray      # (n,) reps elapsed, monotone
     env: np.ndarray        # (n,) 0..1: 0 = talking/setting up, 1 = working
     amp: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) env x per-rep amplitude
+    _frac: np.ndarray | None = field(default=None, repr=False)
 
     def rep_values(self, mean: float, sd: float, sub: int = 1) -> np.ndarray:
         """A value drawn per rep (or per half rep with sub=2), as an (n,) array."""
@@ -54,31 +57,38 @@ class Ctx:
         draws = self.rng.normal(mean, sd, int(k.max()) + 2)
         return draws[k]
 
-    def cycle(self, keys: list[tuple[float, np.ndarray]], *, sub: int = 1, warp: float = 0.08,
-              scale: np.ndarray | None = None) -> np.ndarray:
+    def timing(self, warp: float = 0.08) -> np.ndarray:
+        """Position within the current rep (n,) in [0, 1), with a per-rep random timing warp shared by all cycles."""
+        if self._frac is None:
+            gamma = np.exp(self.rep_values(0.0, warp))
+            self._frac = (self.phase % 1.0) ** gamma
+        return self._frac
+
+    def cycle(self, keys: list[tuple[float, np.ndarray]], *, scale: np.ndarray | None = None) -> np.ndarray:
         """Angles (n, D) of a repeated keyframed movement, scaled per rep around the first keyframe.
 
         Args:
             keys: (time in the rep 0..1, pose (D,)) pairs, times ascending from 0; the rep returns to the first.
-            sub: sub-movements per rep that each return to the first pose (2 for alternating sides), so that
-                amplitude may change at each of them.
-            warp: per-rep random timing variation (eccentric/concentric ratio).
-            scale: (n,) amplitude; default `self.amp`.
+            scale: (n,) amplitude of the deviation from the first pose; default `self.amp`.
 
         Returns:
             (n, D) radians.
         """
         times = np.array([k[0] for k in keys] + [1.0])
-        poses = np.stack([k[1] for k in keys] + [keys[0][1]])
-        frac = self.phase % 1.0
-        if warp > 0:
-            gamma = np.exp(self.rep_values(0.0, warp))
-            frac = frac ** gamma
-        vals = hermite_keys(frac, times, poses, cyclic=True)
+        poses = np.stack([np.atleast_1d(k[1]) for k in keys] + [np.atleast_1d(keys[0][1])])
+        vals = hermite_keys(self.timing(), times, poses, cyclic=True)
         amp = self.amp if scale is None else scale
-        if sub > 1:
-            amp = amp * np.clip(self.rep_values(1.0, 0.05, sub), 0.8, 1.2)
         return poses[0] + amp[:, None] * (vals - poses[0])
+
+    def wave(self, keys: list[tuple[float, float]], *, scale: np.ndarray | None = None) -> np.ndarray:
+        """A scalar (n,) keyframed cycle, e.g. a depth 0..1, scaled like `cycle`."""
+        return self.cycle([(t, np.array([v], dtype=np.float64)) for t, v in keys], scale=scale)[:, 0]
+
+    def halves(self) -> "Ctx":
+        """A context whose reps are half reps (for alternating movements: each side is one cycle)."""
+        c = replace(self, phase=self.phase * 2.0, tempo_s=self.tempo_s / 2.0, _frac=None)
+        c.amp = self.env * self.rom * np.clip(c.rep_values(1.0, 0.06), 0.8, 1.15)
+        return c
 
     def noise(self, tau_s: float, scale: float, dims: int = 1) -> np.ndarray:
         """Smooth random signal (n, dims) with correlation time ~tau_s and standard deviation ~scale."""

@@ -1,0 +1,31 @@
+"""Shared test set-up: make `tests/` importable (fimad_factory) and keep generated data out of the checkout."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))
+
+SHARED = TESTS.parent.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point MUJO_HOME at a temporary folder so no test writes into the checkout's data/."""
+    monkeypatch.setenv("MUJO_HOME", str(tmp_path_factory.getbasetemp() / "mujo_home"))
+
+
+@pytest.fixture(scope="session")
+def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic FiMAD with video (2 videos), generated once per test session."""
+    from mujo.data.synth import generate_dataset
+    from mujo.demo import preset_config
+
+    root = tmp_path_factory.mktemp("synth") / "tiny"
+    generate_dataset(root, preset_config("tiny"), workers=1)
+    return root

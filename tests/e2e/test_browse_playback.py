@@ -1,0 +1,150 @@
+"""In a real browser: the skeleton and the IMU cursor follow the video's clock; clicking the IMU plot seeks it."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from e2e_media import FPS
+
+pytestmark = pytest.mark.e2e
+
+PLAYER = "iframe[title^='Synchronised player']"
+# Read everything in one evaluation, so the video time and the drawn state belong to the same instant.
+STATE_JS = """() => {
+  const r = document.getElementById('mujo-player'), v = document.querySelector('video');
+  return {ct: v ? v.currentTime : null, paused: v ? v.paused : null, ready: v ? v.readyState : null,
+          t: parseFloat(r.dataset.videoTime), frame: parseInt(r.dataset.poseFrame),
+          cursor: r.dataset.imuCursorTime === 'none' ? null : parseFloat(r.dataset.imuCursorTime),
+          clock: r.dataset.clock, title: document.getElementById('title').textContent};
+}"""
+NEXT_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+
+
+def open_clip(browser, base: str, clip_id: str, width: int = 1400, height: int = 1000):
+    """A new page on /Browse?clip=<id>; returns (page, the player's Frame) once the player is ready."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    page.goto(f"{base}/Browse?clip={clip_id}")
+    page.wait_for_selector(PLAYER, timeout=30_000)
+    frame = page.locator(PLAYER).element_handle().content_frame()
+    frame.wait_for_selector("#mujo-player[data-ready='1']", timeout=20_000)
+    return page, frame
+
+
+def wait_video_ready(frame) -> None:
+    frame.wait_for_function("() => { const v = document.querySelector('video'); return v && v.readyState >= 2; }",
+                            timeout=20_000)
+
+
+def check_sync(s: dict, tol_frames: int = 2, tol_s: float = 0.1) -> None:
+    expected = math.floor(s["ct"] * FPS)
+    assert abs(s["frame"] - expected) <= tol_frames, s
+    assert s["cursor"] is not None and abs(s["cursor"] - s["ct"]) <= tol_s, s
+
+
+def seek_and_settle(frame, t: float) -> dict:
+    frame.evaluate("""(t) => new Promise(res => { const v = document.querySelector('video');
+        v.addEventListener('seeked', () => res(true), {once: true}); v.currentTime = t; })""", t)
+    frame.evaluate(NEXT_FRAMES_JS)
+    return frame.evaluate(STATE_JS)
+
+
+def test_playback_seek_and_click(server: str, browser) -> None:
+    page, frame = open_clip(browser, server, "squat000")
+    try:
+        wait_video_ready(frame)
+        s = frame.evaluate(STATE_JS)
+        assert s["clock"] == "video" and s["frame"] == 0 and s["title"] == "Bodyweight squats (10 reps)"
+
+        # play: the skeleton and the cursor follow the running video
+        frame.evaluate("() => document.querySelector('video').play()")
+        samples = []
+        for _ in range(4):
+            time.sleep(0.35)
+            samples.append(frame.evaluate(STATE_JS))
+        assert samples[-1]["ct"] > 0.5, samples  # the video really plays
+        assert samples[-1]["frame"] > samples[0]["frame"], samples
+        for s in samples:
+            check_sync(s)
+
+        # paused: exact agreement
+        frame.evaluate("() => document.querySelector('video').pause()")
+        frame.evaluate(NEXT_FRAMES_JS)
+        check_sync(frame.evaluate(STATE_JS), tol_frames=0, tol_s=0.001)
+
+        # seek by setting currentTime
+        s = seek_and_settle(frame, 3.3)
+        assert abs(s["ct"] - 3.3) < 0.05, s
+        check_sync(s, tol_frames=0, tol_s=0.001)
+        assert s["frame"] == math.floor(s["ct"] * FPS)
+
+        # click on the IMU plot at the x of t = 5 s: the video seeks there
+        box = frame.evaluate("""() => { const c = document.getElementById('imu-canvas').getBoundingClientRect();
+                                         return {w: c.width, h: c.height}; }""")
+        left, right = 58, 14  # the plot's margins in player.js (L.left, L.right)
+        duration = 8.0
+        target = 5.0
+        x = left + target / duration * (box["w"] - left - right)
+        frame.locator("#imu-canvas").click(position={"x": x, "y": 60})
+        frame.wait_for_function("() => { const v = document.querySelector('video'); return !v.seeking; }")
+        frame.evaluate(NEXT_FRAMES_JS)
+        s = frame.evaluate(STATE_JS)
+        assert abs(s["ct"] - target) <= 0.1, s
+        check_sync(s, tol_frames=0, tol_s=0.001)
+        assert page.dialogs == []
+    finally:
+        page.close()
+
+
+def test_clip_without_video_runs_on_its_own_clock(server: str, browser) -> None:
+    page, frame = open_clip(browser, server, "squat002")
+    try:
+        s = frame.evaluate(STATE_JS)
+        assert s["clock"] == "js" and s["ct"] is None
+        assert s["title"] == "<b>x</b> squats, no video"  # shown literally, not as bold HTML
+        assert frame.locator("#title b").count() == 0
+        frame.locator("#play-btn").click()
+        time.sleep(0.8)
+        s = frame.evaluate(STATE_JS)
+        assert s["t"] > 0.3, s
+        assert abs(s["frame"] - math.floor(s["t"] * FPS)) <= 2, s
+        assert abs(s["cursor"] - s["t"]) <= 0.1, s
+        frame.locator("#play-btn").click()  # pause
+        box = frame.evaluate("() => document.getElementById('imu-canvas').getBoundingClientRect().width")
+        frame.locator("#imu-canvas").click(position={"x": 58 + 0.25 * (box - 72), "y": 60})
+        frame.evaluate(NEXT_FRAMES_JS)
+        s = frame.evaluate(STATE_JS)
+        assert abs(s["t"] - 2.0) <= 0.1 and s["frame"] == math.floor(s["t"] * FPS + 1e-6), s
+    finally:
+        page.close()
+
+
+def test_script_title_is_text_and_screenshot(server: str, browser) -> None:
+    page, frame = open_clip(browser, server, "squat001")
+    try:
+        s = frame.evaluate(STATE_JS)
+        assert s["title"] == "<script>alert(1)</script>"
+        # Streamlit shows it literally too, and nothing ran
+        page.locator("[data-testid=stText]").filter(has_text="<script>alert(1)</script>").first.wait_for(
+            timeout=10_000)
+        assert page.dialogs == []
+    finally:
+        page.close()
+    # The screenshot of Browse with a clip selected (looked at by a person; see the report).
+    page, frame = open_clip(browser, server, "squat000")
+    try:
+        wait_video_ready(frame)
+        seek_and_settle(frame, 1.1)
+        # Streamlit scrolls inside its own container: grow the viewport to the content so full_page shows it all.
+        h = page.evaluate("() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], section')]"
+                          ".map(e => e.scrollHeight))")
+        page.set_viewport_size({"width": 1400, "height": int(h) + 40})
+        frame.evaluate(NEXT_FRAMES_JS)
+        page.wait_for_timeout(500)
+        page.screenshot(path="/tmp/browse.png", full_page=True)
+    finally:
+        page.close()
