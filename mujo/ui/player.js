@@ -7,7 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const DPR = Math.max(1, window.devicePixelRatio || 1);
   const fps = P.fps;
-  const duration = P.duration;
+  const duration = Math.max(P.duration, 1 / fps);  // a clip with no samples still gets a usable timeline
   const STORE_KEY = "mujo.player";
 
   function note(parent, text, isError) {
@@ -184,7 +184,7 @@
     ctx.setTransform(DPR, 0, 0, DPR, 0, 0);
     ctx.clearRect(0, 0, W, H);
     const R = pose.radius, D = 3.2 * R;
-    const f = 0.52 * Math.min(W, H) * D / R;
+    const f = 0.42 * Math.min(W, H) * D / R;
     const cy_ = Math.cos(view.yaw), sy = Math.sin(view.yaw), cp = Math.cos(view.pitch), sp = Math.sin(view.pitch);
     const [cx, cyw, cz] = pose.center;
     function project(x, y, z) {
@@ -192,7 +192,7 @@
       const x1 = cy_ * x + sy * z, z1 = -sy * x + cy_ * z;
       const y2 = cp * y - sp * z1, z2 = sp * y + cp * z1;
       const depth = Math.max(0.05, D - z2);
-      return [W / 2 + f * x1 / depth, H / 2 + 8 - f * y2 / depth, depth];
+      return [W / 2 + f * x1 / depth, H / 2 - f * y2 / depth, depth];
     }
     // floor grid, 0.5 m squares around the centre
     const step = 0.5, n = Math.ceil((R * 1.2) / step);
@@ -283,6 +283,7 @@
   const wsize = (P.windows && P.windows.size) || 100;
 
   function niceStep(span, target) {
+    if (!(span > 0) || !isFinite(span)) return 1;
     const raw = span / Math.max(1, target), p = Math.pow(10, Math.floor(Math.log10(raw)));
     for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw) return m * p;
     return 10 * p;

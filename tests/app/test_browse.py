@@ -211,3 +211,34 @@ def test_browse_link_helpers() -> None:
     assert absolute_browse_url("a", None, "http://h:8501/Browse") == "http://h:8501/Browse?clip=a"
     assert absolute_browse_url("a", 2, "https://h/lab/mujo/") == "https://h/lab/mujo/Browse?clip=a&t=2.00"
     assert absolute_browse_url("a", None, None) == "Browse?clip=a"
+
+
+def test_filter_choices_from_another_dataset_are_dropped(app_env: dict[str, Path]) -> None:
+    at = app_test(BROWSE)
+    at.session_state[StateKeys.SPLITS] = ["holdout"]  # e.g. chosen while another dataset was open
+    at.session_state[StateKeys.LABELS] = ["squat", "yoga"]
+    at.run()
+    _no_failures(at)
+    assert at.multiselect(key=StateKeys.SPLITS).value == []
+    assert at.multiselect(key=StateKeys.LABELS).value == ["squat"]
+    assert table_ids(at) == ["clip000", "clip003", "clip006"]
+
+
+def test_no_imu_site_picked_gives_a_note(app_env: dict[str, Path]) -> None:
+    at = app_test(BROWSE, {"clip": "clip000"}).run()
+    at.multiselect(key=StateKeys.IMU_SITES).set_value([]).run()
+    _no_failures(at)
+    payload = player_payload(at)
+    assert payload["imu"] is None and "Pick at least one IMU site" in payload["notes"]["imu"]
+    assert payload["pose"] is not None
+
+
+def test_clip_without_any_file_shows_notes(tmp_path: Path, monkeypatch) -> None:
+    data = make_dataset(tmp_path / "empty", n_clips=2, with_pose=False, with_imu=False)
+    monkeypatch.setenv("MUJO_DATA", str(data))
+    monkeypatch.setenv("MUJO_HOME", str(tmp_path / "home"))
+    at = app_test(BROWSE, {"clip": "clip000"}).run()
+    _no_failures(at)
+    payload = player_payload(at)
+    assert payload["pose"] is None and payload["imu"] is None and payload["video"] is None
+    assert set(payload["notes"]) == {"pose", "imu", "video"}

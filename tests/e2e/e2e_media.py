@@ -35,11 +35,11 @@ def squat_pose(n_frames: int, fps: float = FPS, period_s: float = 2.5) -> np.nda
     return ((1 - s) * _STAND + s * _SQUAT).astype(np.float32)
 
 
-def make_video_dataset(root: Path, n_clips: int = 3, n_frames: int = 400, with_video: bool = True) -> Path:
+def make_video_dataset(root: Path, n_clips: int = 4, n_frames: int = 400) -> Path:
     """Write a FiMAD folder whose clips have pose, IMU (from mujo.data.imu_sim) and an H.264 mp4 of the pose.
 
-    Clip `squat000` is a plain title; `squat001` is titled `<script>alert(1)</script>` to check escaping in the
-    browser; the last clip has no video.
+    `squat000` has a plain title; `squat001` is titled `<script>alert(1)</script>` to check escaping in the
+    browser; `squat002` has no video; `squat003` has an mp4 whose header is garbage (the browser cannot play it).
     """
     from mujo.data.imu_sim import simulate  # noqa: PLC0415
     from mujo.data.render import Appearance, Camera, render_frames  # noqa: PLC0415
@@ -48,7 +48,8 @@ def make_video_dataset(root: Path, n_clips: int = 3, n_frames: int = 400, with_v
     w = FimadWriter(root, name="e2e-squats", fps=FPS, imu_sites=IMU_SITES, description="browser-test clips",
                     synthetic=True, source="tests/e2e/media.py")
     rng = np.random.default_rng(0)
-    titles = ["Bodyweight squats (10 reps)", "<script>alert(1)</script>", "<b>x</b> squats, no video"]
+    titles = ["Bodyweight squats (10 reps)", "<script>alert(1)</script>", "<b>x</b> squats, no video",
+              "Squats with a broken video"]
     rows = []
     for i in range(n_clips):
         cid = f"squat{i:03d}"
@@ -56,7 +57,12 @@ def make_video_dataset(root: Path, n_clips: int = 3, n_frames: int = 400, with_v
         w.write_pose(cid, pose)
         acc, gyro = simulate(pose.astype(np.float64), FPS)
         w.write_imu(cid, acc, gyro)
-        if with_video and i < n_clips - 1:
+        if i == 2:
+            pass  # no video
+        elif i == 3:
+            w.video_path(cid).parent.mkdir(parents=True, exist_ok=True)
+            w.video_path(cid).write_bytes(b"\x00\x00\x00\x18garbage-not-an-mp4" * 50)
+        else:
             cam = Camera.sample(rng, facing_rad=0.0)
             frames = render_frames(pose, FPS, cam, Appearance.sample(rng), video_fps=VIDEO_FPS, size=(320, 240))
             write_mp4(w.video_path(cid), frames, VIDEO_FPS)

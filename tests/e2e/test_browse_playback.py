@@ -22,12 +22,18 @@ STATE_JS = """() => {
 NEXT_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
 
 
-def open_clip(browser, base: str, clip_id: str, width: int = 1400, height: int = 1000):
+def open_clip(browser, base: str, clip_id: str, width: int = 1400, height: int = 1000, home_first: bool = False):
     """A new page on /Browse?clip=<id>; returns (page, the player's Frame) once the player is ready."""
     page = browser.new_page(viewport={"width": width, "height": height})
+    if home_first:
+        # Until some session has run app.py, Streamlit lists the pages/ folder itself and labels Home "app".
+        page.goto(f"{base}/")
+        page.wait_for_selector("h1", timeout=30_000)
     dialogs: list[str] = []
+    errors: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.dialogs = dialogs
+    page.on("pageerror", lambda e: errors.append(str(e)))  # uncaught JS exceptions, the player's included
+    page.dialogs, page.js_errors = dialogs, errors
     page.goto(f"{base}/Browse?clip={clip_id}")
     page.wait_for_selector(PLAYER, timeout=30_000)
     frame = page.locator(PLAYER).element_handle().content_frame()
@@ -96,6 +102,22 @@ def test_playback_seek_and_click(server: str, browser) -> None:
         assert abs(s["ct"] - target) <= 0.1, s
         check_sync(s, tol_frames=0, tol_s=0.001)
         assert page.dialogs == []
+
+        # a rerun (another IMU signal) re-creates the player; it comes back at the same moment
+        frame.evaluate("() => { window.mujoStale = true; }")
+        page.get_by_text("gyro", exact=True).click()
+        page.wait_for_function("""(sel) => { const f = document.querySelector(sel);
+            return f && f.contentWindow && !f.contentWindow.mujoStale &&
+                   f.contentDocument.querySelector("#mujo-player[data-ready='1']") !== null; }""",
+                               arg=PLAYER, timeout=20_000)
+        frame = page.locator(PLAYER).element_handle().content_frame()
+        frame.wait_for_selector("#mujo-player[data-ready='1']", timeout=20_000)
+        wait_video_ready(frame)
+        frame.evaluate(NEXT_FRAMES_JS)
+        s = frame.evaluate(STATE_JS)
+        assert abs(s["ct"] - target) <= 0.1, s
+        check_sync(s, tol_frames=0, tol_s=0.001)
+        assert page.js_errors == []
     finally:
         page.close()
 
@@ -119,6 +141,21 @@ def test_clip_without_video_runs_on_its_own_clock(server: str, browser) -> None:
         frame.evaluate(NEXT_FRAMES_JS)
         s = frame.evaluate(STATE_JS)
         assert abs(s["t"] - 2.0) <= 0.1 and s["frame"] == math.floor(s["t"] * FPS + 1e-6), s
+        assert page.js_errors == []
+    finally:
+        page.close()
+
+
+def test_unplayable_video_falls_back_to_a_clock(server: str, browser) -> None:
+    page, frame = open_clip(browser, server, "squat003")
+    try:
+        frame.wait_for_selector("#mujo-player[data-clock='js']", timeout=20_000)
+        assert "cannot play video/squat003.mp4" in frame.locator("#video-panel .note").inner_text()
+        frame.evaluate("() => window.mujoPlayer.seek(4.0)")
+        frame.evaluate(NEXT_FRAMES_JS)
+        s = frame.evaluate(STATE_JS)
+        assert s["t"] == pytest.approx(4.0) and s["frame"] == 200 and s["cursor"] == pytest.approx(4.0), s
+        assert page.js_errors == []
     finally:
         page.close()
 
@@ -132,10 +169,11 @@ def test_script_title_is_text_and_screenshot(server: str, browser) -> None:
         page.locator("[data-testid=stText]").filter(has_text="<script>alert(1)</script>").first.wait_for(
             timeout=10_000)
         assert page.dialogs == []
+        assert page.js_errors == []
     finally:
         page.close()
     # The screenshot of Browse with a clip selected (looked at by a person; see the report).
-    page, frame = open_clip(browser, server, "squat000")
+    page, frame = open_clip(browser, server, "squat000", home_first=True)
     try:
         wait_video_ready(frame)
         seek_and_settle(frame, 1.1)
@@ -146,5 +184,6 @@ def test_script_title_is_text_and_screenshot(server: str, browser) -> None:
         frame.evaluate(NEXT_FRAMES_JS)
         page.wait_for_timeout(500)
         page.screenshot(path="/tmp/browse.png", full_page=True)
+        assert page.js_errors == []
     finally:
         page.close()

@@ -9,12 +9,13 @@ from mujo.data.motion.body import forward_kinematics, limb_ik
 from mujo.data.motion.exercises_lower import squat_pose
 from mujo.data.motion.exercises_upper import plank_base
 from mujo.data.motion.moves import alternate, flight, lock_feet
-from mujo.data.motion.poses import STAND, angle_for_height, plant_hands
+from mujo.data.motion.poses import STAND, angle_for_height, incline_table, plant_hands
 from mujo.data.motion.spec import ExerciseSpec
 from mujo.data.motion.track import Ctx, Track
 from mujo.data.skeleton import JOINT_INDEX
 
 J = JOINT_INDEX
+_ARM_COLS = [IDX[f"{s}_{d}"] for s in "lr" for d in ("clav", "sh_flex", "sh_abd", "sh_rot", "elbow")]
 
 
 def jumping_jack(c: Ctx) -> Track:
@@ -26,6 +27,9 @@ def jumping_jack(c: Ctx) -> Track:
     wide_land = pose(wide, both_knee=16, both_hip_flex=8)
     keys = [(0.0, closed), (0.1, land), (0.3, wide), (0.42, wide_land), (0.6, wide), (0.8, land)]
     ang = c.cycle(keys)
+    # the arms sweep over most of the rep (up while the legs open, down while they close), not just the flight
+    arms = c.cycle([(0.0, closed), (0.42, wide), (0.52, wide)])
+    ang[:, _ARM_COLS] = arms[:, _ARM_COLS]
     # feet keep their spacing while on the floor and spread or close only in the air
     feet = forward_kinematics(c.body, np.stack([closed, wide]))[:, [J["LFoot"], J["RFoot"]]]
     half = 0.5 * (feet[:, 0] - feet[:, 1])
@@ -64,12 +68,12 @@ def butt_kicks(c: Ctx) -> Track:
 def jump_squat(c: Ctx) -> Track:
     r = c.rng
     top = pose(STAND, both_hip_abd=r.uniform(8, 14), both_hip_rot=15)
-    bottom = pose(squat_pose(top, r.uniform(0.65, 0.9), r.uniform(0.9, 1.3)), both_sh_flex=-35, both_elbow=15)
-    take_off = pose(top, both_sh_flex=r.uniform(90, 140), both_elbow=20, root_pitch=-2)
+    bottom = pose(squat_pose(top, r.uniform(0.65, 0.9), r.uniform(0.9, 1.3)), both_sh_flex=-25, both_elbow=15)
+    take_off = pose(top, both_sh_flex=r.uniform(60, 120), both_elbow=20, root_pitch=-2)
     land = pose(squat_pose(top, 0.3, 1.0), both_sh_flex=30)
-    ang = c.cycle([(0.0, top), (0.35, bottom), (0.48, take_off), (0.62, take_off), (0.76, land)])
+    ang = c.cycle([(0.0, top), (0.33, bottom), (0.52, take_off), (0.62, take_off), (0.8, land)])
     lock_feet(c, ang)
-    return Track(ang, flight=flight(c, 0.5, 0.74, r.uniform(0.12, 0.25) * (0.5 + c.energy)))
+    return Track(ang, flight=flight(c, 0.52, 0.76, r.uniform(0.12, 0.25) * (0.5 + c.energy)))
 
 
 def skater(c: Ctx) -> Track:
@@ -83,7 +87,7 @@ def skater(c: Ctx) -> Track:
 
     def bound_right(h: Ctx) -> Track:
         f = h.timing()
-        ang = h.cycle([(0.0, hang), (0.2, pose(stance, r_knee=45)), (0.45, stance), (0.75, stance)])
+        ang = h.cycle([(0.0, hang), (0.22, pose(stance, r_knee=45)), (0.45, stance), (0.7, stance)])
         side = np.where(f < 0.2, f / 0.2, np.where(f > 0.8, (1.0 - f) / 0.2, 1.0))
         off = np.zeros((h.n, 3))
         off[:, 0] = -0.5 * width * side * side * (3 - 2 * side) * np.clip(h.amp, 0, None)
@@ -137,15 +141,15 @@ def burpee(c: Ctx) -> Track:
     plant_hands(c.body, a, "feet", hands)
     bottom = a[0]
     jump = pose(stand, both_sh_flex=r.uniform(150, 175), both_sh_abd=15, both_elbow=10, both_clav=12)
-    land = pose(squat_pose(stand, 0.3, 1.0), both_sh_flex=20)
+    land = pose(squat_pose(stand, 0.3, 1.0), both_sh_flex=50)
     if r.uniform() < 0.4:  # with a push-up at the bottom
         keys = [(0.0, stand), (0.12, crouch), (0.24, plank), (0.34, bottom), (0.44, plank), (0.56, crouch),
-                (0.7, jump), (0.84, jump), (0.9, land)]
-        lift = flight(c, 0.71, 0.88, 0.15 * (0.5 + c.energy))
+                (0.7, jump), (0.78, jump), (0.9, land)]
+        lift = flight(c, 0.71, 0.85, 0.15 * (0.5 + c.energy))
     else:
         keys = [(0.0, stand), (0.15, crouch), (0.3, plank), (0.38, plank), (0.52, crouch), (0.66, jump),
-                (0.8, jump), (0.87, land)]
-        lift = flight(c, 0.67, 0.84, 0.15 * (0.5 + c.energy))
+                (0.74, jump), (0.88, land)]
+        lift = flight(c, 0.67, 0.82, 0.15 * (0.5 + c.energy))
     ang = c.cycle(keys)
     lock_feet(c, ang)
     # From the first crouch to the second the hands stay planted while the feet jump back and forth: the wrists
@@ -170,25 +174,35 @@ def burpee(c: Ctx) -> Track:
 
 
 def mountain_climber(c: Ctx) -> Track:
-    base, table, _ = plank_base(c)
-    base[IDX["root_pitch"]] = angle_for_height(table, 0.985 * (c.body.upper_arm + c.body.forearm))
-    a = base[None].copy()
-    plant_hands(c.body, a, "feet", np.array([[0.06, 0, 0.03], [-0.06, 0, 0.03]]))
-    base = a[0]
-    drive = pose(base, r_hip_flex=c.rng.uniform(75, 100), r_knee=c.rng.uniform(95, 115), spine_flex=4)
+    b, r = c.body, c.rng
+    plank, _, _ = plank_base(c)
+    reach = 0.985 * (b.upper_arm + b.forearm)
+
+    def piked(deg: float) -> np.ndarray:
+        """The plank with the hips flexed `deg`: the hips rise so a knee can pass under them."""
+        p = pose(plank, both_hip_flex=deg)
+        p[IDX["root_pitch"]] = angle_for_height(incline_table(b, p, "feet"), reach)
+        return p
+
+    base, mid, high = piked(r.uniform(10, 18)), piked(25), piked(r.uniform(32, 38))
+    lift = pose(mid, r_hip_flex=35, r_knee=100)  # the foot leaves the floor before the knee drives
+    drive = pose(high, r_hip_flex=r.uniform(122, 132), r_knee=r.uniform(118, 132))  # knee to the chest
+    hands = np.array([[0.06, 0, 0.03], [-0.06, 0, 0.03]])
 
     def right(h: Ctx) -> Track:
-        return Track(h.cycle([(0.0, base), (0.45, drive), (0.55, drive)]), posture=("prone", "prone"))
+        ang = h.cycle([(0.0, base), (0.15, lift), (0.45, drive), (0.55, drive), (0.85, lift)])
+        plant_hands(b, ang, "l_foot", hands, ref=0)
+        return Track(ang, posture=("prone", "prone"))
 
     return alternate(c, right)
 
 
 SPECS = [
-    ExerciseSpec("jumping_jack", "Jumping jacks", "cardio", "none", False, 1.0, jumping_jack),
-    ExerciseSpec("high_knees", "High knees", "cardio", "none", False, 0.7, high_knees),
-    ExerciseSpec("butt_kicks", "Butt kicks", "cardio", "none", False, 0.7, butt_kicks),
+    ExerciseSpec("jumping_jack", "Jumping jacks", "cardio", "none", False, 1.1, jumping_jack),
+    ExerciseSpec("high_knees", "High knees", "cardio", "none", False, 0.8, high_knees),
+    ExerciseSpec("butt_kicks", "Butt kicks", "cardio", "none", False, 0.8, butt_kicks),
     ExerciseSpec("jump_squat", "Jump squats", "cardio", "none", False, 1.8, jump_squat),
-    ExerciseSpec("skater", "Skaters", "cardio", "none", False, 1.6, skater),
+    ExerciseSpec("skater", "Skaters", "cardio", "none", False, 1.8, skater),
     ExerciseSpec("jump_rope", "Jump rope", "cardio", "none", False, 0.45, jump_rope),
     ExerciseSpec("burpee", "Burpees", "full", "none", False, 3.6, burpee),
     ExerciseSpec("mountain_climber", "Mountain climbers", "cardio", "none", False, 0.8, mountain_climber,

@@ -7,7 +7,7 @@ import numpy as np
 from mujo.data.motion.angles import IDX, pose
 from mujo.data.motion.body import forward_kinematics, limb_ik
 from mujo.data.motion.exercises_upper import plank_base
-from mujo.data.motion.moves import alternate, arm_style, sided
+from mujo.data.motion.moves import alternate, arm_style
 from mujo.data.motion.poses import (PRONE_FLAT, SUPINE_FLAT, SUPINE_KNEES, angle_for_height, incline_table,
                                     plant_hands)
 from mujo.data.motion.spec import ExerciseSpec

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mujo.data.motion.angles import IDX, pose
-from mujo.data.motion.moves import alternate, arm_style, with_arms
+from mujo.data.motion.moves import alternate
 from mujo.data.motion.poses import STAND, angle_for_height, incline_table, plant_hands
 from mujo.data.motion.spec import ExerciseSpec
 from mujo.data.motion.track import Ctx, Track

@@ -90,11 +90,11 @@ def weight_shift(c: Ctx, amount: float = 1.0, hold_s: tuple[float, float] = (3.0
     return out
 
 
-def gait(phi: np.ndarray, w: np.ndarray, stride: float = 1.0) -> np.ndarray:
+def gait(phi: np.ndarray, w: np.ndarray, stride: np.ndarray | float = 1.0) -> np.ndarray:
     """Additive (n, D) of walking for gait phase phi (cycles, left heel strike at integers) and weight w (n,).
 
-    stride scales the leg swing (0.2 = stepping on the spot while turning). Pelvis and chest counter-rotate,
-    arms swing against the legs.
+    stride (scalar or (n,)) scales the leg swing (0.2 = stepping on the spot while turning). Pelvis and chest
+    counter-rotate, arms swing against the legs.
     """
     out = np.zeros((len(phi), N_DOFS))
     for side, off in (("l", 0.0), ("r", 0.5)):

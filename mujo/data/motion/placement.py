@@ -28,7 +28,7 @@ def place(body: Body, angles: np.ndarray, fps: float, offset: np.ndarray | None 
         fps: frames per second.
         offset: (T, 3) deliberate root displacement in world axes (only its change matters).
         flight: (T,) metres above the floor.
-        travel: (T,) bool, frames that may wander away from the start.
+        travel: (T,) bool (or one bool for all frames): frames that may wander away from the start.
         contact: (T, 17) planted-joint weights; rows that are not all zero replace the lowest-joint weights.
 
     Returns:
@@ -48,7 +48,7 @@ def place(body: Body, angles: np.ndarray, fps: float, offset: np.ndarray | None 
     step = -(wm[:, :, None] * vel).sum(axis=1)  # (T-1, 2): root moves against the planted joints
     if offset is not None:
         step += np.diff(np.asarray(offset)[:, [0, 2]], axis=0)
-    free = np.zeros(n, dtype=bool) if travel is None else np.asarray(travel, dtype=bool)
+    free = np.broadcast_to(np.asarray(False if travel is None else travel, dtype=bool), (n,))
     root_xz = _integrate_with_pull(step, free[1:], fps)
     root = np.zeros((n, 3))
     root[:, 0], root[:, 2] = root_xz[:, 0], root_xz[:, 1]

@@ -72,13 +72,14 @@ def plant_hands(body: Body, angles: np.ndarray, pivot: str, hand_rel: np.ndarray
     Args:
         body: segment lengths.
         angles: (T, D) radians; the arm columns are solved (their external rotation is kept).
-        pivot: "feet" or "knees": the contacts the body rotates about.
+        pivot: "feet", "knees", "l_foot" or "r_foot": the contacts the body rotates about.
         hand_rel: (2, 3) left/right wrist offsets from the shoulders at frame `ref`, floor-projected: the x and z
             parts are offsets from each shoulder, the height is the floor (the pivot's height).
         ref: frame whose shoulder positions define where the hands are planted.
     """
     p = forward_kinematics(body, angles)
-    piv_j = [J["LFoot"], J["RFoot"]] if pivot == "feet" else [J["LKnee"], J["RKnee"]]
+    piv_j = {"feet": [J["LFoot"], J["RFoot"]], "knees": [J["LKnee"], J["RKnee"]], "l_foot": [J["LFoot"]],
+             "r_foot": [J["RFoot"]]}[pivot]
     piv = p[:, piv_j].mean(1)  # (T, 3)
     piv[:, 1] = p[:, piv_j, 1].min(1)
     for k, (limb, sh) in enumerate((("l_arm", J["LShoulder"]), ("r_arm", J["RShoulder"]))):

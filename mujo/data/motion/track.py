@@ -49,6 +49,7 @@ class Ctx:
     phase: np.ndarray      # (n,) reps elapsed, monotone
     env: np.ndarray        # (n,) 0..1: 0 = talking/setting up, 1 = working
     amp: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (n,) env x per-rep amplitude
+    info: dict = field(default_factory=dict)  # chapter context in, details out (e.g. which exercise is demonstrated)
     _frac: np.ndarray | None = field(default=None, repr=False)
 
     def rep_values(self, mean: float, sd: float, sub: int = 1) -> np.ndarray:
