@@ -16,7 +16,7 @@ from mujo.paths import demo_dataset_dir
 PRESETS: dict[str, SynthConfig] = {
     "demo": SynthConfig(name="fimad-demo", n_videos=40, chapters=(5, 12), exercise_s=(20.0, 45.0)),
     "fimad": SynthConfig(name="fimad-synthetic", n_videos=981, chapters=(5, 15), exercise_s=(15.0, 45.0)),
-    "tiny": SynthConfig(name="fimad-tiny", n_videos=2, chapters=(5, 6), exercise_s=(12.0, 20.0)),
+    "tiny": SynthConfig(name="fimad-tiny", n_videos=2, val_every=2, chapters=(5, 6), exercise_s=(12.0, 20.0)),
 }
 
 

@@ -21,8 +21,8 @@ from mujo.data import imu_sim
 from mujo.data.fimad_writer import FimadWriter, atomic_write
 from mujo.data.motion import EXERCISES, Body, estimator_noise, workout_motion
 from mujo.data.skeleton import IMU_SITES
-from mujo.data.synth_plan import (STREAM_MOTION, STREAM_NOISE, STREAM_RENDER, STREAM_TEXT, SynthConfig, VideoPlan,
-                                  plan_video, streams, trainer_rng)
+from mujo.data.synth_plan import (NULL_LABEL, STREAM_MOTION, STREAM_NOISE, STREAM_RENDER, STREAM_TEXT, SynthConfig,
+                                  VideoPlan, plan_video, streams, trainer_rng)
 from mujo.data.textgen import TitleStyle, caption, chapter_title, description, normalize_chapter
 
 Progress = Callable[[float, str], None]
@@ -78,7 +78,7 @@ def _row(plan: VideoPlan, i: int, chapter: Any, seg: Any, cfg: SynthConfig, rng:
         "start_s": round(seg.start / cfg.fps, 3),
         "end_s": round(seg.end / cfg.fps, 3),
         "split": plan.split,
-        "label": chapter.kind if is_exercise else "null",
+        "label": chapter.kind if is_exercise else NULL_LABEL,
         "subject": f"trainer{plan.trainer:03d}",
         "segment_kind": chapter.kind,
         "side": seg.side or "",
@@ -129,8 +129,8 @@ def _source(cfg: SynthConfig) -> str:
     return ("MuJo Studio synthetic generator (mujo synth): parametric joint-angle motions of "
             f"{len(EXERCISES)} exercises and trainer (NULL) chapters driven through forward kinematics; poses with "
             "pose-estimator jitter and NaN dropouts; virtual IMU by mujo.data.imu_sim.simulate from those poses. "
-            f"Sensor frames: {imu_sim.SENSOR_FRAME_DOC} The label column is the generator's ground truth ('null' for "
-            f"non-exercise chapters). Settings: {json.dumps(dataclasses.asdict(cfg))}")
+            f"Sensor frames: {imu_sim.SENSOR_FRAME_DOC} The label column is the generator's ground truth (non-exercise "
+            f"chapters are labelled {NULL_LABEL!r}). Settings: {json.dumps(dataclasses.asdict(cfg))}")
 
 
 def _done_indices(root: Path, cfg: SynthConfig) -> dict[int, list[dict[str, Any]]]:

@@ -1,8 +1,8 @@
 """Cached access to the open FiMAD dataset for the pages: the dataset, its validation report, per-clip arrays.
 
 Caching (style.md point 11): the opened dataset is a shared read-only resource (`st.cache_resource`), keyed by
-its resolved folder and the modification times of the files that define it, so editing clips.csv or fimad.json
-reopens it. The validation report and per-clip arrays are pure loaders (`st.cache_data`) with the same key.
+its resolved folder and the modification times of the files and folders that define it, so editing clips.csv or
+fimad.json, or adding/removing a clip's file, reopens it. The validation report and per-clip arrays are pure loaders (`st.cache_data`) with the same key.
 Nothing here reads session state.
 """
 
@@ -19,7 +19,10 @@ import streamlit as st
 from mujo.data.fimad import ClipError, FimadDataset, FimadError
 from mujo.data.validate import ValidationReport
 
-Stamp = tuple[float, float, float]
+Stamp = tuple[float, ...]
+# What the opened dataset depends on: the three table files and the per-clip folders (whose listing sets
+# has_pose/has_imu/has_video; a folder's mtime changes when a file is added, removed or renamed into it).
+_STAMP_FILES = ("fimad.json", "clips.csv", "splits.json", "pose", "imu", "video")
 # Severities that make a clip show up under "only clips with problems" ("info" notes, e.g. "no video file",
 # describe coverage rather than a problem).
 PROBLEM_SEVERITIES = ("error", "warning")
@@ -33,8 +36,8 @@ def _mtime(path: Path) -> float:
 
 
 def dataset_stamp(root: Path) -> Stamp:
-    """Modification times of fimad.json, clips.csv and splits.json (0 when absent): the cache key's version."""
-    return (_mtime(root / "fimad.json"), _mtime(root / "clips.csv"), _mtime(root / "splits.json"))
+    """Modification times of the table files and the per-clip folders (0 when absent): the cache key's version."""
+    return tuple(_mtime(root / name) for name in _STAMP_FILES)
 
 
 @dataclass(frozen=True)

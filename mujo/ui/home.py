@@ -129,6 +129,7 @@ def folder_setting(current: Path) -> None:
     c2.button("Use default", key="home.use_default", on_click=_use_default, width="stretch",
               help=f"The default is {paths.default_dataset_dir()}")
     feedback = st.session_state.get(StateKeys.DATASET_FEEDBACK)
+    st.session_state[StateKeys.DATASET_FEEDBACK] = None  # shown once, right after the click
     if feedback:
         level, message = feedback
         (st.error if level == "error" else st.success)(md_escape(message))

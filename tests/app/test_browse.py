@@ -242,3 +242,19 @@ def test_clip_without_any_file_shows_notes(tmp_path: Path, monkeypatch) -> None:
     payload = player_payload(at)
     assert payload["pose"] is None and payload["imu"] is None and payload["video"] is None
     assert set(payload["notes"]) == {"pose", "imu", "video"}
+
+
+def test_editing_clips_csv_reopens_the_dataset(app_env: dict[str, Path]) -> None:
+    import os  # noqa: PLC0415
+
+    from fimad_factory import append_row  # noqa: PLC0415
+
+    at = app_test(BROWSE).run()
+    assert len(table_ids(at)) == 8
+    csv = app_env["data"] / "clips.csv"
+    before = csv.stat().st_mtime
+    append_row(app_env["data"], {"clip_id": "added", "n_frames": "120", "chapter": "added later"})
+    os.utime(csv, (before + 5, before + 5))  # a clearly newer mtime, whatever the file system's resolution
+    at.run()
+    _no_failures(at)
+    assert table_ids(at)[-1] == "added"

@@ -131,8 +131,11 @@ def _apply(rot: np.ndarray, vec: np.ndarray) -> np.ndarray:
 class Frames:
     """World rotations of the segments that the IK needs, with the root at the origin."""
 
-    root: np.ndarray   # (T, 3, 3) pelvis
-    chest: np.ndarray  # (T, 3, 3) Spine -> Thorax segment, parent of the shoulders
+    root: np.ndarray        # (T, 3, 3) pelvis
+    lumbar: np.ndarray      # (T, 3, 3) Hip -> Spine segment
+    chest: np.ndarray       # (T, 3, 3) Spine -> Thorax segment, parent of the neck and shoulders
+    spine: np.ndarray       # (T, 3) Spine joint
+    thorax: np.ndarray      # (T, 3) Thorax joint
     l_shoulder: np.ndarray  # (T, 3)
     r_shoulder: np.ndarray  # (T, 3)
 
@@ -142,7 +145,8 @@ def trunk_frames(body: Body, angles: np.ndarray) -> Frames:
     r_root = root_rotation(angles)
     r_lumbar = r_root @ _trunk_local(angles, "spine")
     r_chest = r_lumbar @ _trunk_local(angles, "chest")
-    thorax = _apply(r_lumbar, np.array([0.0, body.lumbar, 0.0])) + _apply(r_chest, np.array([0.0, body.thoracic, 0.0]))
+    spine = _apply(r_lumbar, np.array([0.0, body.lumbar, 0.0]))
+    thorax = spine + _apply(r_chest, np.array([0.0, body.thoracic, 0.0]))
     sh = []
     for s in (1.0, -1.0):
         e = _col(angles, "l_clav" if s > 0 else "r_clav")
@@ -151,7 +155,7 @@ def trunk_frames(body: Body, angles: np.ndarray) -> Frames:
                         body.shoulder_half_width * np.sin(e) - body.shoulder_drop * np.cos(e),
                         np.zeros_like(e)], axis=1)
         sh.append(thorax + _apply(r_chest, off))
-    return Frames(r_root, r_chest, sh[0], sh[1])
+    return Frames(r_root, r_lumbar, r_chest, spine, thorax, sh[0], sh[1])
 
 
 def forward_kinematics(body: Body, angles: np.ndarray, root_pos: np.ndarray | None = None) -> np.ndarray:
@@ -173,9 +177,8 @@ def forward_kinematics(body: Body, angles: np.ndarray, root_pos: np.ndarray | No
     j = JOINT_INDEX
     fr = trunk_frames(body, angles)
     out[:, j["Hip"]] = 0.0
-    r_lumbar = fr.root @ _trunk_local(angles, "spine")
-    out[:, j["Spine"]] = _apply(r_lumbar, np.array([0.0, body.lumbar, 0.0]))
-    out[:, j["Thorax"]] = out[:, j["Spine"]] + _apply(fr.chest, np.array([0.0, body.thoracic, 0.0]))
+    out[:, j["Spine"]] = fr.spine
+    out[:, j["Thorax"]] = fr.thorax
     r_neck = fr.chest @ _trunk_local(angles, "neck")
     out[:, j["Neck"]] = out[:, j["Thorax"]] + _apply(r_neck, np.array([0.0, body.neck, body.neck_forward]))
     out[:, j["Head"]] = out[:, j["Neck"]] + _apply(r_neck, np.array([0.0, body.head, -0.4 * body.neck_forward]))

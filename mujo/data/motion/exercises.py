@@ -7,10 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from mujo.data.motion import idle
-from mujo.data.motion.angles import clip_to_limits, mirror
+from mujo.data.motion.angles import IDX, clip_to_limits, mirror
 from mujo.data.motion.body import Body
+from mujo.data.motion.poses import STAND
 from mujo.data.motion.spec import ExerciseSpec
 from mujo.data.motion.track import Ctx, Track, exercise_envelope, phase_from_tempo
+
 
 @dataclass
 class ExerciseParams:
@@ -78,6 +80,11 @@ def run_exercise(spec: ExerciseSpec, rng: np.random.Generator, body: Body, fps: 
     ang += idle.breathing(c, period_s=float(rng.uniform(2.5, 4.0)), depth=1.0 + energy)
     quiet = 1.0 - env
     if spec.posture == "stand":
+        # while talking, the trainer stands at ease rather than holding the exercise's start position
+        at_ease = (quiet ** 2)[:, None]
+        yaw = ang[:, IDX["root_yaw"]].copy()
+        ang[:] = (1 - at_ease) * ang + at_ease * STAND
+        ang[:, IDX["root_yaw"]] = yaw
         ang += idle.sway(c, 0.4 + 0.8 * float(quiet.mean()))
     idle.talk(c, ang, quiet * talkative, arms_free=spec.arms_free and spec.posture == "stand")
     if side == "left":

@@ -76,11 +76,6 @@ def swing_path(f: np.ndarray, start: np.ndarray, end: np.ndarray, lift: float, t
     return out
 
 
-def column(angles: np.ndarray, name: str) -> np.ndarray:
-    """View of one DOF column of (n, D) angles."""
-    return angles[:, IDX[name]]
-
-
 def lock_feet(c: Ctx, angles: np.ndarray, ref: int = 0, half: np.ndarray | None = None) -> None:
     """Re-solve both legs in place so the ankles keep the spacing they have at frame `ref` (in the yaw frame).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from mujo.data.motion.track import Ctx, Track
+from mujo.data.motion.track import POSTURES, Ctx, Track
 
 CATEGORIES = ("lower", "upper", "core", "cardio", "full")
 EQUIPMENT = ("none", "dumbbells", "mat")
@@ -22,7 +22,8 @@ class ExerciseSpec:
     sided: bool               # has left/right variants (ChapterPlan.side)
     typical_tempo_s: float    # seconds per rep (one full cycle; alternating exercises: both sides)
     generate: Callable[[Ctx], Track] = field(repr=False, compare=False)
-    posture: str = "stand"    # stand / prone / supine: where the chapter starts and ends
+    posture: str = "stand"    # one of POSTURES: where the chapter starts and ends (prone: face down or on all
+                              # fours; supine: on the back, sitting or on the side)
     static: bool = False      # a held position (plank): reps are not counted
     alternates: bool = True   # a sided exercise may be done alternating sides within one chapter
     arms_free: bool = True    # the arms may gesture while the trainer talks during setup
@@ -30,5 +31,7 @@ class ExerciseSpec:
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
             raise ValueError(f"exercise {self.name!r}: category must be one of {CATEGORIES}, got {self.category!r}")
+        if self.posture not in POSTURES:
+            raise ValueError(f"exercise {self.name!r}: posture must be one of {POSTURES}, got {self.posture!r}")
         if self.equipment not in EQUIPMENT:
             raise ValueError(f"exercise {self.name!r}: equipment must be one of {EQUIPMENT}, got {self.equipment!r}")

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from mujo.data.motion.angles import IDX, N_DOFS
 from mujo.data.motion.body import Body
 
 # Postures a chapter starts or ends in; a transition between different ones passes through intermediate poses.
@@ -94,13 +93,6 @@ class Ctx:
     def noise(self, tau_s: float, scale: float, dims: int = 1) -> np.ndarray:
         """Smooth random signal (n, dims) with correlation time ~tau_s and standard deviation ~scale."""
         return smooth_noise(self.rng, self.n, self.fps, tau_s, dims) * scale
-
-    def ramp(self, cols: list[str], value_deg: np.ndarray | float) -> np.ndarray:
-        """An (n, D) array that is zero except the named columns (degrees -> radians)."""
-        out = np.zeros((self.n, N_DOFS))
-        for c in cols:
-            out[:, IDX[c]] = np.radians(value_deg)
-        return out
 
 
 def smoothstep(u: np.ndarray) -> np.ndarray:

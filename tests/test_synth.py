@@ -1,0 +1,137 @@
+"""The synthetic FiMAD generator: plans, determinism, FiMAD output, splits by video, resuming."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mujo.data.fimad import FimadDataset
+from mujo.data.motion import EXERCISES, NON_EXERCISES
+from mujo.data.synth import STATE_DIR, generate_dataset, generate_video
+from mujo.data.synth_plan import NULL_LABEL, SynthConfig, plan_video, video_id
+from mujo.data.video_io import video_info
+from mujo.demo import PRESETS, preset_config
+
+FAST = SynthConfig(name="t", n_videos=3, chapters=(5, 7), exercise_s=(10.0, 14.0), with_video=False, val_every=3)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_library_sizes() -> None:
+    assert len(EXERCISES) >= 24
+    assert len(NON_EXERCISES) >= 5
+
+
+def test_plans_are_pure_and_in_range() -> None:
+    cfg = PRESETS["demo"]
+    for i in range(30):
+        a, b = plan_video(7, i, cfg), plan_video(7, i, cfg)
+        assert a == b
+        assert cfg.chapters[0] <= len(a.chapters) <= cfg.chapters[1]
+        assert any(c.kind in EXERCISES for c in a.chapters)
+    kinds = {c.kind for i in range(40) for c in plan_video(0, i, cfg).chapters}
+    assert len(kinds & set(EXERCISES)) >= 20, "a demo dataset should show most of the library"
+    assert len(kinds & set(NON_EXERCISES)) >= 5
+    assert plan_video(0, 3, cfg) != plan_video(1, 3, cfg)
+    assert len({video_id(0, i) for i in range(1000)}) == 1000
+
+
+def test_video_is_a_pure_function_of_seed_and_index() -> None:
+    a = generate_video(3, 1, FAST)
+    b = generate_video(3, 1, FAST)
+    assert [c.row for c in a] == [c.row for c in b]
+    for x, y in zip(a, b):
+        assert x.pose.tobytes() == y.pose.tobytes()
+        assert x.acc.tobytes() == y.acc.tobytes() and x.gyro.tobytes() == y.gyro.tobytes()
+    other = generate_video(3, 2, FAST)
+    assert other[0].pose.shape != a[0].pose.shape or not np.array_equal(other[0].pose, a[0].pose, equal_nan=True)
+
+
+def test_rows_hold_the_fimad_columns() -> None:
+    clips = generate_video(0, 0, FAST)
+    start = 0.0
+    for i, c in enumerate(clips):
+        r = c.row
+        assert r["clip_id"] == f"{r['video_id']}___{i}" and r["chapter_index"] == i
+        assert r["n_frames"] == len(c.pose) == len(c.acc)
+        assert c.acc.shape == c.gyro.shape == (len(c.pose), 16, 3)
+        assert r["chapter"] and r["caption"] and r["description"]
+        assert r["start_s"] == pytest.approx(start, abs=0.02)
+        start = r["end_s"]
+        assert r["label"] == (r["segment_kind"] if r["segment_kind"] in EXERCISES else NULL_LABEL)
+
+
+def test_tiny_dataset_is_valid_fimad(tiny_synth: Path) -> None:
+    ds = FimadDataset(tiny_synth)
+    report = ds.validate()
+    assert report.usable
+    assert not [p for p in report.problems if p.severity in ("error", "warning")], report.summary()
+    clips = ds.clips
+    assert clips["has_pose"].all() and clips["has_imu"].all() and clips["has_video"].all()
+    assert set(clips["split"]) == {"train", "val"}
+    assert clips.groupby("video_id")["split"].nunique().max() == 1, "a video's clips must share one split"
+    manifest = json.loads((tiny_synth / "fimad.json").read_text())
+    assert manifest["synthetic"] is True and "Sensor frames" in manifest["source"]
+    cid = clips.index[0]
+    info = video_info(ds.video_path(cid))
+    assert info["codec"] == "h264" and info["pix_fmt"] == "yuv420p"
+    assert info["duration_s"] == pytest.approx(clips.loc[cid, "duration_s"], abs=0.05)
+    assert info["start_time_s"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_regenerating_one_video_gives_the_same_bytes(tiny_synth: Path, tmp_path: Path) -> None:
+    cfg = preset_config("tiny")
+    again = generate_video(cfg.seed, 1, cfg)
+    ds = FimadDataset(tiny_synth)
+    for clip in again:
+        cid = clip.row["clip_id"]
+        assert np.array_equal(np.load(ds.file_path(cid, "pose")), clip.pose, equal_nan=True)
+        acc, gyro = ds.imu(cid, interpolate=False)
+        assert np.array_equal(acc, clip.acc, equal_nan=True) and np.array_equal(gyro, clip.gyro, equal_nan=True)
+    # rendering video does not change pose or IMU bytes
+    no_video = generate_video(cfg.seed, 1, dataclasses.replace(cfg, with_video=False))
+    assert all(a.pose.tobytes() == b.pose.tobytes() for a, b in zip(again, no_video))
+
+
+def test_resume_after_interrupt(tmp_path: Path) -> None:
+    full = tmp_path / "full"
+    generate_dataset(full, FAST, workers=1)
+    part = tmp_path / "part"
+    calls = []
+
+    def interrupt_after_first(fraction: float, message: str) -> None:
+        calls.append(fraction)
+        if len(calls) == 2:  # the first video is done and recorded
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        generate_dataset(part, FAST, workers=1, progress=interrupt_after_first)
+    assert not (part / "clips.csv").exists()
+    assert len(list((part / STATE_DIR).glob("0*.json"))) == 1
+    generate_dataset(part, FAST, workers=1)
+    a, b = pd.read_csv(full / "clips.csv"), pd.read_csv(part / "clips.csv")
+    pd.testing.assert_frame_equal(a, b)
+    for f in sorted((full / "pose").iterdir()) + sorted((full / "imu").iterdir()):
+        assert _digest(f) == _digest(part / f.parent.name / f.name), f.name
+
+
+def test_resume_refuses_other_settings(tmp_path: Path) -> None:
+    generate_dataset(tmp_path / "d", dataclasses.replace(FAST, n_videos=1), workers=1)
+    with pytest.raises(ValueError, match="other settings"):
+        generate_dataset(tmp_path / "d", dataclasses.replace(FAST, n_videos=1, seed=5), workers=1)
+
+
+def test_parallel_equals_serial(tmp_path: Path) -> None:
+    generate_dataset(tmp_path / "serial", FAST, workers=1)
+    generate_dataset(tmp_path / "parallel", FAST, workers=2)
+    for f in sorted((tmp_path / "serial" / "imu").iterdir()):
+        assert _digest(f) == _digest(tmp_path / "parallel" / "imu" / f.name)
+    assert (tmp_path / "serial" / "clips.csv").read_bytes() == (tmp_path / "parallel" / "clips.csv").read_bytes()
