@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import pandas as pd
 
 from mujo.data.arrays import ArrayFileError, fill_short_gaps, has_nan, load_npz, open_npy
+from mujo.data.fimad_clips import NUMERIC_COLUMNS, read_clips  # noqa: F401  (NUMERIC_COLUMNS re-exported)
+from mujo.data.fimad_errors import ClipError, FimadError, is_safe_clip_id
 from mujo.data.skeleton import IMU_SITES, N_JOINTS, site_indices
 from mujo.data.validate import Problem, ValidationReport
 from mujo.data.windows import ClipCache, WindowIndex, build_index
@@ -25,41 +24,6 @@ SKELETON = "h36m17"
 # Where each per-clip modality lives: folder and file suffix.
 MODALITY_FILES: dict[str, tuple[str, str]] = {
     "pose": ("pose", ".npy"), "imu": ("imu", ".npz"), "video": ("video", ".mp4")}
-# clips.csv columns read as numbers (everything else stays text): name -> (integer?, required?).
-NUMERIC_COLUMNS: dict[str, tuple[bool, bool]] = {
-    "n_frames": (True, True), "chapter_index": (True, False), "start_s": (False, False), "end_s": (False, False)}
-_NAN_WORDS = frozenset({"nan", "na", "n/a", "null", "none"})
-_SAFE_ASCII = re.compile(r"[A-Za-z0-9_-]+")
-_MAX_ID_BYTES = 200  # leaves room for a suffix under the usual 255-byte file-name limit
-
-
-class FimadError(Exception):
-    """The dataset as a whole is unusable (missing/invalid fimad.json or clips.csv, wrong format or version)."""
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path, self.reason = Path(path), reason
-        super().__init__(f"{path}: {reason}")
-
-
-class ClipError(Exception):
-    """One clip's file is missing, unreadable or malformed; the rest of the dataset stays usable."""
-
-    def __init__(self, clip_id: str, path: str | Path | None, reason: str):
-        self.clip_id, self.path, self.reason = clip_id, Path(path) if path is not None else None, reason
-        super().__init__(f"clip {clip_id!r} ({path if path is not None else 'no file opened'}): {reason}")
-
-
-def is_safe_clip_id(s: object) -> bool:
-    """True for a non-empty id made only of letters (any script, with their combining marks), decimal digits,
-    '-' and '_', at most 200 UTF-8 bytes.
-
-    Such an id can be used as a file name: it cannot hold a path separator, '.', '..', NUL or a drive.
-    """
-    if not isinstance(s, str) or not s or len(s.encode("utf-8", "surrogatepass")) > _MAX_ID_BYTES:
-        return False
-    if s.isascii():
-        return _SAFE_ASCII.fullmatch(s) is not None
-    return all(c in "-_" or c.isdecimal() or unicodedata.category(c)[0] in "LM" for c in s)
 
 
 @dataclass(frozen=True)
@@ -143,97 +107,6 @@ def _list_stems(folder: Path, suffix: str) -> set[str]:
         return set()
 
 
-# --- clips.csv ---------------------------------------------------------------------------------------------
-
-
-def _read_csv_text(path: Path) -> pd.DataFrame:
-    """clips.csv as all-text columns ("007", "NaN", "null" stay text), BOM and CRLF accepted."""
-    import warnings  # noqa: PLC0415
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)  # rows longer than the header lose data
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
-                               index_col=False)
-    except FileNotFoundError:
-        raise FimadError(path, "not found (a FiMAD dataset folder holds fimad.json and clips.csv)") from None
-    except UnicodeDecodeError as e:
-        raise FimadError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except pd.errors.EmptyDataError:
-        raise FimadError(path, "empty: needs a header row with at least clip_id and n_frames") from None
-    except pd.errors.ParserWarning as e:
-        raise FimadError(path, f"some rows have more fields than the header ({e})") from None
-    except (pd.errors.ParserError, ValueError, OSError) as e:
-        raise FimadError(path, f"not a readable CSV file ({e})") from None
-
-
-def _numeric(df: pd.DataFrame, col: str, integer: bool, required: bool, problems: list[Problem]) -> pd.Series:
-    raw = df[col].str.strip()
-    num = pd.to_numeric(raw, errors="coerce").astype("float64")
-    ok = num.notna() & np.isfinite(num)
-    if integer:
-        ok &= (num == np.floor(num)) & (num >= 0)
-    bad = ~ok
-    if not required:  # an empty optional number is just unknown
-        bad &= ~(raw.eq("") | raw.str.lower().isin(_NAN_WORDS))
-    what = "a non-negative integer" if integer else "a number"
-    consequence = "; the clip cannot be windowed" if required else ""
-    for clip_id, value in zip(df.index[bad], raw[bad]):
-        problems.append(Problem(clip_id, "clips.csv", "bad_value", "error" if required else "warning",
-                                f"{col} {value!r} is not {what}{consequence}"))
-    num = num.where(ok)
-    return num.astype("Int64") if integer else num
-
-
-def _apply_splits(df: pd.DataFrame, splits: object, path: Path, problems: list[Problem]) -> None:
-    if not isinstance(splits, dict) or not all(isinstance(k, str) and isinstance(v, list)
-                                               and all(isinstance(i, str) for i in v) for k, v in splits.items()):
-        raise FimadError(path, 'must be an object {"train": [clip_id, ...], "val": [...], ...}')
-    seen: dict[str, str] = {}
-    for name, ids in splits.items():
-        for clip_id in ids:
-            if clip_id in seen:
-                problems.append(Problem(clip_id, "splits.json", "split_conflict", "warning",
-                                        f"listed in both {seen[clip_id]!r} and {name!r}; {seen[clip_id]!r} kept"))
-            elif clip_id not in df.index:
-                problems.append(Problem(clip_id, "splits.json",
-                                        "unknown_split_id", "warning", f"{name!r} lists a clip id not in clips.csv"))
-            else:
-                seen[clip_id] = name
-    if seen:
-        df.loc[list(seen), "split"] = list(seen.values())
-
-
-def _read_clips(path: Path, splits: object, splits_path: Path) -> tuple[pd.DataFrame, list[Problem]]:
-    """The clip table indexed by clip_id, plus the problems found in it (bad/duplicate ids, bad numbers)."""
-    df = _read_csv_text(path)
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in ("clip_id", "n_frames") if c not in df.columns]
-    if missing:
-        raise FimadError(path, f"missing required column(s) {', '.join(missing)}; found {', '.join(df.columns)}")
-    problems: list[Problem] = []
-    ids = df["clip_id"].str.strip()
-    safe = ids.map(is_safe_clip_id).astype(bool)
-    for row in np.flatnonzero(~safe.to_numpy()):
-        problems.append(Problem(ids.iloc[row], "clips.csv", "unsafe_id", "error",
-                                f"row {row + 1}: clip id {ids.iloc[row]!r} rejected (only letters, digits, '-' and "
-                                "'_' are allowed); its files are never opened"))
-    dup = ids.duplicated() & safe
-    first_row = {cid: i + 1 for i, cid in reversed(list(enumerate(ids)))} if dup.any() else {}
-    for row in np.flatnonzero(dup.to_numpy()):
-        cid = ids.iloc[row]
-        problems.append(Problem(cid, "clips.csv", "duplicate_id", "warning",
-                                f"row {row + 1} repeats the clip id of row {first_row[cid]}; the later row is ignored"))
-    df = df.assign(clip_id=ids)[safe & ~dup].set_index("clip_id")
-    for col, (integer, required) in NUMERIC_COLUMNS.items():
-        if col in df.columns:
-            df[col] = _numeric(df, col, integer, required, problems)
-    df["split"] = df["split"].str.strip() if "split" in df.columns else ""
-    if splits is not None:
-        _apply_splits(df, splits, splits_path, problems)
-    return df, problems
-
-
 class FimadDataset:
     """A FiMAD v1 dataset folder, opened lazily: only fimad.json, clips.csv, splits.json and three listings.
 
@@ -255,7 +128,7 @@ class FimadDataset:
         self._dirs = {m: (os.path.join(self.root, d, ""), ext) for m, (d, ext) in MODALITY_FILES.items()}
         splits_path = self.root / "splits.json"
         splits = _load_json(splits_path) if splits_path.exists() else None
-        self.clips, self.load_problems = _read_clips(self.root / "clips.csv", splits, splits_path)
+        self.clips, self.load_problems = read_clips(self.root / "clips.csv", splits, splits_path)
         self._ids = set(self.clips.index)
         for m in MODALITY_FILES:
             self.clips[f"has_{m}"] = self.clips.index.isin(list(self._present[m]))

@@ -98,7 +98,7 @@ def room_background(cam: Camera, app: Appearance, floor: float, ss: int = 2) -> 
 
 
 def draw_mat(img: np.ndarray, cam: Camera, rgb: tuple[int, int, int], floor: float, centre: np.ndarray,
-              axis: np.ndarray) -> None:
+             axis: np.ndarray) -> None:
     """An exercise mat (1.8 x 0.6 m, darker rim) on the floor, as two anti-aliased quads."""
     across = np.array([-axis[1], axis[0]])
     for half_l, half_w, tone in ((0.9, 0.3, 0.85), (0.88, 0.28, 1.0)):
@@ -106,4 +106,5 @@ def draw_mat(img: np.ndarray, cam: Camera, rgb: tuple[int, int, int], floor: flo
         uv, depth = cam.project(np.column_stack([xz[:, 0], np.full(4, floor), xz[:, 1]]))
         if (depth <= 0.05).any():
             return
-        cv2.fillConvexPoly(img, fixed_point(uv, cam.width, cam.height), tuple(tone * c for c in rgb), cv2.LINE_AA, SHIFT)
+        quad = fixed_point(uv, cam.width, cam.height)
+        cv2.fillConvexPoly(img, quad, tuple(tone * c for c in rgb), cv2.LINE_AA, SHIFT)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mujo.data.motion import idle
+from mujo.data.motion import exercises_cardio, exercises_core, exercises_lower, exercises_upper, idle
 from mujo.data.motion.angles import IDX, clip_to_limits, mirror
 from mujo.data.motion.body import Body
+from mujo.data.motion.moves import MIRROR_JOINTS
 from mujo.data.motion.poses import STAND
 from mujo.data.motion.spec import ExerciseSpec
 from mujo.data.motion.track import Ctx, Track, exercise_envelope, phase_from_tempo
@@ -87,9 +88,11 @@ def run_exercise(spec: ExerciseSpec, rng: np.random.Generator, body: Body, fps: 
         ang[:, IDX["root_yaw"]] = yaw
         ang += idle.sway(c, 0.4 + 0.8 * float(quiet.mean()))
     idle.talk(c, ang, quiet * talkative, arms_free=spec.arms_free and spec.posture == "stand")
-    if side == "left":
+    if side == "left":  # generators make the right-side version
         ang[:] = mirror(ang)
         track.offset[:, 0] *= -1
+        if track.contact is not None:
+            track.contact[:] = track.contact[:, MIRROR_JOINTS]
     if asym is not None:
         mean = ang.mean(axis=0)
         ang[:] = mean + (ang - mean) * asym
@@ -105,8 +108,6 @@ def count_reps(phase: np.ndarray, env: np.ndarray) -> int:
 
 
 def _registry() -> dict[str, ExerciseSpec]:
-    from mujo.data.motion import exercises_cardio, exercises_core, exercises_lower, exercises_upper
-
     out: dict[str, ExerciseSpec] = {}
     for mod in (exercises_lower, exercises_upper, exercises_core, exercises_cardio):
         for spec in mod.SPECS:

@@ -186,11 +186,11 @@ def mountain_climber(c: Ctx) -> Track:
 
     base, mid, high = piked(r.uniform(10, 18)), piked(25), piked(r.uniform(32, 38))
     lift = pose(mid, r_hip_flex=35, r_knee=100)  # the foot leaves the floor before the knee drives
-    drive = pose(high, r_hip_flex=r.uniform(122, 132), r_knee=r.uniform(118, 132))  # knee to the chest
+    drive = pose(high, r_hip_flex=r.uniform(112, 128), r_knee=r.uniform(118, 132))  # knee to the chest
     hands = np.array([[0.06, 0, 0.03], [-0.06, 0, 0.03]])
 
     def right(h: Ctx) -> Track:
-        ang = h.cycle([(0.0, base), (0.15, lift), (0.45, drive), (0.55, drive), (0.85, lift)])
+        ang = h.cycle([(0.0, base), (0.22, lift), (0.48, drive), (0.56, drive), (0.8, lift)])
         plant_hands(b, ang, "l_foot", hands, ref=0)
         return Track(ang, posture=("prone", "prone"))
 
@@ -205,6 +205,6 @@ SPECS = [
     ExerciseSpec("skater", "Skaters", "cardio", "none", False, 1.8, skater),
     ExerciseSpec("jump_rope", "Jump rope", "cardio", "none", False, 0.45, jump_rope),
     ExerciseSpec("burpee", "Burpees", "full", "none", False, 3.6, burpee),
-    ExerciseSpec("mountain_climber", "Mountain climbers", "cardio", "none", False, 0.8, mountain_climber,
+    ExerciseSpec("mountain_climber", "Mountain climbers", "cardio", "none", False, 1.1, mountain_climber,
                  posture="prone", arms_free=False),
 ]

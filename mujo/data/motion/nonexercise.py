@@ -65,7 +65,7 @@ def rest(c: Ctx) -> Track:
     parts = [pool[i] for i in c.rng.permutation(len(pool))][: int(np.clip(dur // 6, 2, 4))]
     walked = dur > 25 and c.rng.uniform() < 0.5
     if walked:  # a few steps away, turn round, come back and turn to the camera again
-        steps = min(c.rng.uniform(3.5, 5.0), 0.12 * dur)
+        steps = min(c.rng.uniform(3.0, 4.0), 0.12 * dur)
         turn = float(c.rng.choice([-1.0, 1.0]) * c.rng.uniform(60, 120))
         k = int(c.rng.integers(0, len(parts) + 1))
         parts[k:k] = [(steps, lambda sc: act.walk(sc, turn, 180.0, pace=0.55)),
