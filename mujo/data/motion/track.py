@@ -163,10 +163,10 @@ def exercise_envelope(rng: np.random.Generator, n: int, fps: float) -> tuple[np.
     end, over roughly the first 5-15 % and last 3-12 % of the chapter.
     """
     dur = n / fps
-    t_in = dur * rng.uniform(0.05, 0.15)
-    t_out = dur * rng.uniform(0.03, 0.12)
+    t_in = min(max(dur * rng.uniform(0.05, 0.15), 1.5), 0.3 * dur)
+    t_out = min(max(dur * rng.uniform(0.03, 0.12), 1.5), 0.3 * dur)
     style = rng.choice(["talk", "demo", "ramp", "straight"], p=[0.35, 0.25, 0.25, 0.15])
-    ramp = min(1.5, 0.5 * t_in + 0.2)
+    ramp = min(max(1.5, 0.5 * t_in), t_in)  # nobody starts or stops a set abruptly
     if style == "talk":
         pts = [(0.0, 0.0), (max(t_in - ramp, 0.0), 0.0), (t_in, 1.0)]
         slow = 0.6
@@ -181,7 +181,7 @@ def exercise_envelope(rng: np.random.Generator, n: int, fps: float) -> tuple[np.
         pts = [(0.0, rng.uniform(0.8, 1.0)), (min(1.0, t_in), 1.0)]
         slow = 0.2
     end_level = rng.choice([0.0, rng.uniform(0.3, 0.7)])
-    pts += [(dur - t_out, 1.0), (dur - 0.3 * t_out, end_level), (dur, end_level)]
+    pts += [(dur - t_out, 1.0), (dur - 0.2 * t_out, end_level), (dur, end_level)]
     env = piecewise(n, fps, pts)
     slow_factor = 1.0 + slow * (1.0 - env) * (env > 0.05)
     return env, slow_factor

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mujo.data.motion import idle
-from mujo.data.motion.angles import IDX, N_DOFS, clip_to_limits
+from mujo.data.motion.angles import IDX, N_DOFS, clip_to_limits, mirror, pose
 from mujo.data.motion.body import Body
 from mujo.data.motion.exercises import EXERCISES, run_exercise
 from mujo.data.motion.nonexercise import NON_EXERCISES, run_nonexercise
@@ -17,7 +17,8 @@ from mujo.data.motion.track import Track, smoothstep
 from mujo.data.skeleton import N_JOINTS
 
 SIDES = (None, "left", "right", "alternating")
-MAX_TURN_DEG_S = 200.0
+MAX_TURN_DEG_S = 200.0  # fastest joint rotation in a transition
+MAX_YAW_DEG_S = 100.0   # fastest turn (or roll, or tilt) of the whole body in a transition
 
 # Poses passed through when the posture changes between chapters (getting down to the floor, standing up).
 _VIA: dict[tuple[str, str], tuple[np.ndarray, ...]] = {
@@ -54,7 +55,13 @@ class ChapterMotion:
 
 @dataclass
 class WorkoutMotion:
-    """One continuous clean motion of a whole video."""
+    """One continuous clean motion of a whole video.
+
+    World conventions: metres, right-handed, +y up; y = 0 is the height of the lowest joint centre (the ankles when
+    standing), so the floor surface is a few centimetres below it. The trainer starts with the pelvis above x = z = 0
+    and stays within ~2 m of it (walks in rest and water breaks come back). Facing f means the trainer's front points
+    along (sin f, 0, cos f): with f = 0 a camera on +z looking toward -z sees the trainer from the front.
+    """
 
     pose: np.ndarray           # (T, 17, 3) float64 metres, +y up, H36M joint order
     angles: np.ndarray         # (T, D) radians the pose was made from (angles.DOFS)
@@ -129,18 +136,37 @@ def _chapter(rng: np.random.Generator, body: Body, fps: float, plan: ChapterPlan
     return track, out
 
 
+def _side_lying(sign: float) -> np.ndarray:
+    """Lying on one side (sign of the root roll: + = the left side down), knees bent, head on the lower arm."""
+    p = pose(root_roll=85, neck_lat=10, both_hip_flex=45, both_knee=70, l_sh_flex=150, l_sh_abd=20, l_elbow=60,
+             r_sh_flex=20, r_sh_abd=10, r_elbow=30)
+    return p if sign > 0 else mirror(p)
+
+
 def _blend_in(track: Track, prev_last: np.ndarray, prev_posture: str, fps: float, rng: np.random.Generator) -> None:
     """Replace the start of a chapter by a transition from the previous chapter's last pose, in place."""
     ang, n = track.angles, len(track.angles)
     via = _VIA.get((prev_posture, track.posture[0]), ())
     yaw0, yaw1 = prev_last[IDX["root_yaw"]], ang[0, IDX["root_yaw"]]
+    if not via and prev_posture != "stand" and abs(yaw1 - yaw0) > np.radians(45):
+        via = (SIT,) if prev_posture == "supine" else (KNEEL,)  # nobody spins round lying down: sit up first
+    # out of (into) a side plank: first lie down on that side, knees bent, so the hips come down to the mat
+    roll0, roll1 = prev_last[IDX["root_roll"]], ang[0, IDX["root_roll"]]
+    if abs(roll0) > np.radians(45):
+        via = (_side_lying(np.sign(roll0)),) + tuple(via)
+    if abs(roll1) > np.radians(45):
+        via = tuple(via) + (_side_lying(np.sign(roll1)),)
     keys = [prev_last]
     for k, v in enumerate(via):
         key = v.copy()
         key[IDX["root_yaw"]] = yaw0 + (yaw1 - yaw0) * (k + 1) / (len(via) + 1)
         keys.append(key)
     # each stage takes long enough that no joint turns faster than ~MAX_TURN_DEG_S (a brisk, not a jerky, move)
-    need = [float(np.degrees(np.abs(b - a)).max()) / MAX_TURN_DEG_S for a, b in zip(keys, keys[1:] + [ang[0]])]
+    turn_w = np.ones(N_DOFS)
+    for col in ("root_yaw", "root_pitch", "root_roll"):  # the whole body turns slower than a limb swings
+        turn_w[IDX[col]] = MAX_TURN_DEG_S / MAX_YAW_DEG_S
+    need = [float((np.degrees(np.abs(b - a)) * turn_w).max()) / MAX_TURN_DEG_S
+            for a, b in zip(keys, keys[1:] + [ang[0]])]
     stage_s = [max(float(rng.uniform(0.45, 0.75)), d) for d in need[:-1]]
     blend_s = max(float(rng.uniform(0.5, 1.2)) if not via else float(rng.uniform(0.5, 0.8)), need[-1])
     total = sum(stage_s) + blend_s
