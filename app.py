@@ -23,7 +23,7 @@ def home() -> None:
     folder = settings.dataset_dir()
     ready = True
     if settings.is_default_demo(folder) and not (folder / "fimad.json").exists():
-        ready = parts.build_demo_with_progress()
+        ready = parts.demo_build_panel()
     main, side = st.columns([2, 1], gap="large")
     with side:
         parts.model_panel()

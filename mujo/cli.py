@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+from mujo.jobs import ProgressFile, tee
+
 EXIT_OK, EXIT_UNUSABLE, EXIT_USAGE = 0, 1, 2
 
 
@@ -41,14 +43,23 @@ def cmd_synth(args: argparse.Namespace) -> int:
     cfg = preset_config(args.preset, seed=args.seed, n_videos=args.videos, with_video=not args.no_video)
     out = Path(args.out)
     print(f"generating {cfg.n_videos} videos (seed {cfg.seed}, video {'on' if cfg.with_video else 'off'}) into {out}")
+    job = ProgressFile(args.progress_file) if args.progress_file else None
     try:
-        _with_bar("synth", lambda bar: generate_dataset(out, cfg, workers=args.workers, progress=bar))
+        _with_bar("synth", lambda bar: generate_dataset(out, cfg, workers=args.workers, progress=tee(bar, job)))
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished videos are kept; run the same command again to resume", file=sys.stderr)
+        if job:
+            job.fail("interrupted; finished videos are kept and the next run resumes")
+        print("\ninterrupted: finished videos are kept; run the same command again to resume", file=sys.stderr)
         return 130
-    except ValueError as e:
-        print(f"mujo synth: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    except Exception as e:
+        if job:
+            job.fail(f"{type(e).__name__}: {e}")
+        if isinstance(e, ValueError):
+            print(f"mujo synth: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        raise
+    if job:
+        job.done(f"dataset written to {out}")
     return EXIT_OK
 
 
@@ -106,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     s.add_argument("--no-video", action="store_true", help="pose, IMU and text only (much faster)")
     s.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    s.add_argument("--progress-file", default=None, help="also write progress as JSON here (for the app)")
     s.set_defaults(func=cmd_synth)
 
     v = sub.add_parser("validate", help="check a FiMAD folder and print a report per clip")

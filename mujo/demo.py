@@ -7,8 +7,11 @@ import fcntl
 from pathlib import Path
 from typing import Callable
 
+from mujo import jobs
 from mujo.data.synth_plan import SynthConfig
 from mujo.paths import demo_dataset_dir
+
+DEMO_JOB = "demo-dataset"
 
 # Size presets of `mujo synth`. "demo" is the app's embedded default: big enough for the pages, the demo model and
 # curation to be meaningful, small enough to build in a few minutes on 2 cores. "fimad" matches FiMAD's size
@@ -57,3 +60,20 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
         if not demo_ready(root):
             generate_dataset(root, PRESETS["demo"], progress=progress)
     return root
+
+
+def start_demo_build() -> jobs.JobStatus:
+    """Build the embedded dataset in a background process (the app's first start); returns the job's status.
+
+    Idempotent: while a build runs, its status is returned; a build that died is resumed where it stopped.
+    """
+    if demo_ready():
+        return jobs.JobStatus(name=DEMO_JOB, state=jobs.DONE, fraction=1.0, message="ready")
+    return jobs.start(DEMO_JOB, ["synth", str(demo_dataset_dir()), "--preset", "demo"])
+
+
+def demo_build_status() -> jobs.JobStatus:
+    """Status of the background build of the embedded dataset (done once the dataset is complete)."""
+    if demo_ready():
+        return jobs.JobStatus(name=DEMO_JOB, state=jobs.DONE, fraction=1.0, message="ready")
+    return jobs.status(DEMO_JOB)

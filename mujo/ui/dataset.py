@@ -18,6 +18,7 @@ import streamlit as st
 
 from mujo.data.fimad import ClipError, FimadDataset, FimadError
 from mujo.data.validate import ValidationReport
+from mujo.jobs import JobStatus
 
 Stamp = tuple[float, ...]
 # What the opened dataset depends on: the three table files and the per-clip folders (whose listing sets
@@ -169,14 +170,15 @@ def overview(ds: FimadDataset) -> dict[str, float]:
     }
 
 
-def build_demo_dataset(progress: Callable[[float, str], None]) -> Path:
-    """Build the embedded synthetic dataset if it is absent (minutes), reporting progress; returns its folder.
+def demo_status() -> JobStatus:
+    """Status of the background build of the embedded demo dataset (done when it is complete on disk)."""
+    from mujo.demo import demo_build_status  # noqa: PLC0415  (only needed on a fresh machine)
 
-    mujo.demo serialises concurrent builds with a lock file, so two sessions never build it twice.
+    return demo_build_status()
 
-    Raises:
-        ImportError: mujo.demo (or the generator it needs) is not available in this checkout.
-    """
-    from mujo.demo import ensure_demo_dataset  # noqa: PLC0415  (heavy; only needed on a fresh machine)
 
-    return ensure_demo_dataset(progress)
+def start_demo() -> JobStatus:
+    """Start (or resume) building the embedded demo dataset in a background process; returns its status."""
+    from mujo.demo import start_demo_build  # noqa: PLC0415
+
+    return start_demo_build()

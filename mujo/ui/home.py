@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from mujo import paths, settings
+from mujo import jobs, paths, settings
 from mujo.data.fimad import FimadDataset
 from mujo.data.validate import ValidationReport
 from mujo.ui import dataset as uds
@@ -14,29 +14,38 @@ from mujo.ui.state import BROWSE_PAGE, QP_PROBLEMS, StateKeys
 from mujo.ui.text import md_escape, show_text_field
 
 
-def build_demo_with_progress() -> bool:
-    """Build the embedded demo dataset with a progress bar and status text; False (and an error shown) on failure."""
+def demo_build_panel() -> bool:
+    """Start (once) and follow the background build of the embedded demo dataset; True when it is ready.
+
+    The build runs in its own process (`mujo synth`), so it goes on when the tab is closed, and every session
+    follows the same build.
+    """
+    status = uds.demo_status()
+    if status.state == jobs.DONE:
+        return True
+    if status.state == jobs.ABSENT:
+        status = uds.start_demo()
     st.info("First start: building the embedded synthetic FiMAD dataset (video, 3D pose, virtual IMU, chapter "
-            "text). This takes a few minutes and happens once.", icon=":material/construction:")
-    bar = st.progress(0.0, text="Starting…")
-    status = st.empty()
-
-    def progress(fraction: float, message: str) -> None:
-        bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"Building the demo dataset: {fraction:.0%}")
-        status.caption(md_escape(message))
-
-    try:
-        uds.build_demo_dataset(progress)
-    except ImportError as e:
-        st.error(md_escape(f"This installation cannot build the demo dataset ({e}). Point the app at a FiMAD "
-                           "folder below, or set MUJO_DATA."), icon=":material/error:")
+            "text) in the background. This takes a few minutes and happens once.", icon=":material/construction:")
+    if status.state == jobs.FAILED:
+        st.error("Building the demo dataset failed:", icon=":material/error:")
+        st.code(status.error or "no error message", language=None)
+        st.caption("Videos finished so far are kept. Resume the build, or open another FiMAD folder on the right.")
+        if st.button("Resume the build", key=StateKeys.DEMO_RESUME):
+            uds.start_demo()
+            st.rerun()
         return False
-    except Exception as e:  # noqa: BLE001  (any failure must leave the page usable so another folder can be chosen)
-        st.error(md_escape(f"Building the demo dataset failed: {type(e).__name__}: {e}"), icon=":material/error:")
-        return False
-    bar.empty()
-    status.empty()
-    return True
+    _follow_demo_build()
+    return False
+
+
+@st.fragment(run_every=1.0)
+def _follow_demo_build() -> None:
+    status = uds.demo_status()
+    if status.state != jobs.RUNNING:
+        st.rerun()  # the whole page: show the dataset, or the failure
+    st.progress(min(max(status.fraction, 0.0), 1.0), text=f"Building the demo dataset: {status.fraction:.0%}")
+    st.caption(md_escape(status.message))
 
 
 def dataset_panel(ds: FimadDataset) -> None:

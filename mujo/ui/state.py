@@ -15,6 +15,7 @@ class StateKeys(StrEnum):
     # Home
     DATASET_INPUT = "home.dataset_input"  # text input: the folder to open
     DATASET_FEEDBACK = "home.dataset_feedback"  # (level, message) shown after "Open"
+    DEMO_RESUME = "home.demo_resume"  # button: resume a failed build of the demo dataset
     # Browse: filters
     SEARCH = "browse.search"
     SPLITS = "browse.splits"

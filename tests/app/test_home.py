@@ -107,44 +107,51 @@ def test_unusable_default_folder_keeps_the_app_working(tmp_path: Path, monkeypat
     assert at.error and at.page_link
 
 
-def test_home_builds_the_demo_when_absent(tmp_path: Path, monkeypatch) -> None:
-    """Without MUJO_DATA and without the demo folder, Home builds it with visible progress."""
+def test_home_starts_the_demo_build_and_shows_progress(tmp_path: Path, monkeypatch) -> None:
+    """Without MUJO_DATA and without the demo folder, Home starts the background build and shows its progress."""
     import mujo.ui.dataset as uds  # noqa: PLC0415
-    from mujo import paths  # noqa: PLC0415
+    from mujo import jobs  # noqa: PLC0415
 
     monkeypatch.delenv("MUJO_DATA", raising=False)
     monkeypatch.setenv("MUJO_HOME", str(tmp_path / "home"))
-    calls: list[tuple[float, str]] = []
+    started: list[bool] = []
+    state = {"status": jobs.JobStatus(name="demo-dataset")}
 
-    def fake_build(progress):
-        # The real builder takes minutes; the page only needs its contract: progress calls, then a dataset.
-        for i in range(3):
-            progress(i / 3, f"video {i + 1}/3")
-            calls.append((i / 3, f"video {i + 1}/3"))
-        return make_dataset(paths.demo_dataset_dir(), n_clips=4, name="fimad-demo")
+    def fake_start():
+        started.append(True)
+        state["status"] = jobs.JobStatus(name="demo-dataset", state=jobs.RUNNING, fraction=0.25,
+                                         message="video 10/40, about 60 s left")
+        return state["status"]
 
-    monkeypatch.setattr(uds, "build_demo_dataset", fake_build)
+    monkeypatch.setattr(uds, "start_demo", fake_start)
+    monkeypatch.setattr(uds, "demo_status", lambda: state["status"])
     at = app_test().run()
     assert not at.exception
-    assert len(calls) == 3
-    assert _metric(at, "Clips") == "4"
-    assert "fimad-demo" in [t.value for t in at.text]
+    assert started == [True]
+    assert any("25%" in str(p.proto) for p in at.get("progress"))
+    assert any("video 10/40" in _unescape(c.value) for c in at.caption)
+    # a second run (another session, or a reload) follows the same build instead of starting another
+    at.run()
+    assert started == [True]
 
 
 def test_demo_build_failure_is_reported(tmp_path: Path, monkeypatch) -> None:
     import mujo.ui.dataset as uds  # noqa: PLC0415
+    from mujo import jobs  # noqa: PLC0415
 
     monkeypatch.delenv("MUJO_DATA", raising=False)
     monkeypatch.setenv("MUJO_HOME", str(tmp_path / "home"))
-
-    def broken_build(progress):
-        raise ImportError("no module named mujo.data.synth")
-
-    monkeypatch.setattr(uds, "build_demo_dataset", broken_build)
+    failed = jobs.JobStatus(name="demo-dataset", state=jobs.FAILED, error="ImportError: no module named av")
+    resumed: list[bool] = []
+    monkeypatch.setattr(uds, "demo_status", lambda: failed)
+    monkeypatch.setattr(uds, "start_demo", lambda: resumed.append(True) or failed)
     at = app_test().run()
     assert not at.exception
-    assert any("cannot build the demo dataset" in _unescape(e.value) for e in at.error)
+    assert any("failed" in _unescape(e.value) for e in at.error)
+    assert any("no module named av" in c.value for c in at.code)
     assert at.text_input(key=StateKeys.DATASET_INPUT) is not None
+    at.button(key=StateKeys.DEMO_RESUME).click().run()
+    assert resumed == [True]
 
 
 @pytest.mark.parametrize("module", ["mujo.ui.home", "mujo.ui.browse", "mujo.ui.sidebar", "mujo.settings"])

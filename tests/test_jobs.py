@@ -1,0 +1,76 @@
+"""Background jobs: a real `mujo synth` in its own process, followed through its progress file, killed and resumed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from mujo import jobs
+from mujo.data.fimad import FimadDataset
+
+
+def _wait(name: str, until: set[str], timeout: float = 120.0) -> jobs.JobStatus:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        st = jobs.status(name)
+        if st.state in until:
+            return st
+        time.sleep(0.2)
+    raise AssertionError(f"job {name} did not reach {until}: {jobs.status(name)}")
+
+
+def test_absent_job() -> None:
+    assert jobs.status("nothing-here").state == jobs.ABSENT
+
+
+def test_bad_job_name() -> None:
+    with pytest.raises(ValueError, match="job name"):
+        jobs.status("../escape")
+
+
+def test_job_runs_in_background_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    st = jobs.start("synth-test", ["synth", str(out), "--preset", "tiny", "--no-video", "--workers", "1"])
+    assert st.state == jobs.RUNNING and st.pid > 0
+    again = jobs.start("synth-test", ["synth", str(out), "--preset", "tiny", "--no-video", "--workers", "1"])
+    assert again.pid == st.pid, "a running job is not started twice"
+    done = _wait("synth-test", {jobs.DONE, jobs.FAILED})
+    assert done.state == jobs.DONE, done.error
+    assert done.fraction == 1.0
+    assert len(FimadDataset(out)) > 0
+
+
+def test_killed_job_is_failed_and_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    argv = ["synth", str(out), "--preset", "tiny", "--videos", "6", "--no-video", "--workers", "1"]
+    st = jobs.start("synth-kill", argv)
+    deadline = time.monotonic() + 60
+    while jobs.status("synth-kill").fraction < 0.3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(st.pid, signal.SIGKILL)
+    failed = _wait("synth-kill", {jobs.FAILED, jobs.DONE})
+    if failed.state == jobs.DONE:
+        pytest.skip("the job finished before it could be killed")
+    assert "ended unexpectedly" in failed.error
+    assert not (out / "clips.csv").exists()
+    kept = len(list((out / ".synth").glob("0*.json")))
+    assert kept >= 1
+    jobs.start("synth-kill", argv)
+    assert _wait("synth-kill", {jobs.DONE, jobs.FAILED}).state == jobs.DONE
+    assert FimadDataset(out).clips["video_id"].nunique() == 6
+
+
+def test_progress_file_is_throttled_and_atomic(tmp_path: Path) -> None:
+    pf = jobs.ProgressFile(tmp_path / "jobs" / "x.json", min_interval_s=10.0)
+    pf(0.1, "a")
+    pf(0.2, "b")  # within the interval: not written yet
+    assert jobs.status  # the module reads through the same format
+    text = (tmp_path / "jobs" / "x.json").read_text()
+    assert '"fraction": 0.1' in text and '"b"' not in text
+    pf.done("finished")
+    assert '"state": "done"' in (tmp_path / "jobs" / "x.json").read_text()
+    assert not list((tmp_path / "jobs").glob(".*.tmp"))
