@@ -45,18 +45,18 @@ def test_plans_are_pure_and_in_range() -> None:
 
 
 def test_video_is_a_pure_function_of_seed_and_index() -> None:
-    a = generate_video(3, 1, FAST)
-    b = generate_video(3, 1, FAST)
+    a = generate_video(3, 1, FAST).clips
+    b = generate_video(3, 1, FAST).clips
     assert [c.row for c in a] == [c.row for c in b]
     for x, y in zip(a, b):
         assert x.pose.tobytes() == y.pose.tobytes()
         assert x.acc.tobytes() == y.acc.tobytes() and x.gyro.tobytes() == y.gyro.tobytes()
-    other = generate_video(3, 2, FAST)
+    other = generate_video(3, 2, FAST).clips
     assert other[0].pose.shape != a[0].pose.shape or not np.array_equal(other[0].pose, a[0].pose, equal_nan=True)
 
 
 def test_rows_hold_the_fimad_columns() -> None:
-    clips = generate_video(0, 0, FAST)
+    clips = generate_video(0, 0, FAST).clips
     start = 0.0
     for i, c in enumerate(clips):
         r = c.row
@@ -89,7 +89,7 @@ def test_tiny_dataset_is_valid_fimad(tiny_synth: Path) -> None:
 
 def test_regenerating_one_video_gives_the_same_bytes(tiny_synth: Path, tmp_path: Path) -> None:
     cfg = preset_config("tiny")
-    again = generate_video(cfg.seed, 1, cfg)
+    again = generate_video(cfg.seed, 1, cfg).clips
     ds = FimadDataset(tiny_synth)
     for clip in again:
         cid = clip.row["clip_id"]
@@ -97,7 +97,7 @@ def test_regenerating_one_video_gives_the_same_bytes(tiny_synth: Path, tmp_path:
         acc, gyro = ds.imu(cid, interpolate=False)
         assert np.array_equal(acc, clip.acc, equal_nan=True) and np.array_equal(gyro, clip.gyro, equal_nan=True)
     # rendering video does not change pose or IMU bytes
-    no_video = generate_video(cfg.seed, 1, dataclasses.replace(cfg, with_video=False))
+    no_video = generate_video(cfg.seed, 1, dataclasses.replace(cfg, with_video=False)).clips
     assert all(a.pose.tobytes() == b.pose.tobytes() for a, b in zip(again, no_video))
 
 
@@ -135,3 +135,20 @@ def test_parallel_equals_serial(tmp_path: Path) -> None:
     for f in sorted((tmp_path / "serial" / "imu").iterdir()):
         assert _digest(f) == _digest(tmp_path / "parallel" / "imu" / f.name)
     assert (tmp_path / "serial" / "clips.csv").read_bytes() == (tmp_path / "parallel" / "clips.csv").read_bytes()
+
+
+def test_camera_keeps_the_trainer_in_frame() -> None:
+    """The camera of each video stands in front of the trainer: nearly every frame shows every joint."""
+    from mujo.data.render import Camera
+    from mujo.data.synth_plan import STREAM_RENDER, streams
+
+    cfg = dataclasses.replace(PRESETS["demo"], chapters=(5, 6), exercise_s=(10.0, 15.0))
+    shown = []
+    for i in range(6):
+        video = generate_video(0, i, cfg)
+        cam = Camera.sample(streams(0, i)[STREAM_RENDER], video.facing, center=tuple(video.center),
+                            size=cfg.video_size)
+        uv, _ = cam.project(np.concatenate([c.clean_pose for c in video.clips]))
+        w, h = cfg.video_size
+        shown.append(((uv[..., 0] >= 0) & (uv[..., 0] < w) & (uv[..., 1] >= 0) & (uv[..., 1] < h)).all(axis=1).mean())
+    assert np.mean(shown) > 0.9 and min(shown) > 0.75, shown

@@ -20,10 +20,12 @@ import numpy as np
 from mujo.data import imu_sim
 from mujo.data.fimad_writer import FimadWriter, atomic_write
 from mujo.data.motion import EXERCISES, Body, estimator_noise, workout_motion
+from mujo.data.render import Appearance, Camera, pose_anchor
 from mujo.data.skeleton import IMU_SITES
 from mujo.data.synth_plan import (NULL_LABEL, STREAM_MOTION, STREAM_NOISE, STREAM_RENDER, STREAM_TEXT, SynthConfig,
                                   VideoPlan, plan_video, streams, trainer_rng)
 from mujo.data.textgen import TitleStyle, caption, chapter_title, description, normalize_chapter
+from mujo.data.video_io import render_video
 
 Progress = Callable[[float, str], None]
 STATE_DIR = ".synth"  # per-video completion records, for resuming
@@ -40,7 +42,16 @@ class SynthClip:
     clean_pose: np.ndarray  # (T, 17, 3) float64, what the video shows
 
 
-def generate_video(seed: int, index: int, cfg: SynthConfig) -> list[SynthClip]:
+@dataclass
+class SynthVideo:
+    """One generated workout video: its clips and where the trainer stands and faces (for the camera)."""
+
+    clips: list[SynthClip]
+    facing: float  # radians: the trainer's base yaw (0 = facing +z)
+    center: np.ndarray  # (3,) where the trainer stands: x, floor height, z
+
+
+def generate_video(seed: int, index: int, cfg: SynthConfig) -> SynthVideo:
     """Generate every clip of video `index`: pose, virtual IMU and text (no video frames)."""
     plan = plan_video(seed, index, cfg)
     rngs = streams(seed, index)
@@ -56,7 +67,7 @@ def generate_video(seed: int, index: int, cfg: SynthConfig) -> list[SynthClip]:
         acc, gyro = imu_sim.simulate(pose, cfg.fps)
         clips.append(SynthClip(row=_row(plan, i, chapter, seg, cfg, text_rng, style), pose=pose, acc=acc, gyro=gyro,
                                clean_pose=motion.pose[start:end]))
-    return clips
+    return SynthVideo(clips=clips, facing=float(motion.facing), center=pose_anchor(motion.pose))
 
 
 def _row(plan: VideoPlan, i: int, chapter: Any, seg: Any, cfg: SynthConfig, rng: np.random.Generator,
@@ -86,34 +97,26 @@ def _row(plan: VideoPlan, i: int, chapter: Any, seg: Any, cfg: SynthConfig, rng:
     }
 
 
-def render_clip_video(seed: int, index: int, clip: SynthClip, path: Path, cfg: SynthConfig,
-                      camera: Any, appearance: Any) -> None:
-    """Render and encode one clip's video (time 0 = pose sample 0)."""
-    from mujo.data.video_io import render_video
-
-    render_video(clip.clean_pose, cfg.fps, path, camera, appearance, video_fps=cfg.video_fps, size=cfg.video_size)
-
-
 def write_video(root: Path, seed: int, index: int, cfg: SynthConfig) -> list[dict[str, Any]]:
     """Generate video `index` and write its clips into the dataset folder; returns the clips' rows.
 
     The video's rows are recorded under `.synth/` last, so a record means every file of the video is complete.
     """
-    clips = generate_video(seed, index, cfg)
+    video = generate_video(seed, index, cfg)
     writer = _writer(root, cfg)
-    if cfg.with_video:
-        from mujo.data.render import Appearance, Camera
-
+    if cfg.with_video:  # one camera and room per video, in front of the trainer
         rng = streams(seed, index)[STREAM_RENDER]
-        camera = Camera.sample(rng).resized(cfg.video_size)  # the trainer's yaw relative to it is in the motion
+        camera = Camera.sample(rng, video.facing, center=tuple(video.center), size=cfg.video_size)
         appearance = Appearance.sample(rng)
-    for clip in clips:
+    for clip in video.clips:
         cid = clip.row["clip_id"]
         writer.write_pose(cid, clip.pose)
         writer.write_imu(cid, clip.acc, clip.gyro)
         if cfg.with_video:
-            render_clip_video(seed, index, clip, writer.video_path(cid), cfg, camera, appearance)
-    rows = [c.row for c in clips]
+            # video time 0 = pose sample 0; one encoder thread, as the generator runs one process per core
+            render_video(clip.clean_pose, cfg.fps, writer.video_path(cid), camera, appearance,
+                         video_fps=cfg.video_fps, size=cfg.video_size, threads=1)
+    rows = [c.row for c in video.clips]
     body = json.dumps(rows, ensure_ascii=False).encode("utf-8")
     atomic_write(root / STATE_DIR / f"{index:06d}.json", lambda f: f.write(body))
     return rows

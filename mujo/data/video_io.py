@@ -63,6 +63,7 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: float,
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a server running as another user must be able to read it
     try:
         n = _encode(tmp, path, frames, rate, crf, preset, gop, threads)
         if n == 0:
@@ -189,11 +190,11 @@ def read_frames(path: str | os.PathLike, *, every: int = 1) -> Iterator[np.ndarr
 
 def render_video(pose: np.ndarray, fps: float, path: str | os.PathLike, camera: Camera, appearance: Appearance, *,
                  video_fps: float = 25, size: tuple[int, int] = (320, 240), crf: int = 28,
-                 preset: str = "veryfast") -> Path:
+                 preset: str = "veryfast", threads: int = 0) -> Path:
     """Render a pose (T, 17, 3) at ``fps`` into an H.264 mp4 at ``video_fps`` (see ``render_frames``).
 
     Returns:
         The path written (atomically, keyframe about every second).
     """
     frames = render_frames(pose, fps, camera, appearance, video_fps=video_fps, size=size)
-    return write_mp4(path, frames, video_fps, crf=crf, preset=preset)
+    return write_mp4(path, frames, video_fps, crf=crf, preset=preset, threads=threads)
