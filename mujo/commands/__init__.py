@@ -1,0 +1,1 @@
+"""The `mujo` sub-commands, one module per group; each module's `register(subparsers)` adds its commands."""

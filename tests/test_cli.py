@@ -1,0 +1,33 @@
+"""The `mujo` command: synth, info and validate end to end, and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mujo.cli import build_parser, main
+
+
+def test_every_command_has_help() -> None:
+    parser = build_parser()
+    names = set(parser._subparsers._group_actions[0].choices)  # noqa: SLF001
+    assert {"synth", "validate", "info"} <= names
+
+
+def test_synth_info_validate(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "ds"
+    assert main(["synth", str(out), "--preset", "tiny", "--no-video", "--workers", "1"]) == 0
+    assert main(["info", str(out)]) == 0
+    assert "clips: " in capsys.readouterr().out
+    assert main(["validate", str(out), "--json"]) == 0
+    problems = json.loads(capsys.readouterr().out)
+    assert all(p["severity"] != "error" for p in problems)
+
+
+def test_validate_exit_codes(tmp_path: Path, capsys) -> None:
+    assert main(["validate", str(tmp_path)]) == 1  # not a dataset at all
+    assert "fimad.json" in capsys.readouterr().err
+    (tmp_path / "fimad.json").write_text('{"format": "fimad", "version": 1, "fps": 50}')
+    (tmp_path / "clips.csv").write_text("clip_id,n_frames\n../evil,10\nok,10\n")
+    assert main(["validate", str(tmp_path)]) == 0  # one bad clip does not make the dataset unusable
+    assert "../evil" in capsys.readouterr().out
