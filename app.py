@@ -22,7 +22,7 @@ def home() -> None:
                "in later versions, train and test a joint embedding model on it.")
     folder = settings.dataset_dir()
     ready = True
-    if settings.is_default_demo(folder) and not (folder / "fimad.json").exists():
+    if settings.is_default_demo(folder):  # first start: build the demo dataset and model in the background
         ready = parts.demo_build_panel()
     main, side = st.columns([2, 1], gap="large")
     with side:
@@ -49,6 +49,8 @@ def home() -> None:
 PAGES = [
     st.Page(home, title="Home", icon=":material/home:", default=True),
     st.Page("pages/1_Browse.py", title="Browse", icon=":material/video_library:"),
+    st.Page("pages/2_Embedding_Space.py", title="Embedding Space", icon=":material/scatter_plot:"),
+    st.Page("pages/3_Retrieval.py", title="Retrieval", icon=":material/manage_search:"),
 ]
 
 st.navigation(PAGES).run()

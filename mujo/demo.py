@@ -9,9 +9,9 @@ from typing import Callable
 
 from mujo import jobs
 from mujo.data.synth_plan import SynthConfig
-from mujo.paths import demo_dataset_dir
+from mujo.paths import data_dir, demo_dataset_dir
 
-DEMO_JOB = "demo-dataset"
+DEMO_JOB = "demo"
 
 # Size presets of `mujo synth`. "demo" is the app's embedded default: big enough for the pages, the demo model and
 # curation to be meaningful, small enough to build in a few minutes on 2 cores. "fimad" matches FiMAD's size
@@ -62,18 +62,75 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
     return root
 
 
-def start_demo_build() -> jobs.JobStatus:
-    """Build the embedded dataset in a background process (the app's first start); returns the job's status.
+def demo_model_dir() -> Path:
+    """Where the demo model is pre-trained (the best checkpoint at its root, `last/` and `best/` inside)."""
+    return data_dir() / "models" / "demo"
 
-    Idempotent: while a build runs, its status is returned; a build that died is resumed where it stopped.
+
+def demo_model_ready() -> bool:
+    """Whether the demo model is trained and its embeddings of the demo dataset are written."""
+    return (demo_model_dir() / "retrieval.json").is_file()
+
+
+# Share of the whole first-start pipeline that each stage takes (measured on 2 cores), for one progress bar.
+_STAGES = (("dataset", 0.40), ("features", 0.25), ("pretrain", 0.28), ("embed", 0.07))
+
+
+def _stage(progress: Callable[[float, str], None] | None, name: str) -> Callable[[float, str], None]:
+    lo = sum(w for n, w in _STAGES[: [n for n, _ in _STAGES].index(name)])
+    hi = lo + dict(_STAGES)[name]
+
+    def report(fraction: float, message: str) -> None:
+        if progress:
+            progress(lo + (hi - lo) * min(max(fraction, 0.0), 1.0), f"{name}: {message}")
+
+    return report
+
+
+def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> Path:
+    """The app's first start: build the demo dataset, its features, pre-train the demo model, embed and evaluate.
+
+    Every stage is cached or resumable, so a pipeline that was interrupted starts again where it stopped.
+    Returns:
+        The demo model's folder.
     """
-    if demo_ready():
+    from mujo.data.fimad import FimadDataset
+    from mujo.eval.embed import embed_dataset
+    from mujo.eval.retrieval import retrieval_eval, save_retrieval
+    from mujo.features import ensure_video_features, text_features
+    from mujo.train.pretrain import pretrain
+    from mujo.train.settings import PretrainSettings
+
+    root = ensure_demo_dataset(_stage(progress, "dataset"))
+    ds = FimadDataset(root)
+    report = _stage(progress, "features")
+    text_features(ds, "chapter_norm", progress=lambda f, m: report(0.1 * f, m))
+    ensure_video_features(ds, progress=lambda f, m: report(0.1 + 0.9 * f, m))
+    out = demo_model_dir()
+    # One torch thread: on 2 shared cores a second one mostly waits (measured up to 40x slower), and the app's
+    # server needs the other core.
+    settings = PretrainSettings(dataset=str(root), out=str(out), preset="small", name="demo model", resume=True,
+                                threads=1)
+    pretrain(settings, progress=_stage(progress, "pretrain"))
+    report = _stage(progress, "embed")
+    store = embed_dataset(out, root, progress=lambda f, m: report(0.8 * f, m))
+    save_retrieval(retrieval_eval(store, "val"), store, "val", checkpoint_dir=out)
+    report(1.0, "demo model ready")
+    return out
+
+
+def start_demo_build() -> jobs.JobStatus:
+    """Run the first-start pipeline (dataset, features, demo model, embeddings) in a background process.
+
+    Idempotent: while it runs, its status is returned; a pipeline that died resumes where it stopped.
+    """
+    if demo_ready() and demo_model_ready():
         return jobs.JobStatus(name=DEMO_JOB, state=jobs.DONE, fraction=1.0, message="ready")
-    return jobs.start(DEMO_JOB, ["synth", str(demo_dataset_dir()), "--preset", "demo"])
+    return jobs.start(DEMO_JOB, ["demo"])
 
 
 def demo_build_status() -> jobs.JobStatus:
-    """Status of the background build of the embedded dataset (done once the dataset is complete)."""
-    if demo_ready():
+    """Status of the first-start pipeline (done once the dataset and the demo model are complete)."""
+    if demo_ready() and demo_model_ready():
         return jobs.JobStatus(name=DEMO_JOB, state=jobs.DONE, fraction=1.0, message="ready")
     return jobs.status(DEMO_JOB)

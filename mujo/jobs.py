@@ -52,8 +52,12 @@ def _write(path: Path, status: JobStatus) -> None:
     os.replace(tmp, path)
 
 
-def _alive(pid: int, marker: str) -> bool:
-    """Whether process `pid` is alive and is our job (its command line names `marker`; guards against pid reuse)."""
+def _alive(pid: int, marker: str, started: float = 0.0) -> bool:
+    """Whether process `pid` is alive and is our job (its command line names `marker`; guards against pid reuse).
+
+    Just after the start, the child may not have exec'd yet (its command line is still its parent's): a process
+    started less than a few seconds ago is trusted without the check.
+    """
     if pid <= 0:
         return False
     try:
@@ -62,8 +66,14 @@ def _alive(pid: int, marker: str) -> bool:
         return False
     except PermissionError:
         return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False  # ended; only its exit status is left for its parent to collect
+    except (OSError, IndexError):
+        pass
     cmdline = Path(f"/proc/{pid}/cmdline")
-    if cmdline.exists():
+    if cmdline.exists() and time.time() - started > 10.0:
         try:
             return marker in cmdline.read_bytes().decode("utf-8", "replace")
         except OSError:
@@ -78,7 +88,7 @@ def status(name: str) -> JobStatus:
         st = JobStatus(**json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return JobStatus(name=name)
-    if st.state == RUNNING and not _alive(st.pid, str(path)):
+    if st.state == RUNNING and not _alive(st.pid, str(path), st.started):
         log = path.with_suffix(".log")
         tail = log.read_text(encoding="utf-8", errors="replace")[-1500:] if log.exists() else ""
         st.state, st.error = FAILED, st.error or f"the job's process ended unexpectedly. Log:\n{tail}"

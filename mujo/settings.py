@@ -21,10 +21,12 @@ class Settings:
         dataset_dir: the FiMAD folder chosen in the app, or None to use the default (`$MUJO_DATA` or the demo).
         chosen_over: the value of `$MUJO_DATA` when the folder was chosen (None when unset). The choice overrides
             that default only; when `$MUJO_DATA` later points elsewhere, the newer environment wins.
+        model_dir: the checkpoint folder chosen in the app, or None for the demo model (see mujo.models_registry).
     """
 
     dataset_dir: str | None = None
     chosen_over: str | None = None
+    model_dir: str | None = None
 
 
 def settings_path() -> Path:
@@ -55,9 +57,11 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings()
     ds = raw.get("dataset_dir")
     over = raw.get("chosen_over")
+    model = raw.get("model_dir")
     return Settings(
         dataset_dir=ds if isinstance(ds, str) and ds else None,
         chosen_over=over if isinstance(over, str) and over else None,
+        model_dir=model if isinstance(model, str) and model else None,
     )
 
 
@@ -68,7 +72,10 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(asdict(settings), f, indent=2)
+            doc = asdict(settings)
+            if doc.get("model_dir") is None:  # written only once a model is chosen: the file stays minimal
+                doc.pop("model_dir", None)
+            json.dump(doc, f, indent=2)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:
@@ -79,10 +86,12 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
 
 def choose_dataset_dir(folder: str | Path | None, path: Path | None = None) -> Settings:
     """Persist the user's choice of dataset folder (None: back to the default) and return the new settings."""
+    model = load_settings(path).model_dir  # the model choice is kept
     if folder is None:
-        settings = Settings()
+        settings = Settings(model_dir=model)
     else:
-        settings = Settings(dataset_dir=str(Path(folder).expanduser().resolve()), chosen_over=_env_data())
+        settings = Settings(dataset_dir=str(Path(folder).expanduser().resolve()), chosen_over=_env_data(),
+                            model_dir=model)
     save_settings(settings, path)
     return settings
 

@@ -170,15 +170,22 @@ def overview(ds: FimadDataset) -> dict[str, float]:
     }
 
 
+def demo_dataset_ready() -> bool:
+    """Whether the embedded demo dataset is complete on disk."""
+    from mujo.demo import demo_ready  # noqa: PLC0415
+
+    return demo_ready()
+
+
 def demo_status() -> JobStatus:
-    """Status of the background build of the embedded demo dataset (done when it is complete on disk)."""
+    """Status of the first-start pipeline (demo dataset, features, demo model), done when all are complete."""
     from mujo.demo import demo_build_status  # noqa: PLC0415  (only needed on a fresh machine)
 
     return demo_build_status()
 
 
 def start_demo() -> JobStatus:
-    """Start (or resume) building the embedded demo dataset in a background process; returns its status."""
+    """Start (or resume) the first-start pipeline in a background process; returns its status."""
     from mujo.demo import start_demo_build  # noqa: PLC0415
 
     return start_demo_build()

@@ -15,28 +15,35 @@ from mujo.ui.text import md_escape, show_text_field
 
 
 def demo_build_panel() -> bool:
-    """Start (once) and follow the background build of the embedded demo dataset; True when it is ready.
+    """Start (once) and follow the first-start pipeline: demo dataset, features, demo model; True once the dataset
+    is ready (the model may still be training).
 
-    The build runs in its own process (`mujo synth`), so it goes on when the tab is closed, and every session
-    follows the same build.
+    The pipeline runs in its own process (`mujo demo`), so it goes on when the tab is closed, and every session
+    follows the same run.
     """
     status = uds.demo_status()
     if status.state == jobs.DONE:
         return True
     if status.state == jobs.ABSENT:
         status = uds.start_demo()
-    st.info("First start: building the embedded synthetic FiMAD dataset (video, 3D pose, virtual IMU, chapter "
-            "text) in the background. This takes a few minutes and happens once.", icon=":material/construction:")
+    dataset_ready = uds.demo_dataset_ready()
+    if dataset_ready:
+        st.info("The demo dataset is ready; the demo model is being pre-trained on it in the background "
+                "(a few minutes, once).", icon=":material/model_training:")
+    else:
+        st.info("First start: building the embedded synthetic FiMAD dataset (video, 3D pose, virtual IMU, chapter "
+                "text) and pre-training the demo model on it, in the background. This takes a few minutes and "
+                "happens once.", icon=":material/construction:")
     if status.state == jobs.FAILED:
-        st.error("Building the demo dataset failed:", icon=":material/error:")
+        st.error("The first-start build failed:", icon=":material/error:")
         st.code(status.error or "no error message", language=None)
-        st.caption("Videos finished so far are kept. Resume the build, or open another FiMAD folder on the right.")
+        st.caption("Work finished so far is kept. Resume the build, or open another FiMAD folder on the right.")
         if st.button("Resume the build", key=StateKeys.DEMO_RESUME):
             uds.start_demo()
             st.rerun()
-        return False
+        return dataset_ready
     _follow_demo_build()
-    return False
+    return dataset_ready
 
 
 @st.fragment(run_every=1.0)
@@ -44,7 +51,7 @@ def _follow_demo_build() -> None:
     status = uds.demo_status()
     if status.state != jobs.RUNNING:
         st.rerun()  # the whole page: show the dataset, or the failure
-    st.progress(min(max(status.fraction, 0.0), 1.0), text=f"Building the demo dataset: {status.fraction:.0%}")
+    st.progress(min(max(status.fraction, 0.0), 1.0), text=f"First-start build: {status.fraction:.0%}")
     st.caption(md_escape(status.message))
 
 
@@ -101,10 +108,10 @@ def validation_panel(report: ValidationReport) -> None:
 
 
 def model_panel() -> None:
-    """The model in use. Training arrives with a later issue; until then this says so (no placeholder numbers)."""
-    st.subheader("Model", anchor=False)
-    st.info("No model trained yet.", icon=":material/model_training:")
-    st.caption("Once training exists, this panel shows the loaded model: its modalities, size and evaluation.")
+    """The model in use: checkpoint, size, training summary, R@k highlights, or why there is none (model_panel.py)."""
+    from mujo.ui.model_panel import model_panel as panel  # noqa: PLC0415
+
+    panel()
 
 
 def _open_folder() -> None:

@@ -33,6 +33,36 @@ class StateKeys(StrEnum):
     IMU_QUANTITY = "browse.imu_quantity"
     IMU_SITES = "browse.imu_sites"
     IMU_COMPONENTS = "browse.imu_components"
+    # Home: the model panel
+    MODEL_CHOICE = "home.model_choice"  # selectbox: a checkpoint folder under data_dir()/models
+    MODEL_FEEDBACK = "home.model_feedback"  # why the checkpoint chosen last could not be used
+    # Embedding Space and Retrieval: computing a missing embedding store
+    EMBED_RUN = "model.embed_run"  # button
+    # Embedding Space
+    EMB_SPACE = "emb.space"  # a modality value, or "joint" for all modalities stacked
+    EMB_LEVEL = "emb.level"  # "window" or "clip"
+    EMB_COLOR = "emb.color"  # a key of mujo.eval.embedding_view.COLOR_OPTIONS
+    EMB_SPLITS = "emb.splits"
+    EMB_LABELS = "emb.labels"
+    EMB_MAX_POINTS = "emb.max_points"
+    EMB_NEIGHBORS = "emb.n_neighbors"
+    EMB_MIN_DIST = "emb.min_dist"
+    EMB_SEED = "emb.seed"
+    EMB_CHART = "emb.chart"  # the scatter (its lasso/box selection)
+    EMB_OPEN_CLIP = "emb.open_clip"  # selectbox: which selected clip the Browse link opens
+    # Retrieval
+    RET_MODE = "ret.mode"  # "text", "example" or "metrics"
+    RET_TEXT = "ret.text"  # the free-text query
+    RET_TARGET = "ret.target"  # modality searched by the text query
+    RET_K = "ret.k"
+    RET_SPLIT = "ret.split"  # search all windows ("all") or one split's
+    RET_EX_CLIP = "ret.example_clip"
+    RET_EX_TIME = "ret.example_time"  # seconds: the example window's start
+    RET_EX_SOURCE = "ret.example_source"  # modality of the example window
+    RET_EX_TARGET = "ret.example_target"  # modality searched
+    RET_EX_OTHER_CLIPS = "ret.example_other_clips"  # toggle: leave out the example's own clip
+    RET_USE_RESULT = "ret.use_result"  # selectbox: a text-query result to use as the example
+    RET_METRIC = "ret.metric"  # R@1, R@5, R@10 or MRR in the matrix
 
 
 IMU_COMPONENTS: tuple[str, ...] = ("x", "y", "z", "|·|")
@@ -53,6 +83,26 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.IMU_QUANTITY: "acc",
     StateKeys.IMU_SITES: None,  # None: the page picks sensible sites of the dataset
     StateKeys.IMU_COMPONENTS: ["x", "y", "z", "|·|"],
+    StateKeys.EMB_SPACE: None,  # None: the page picks (IMU when the store has it)
+    StateKeys.EMB_LEVEL: "window",
+    StateKeys.EMB_COLOR: "label",
+    StateKeys.EMB_SPLITS: [],
+    StateKeys.EMB_LABELS: [],
+    StateKeys.EMB_MAX_POINTS: 20_000,
+    StateKeys.EMB_NEIGHBORS: 15,
+    StateKeys.EMB_MIN_DIST: 0.1,
+    StateKeys.EMB_SEED: 0,
+    StateKeys.RET_MODE: "text",
+    StateKeys.RET_TEXT: "",
+    StateKeys.RET_TARGET: "imu",
+    StateKeys.RET_K: 10,
+    StateKeys.RET_SPLIT: "all",
+    StateKeys.RET_EX_CLIP: None,
+    StateKeys.RET_EX_TIME: None,
+    StateKeys.RET_EX_SOURCE: "pose",
+    StateKeys.RET_EX_TARGET: "imu",
+    StateKeys.RET_EX_OTHER_CLIPS: False,
+    StateKeys.RET_METRIC: "R@1",
 }
 
 # URL query parameters of the Browse page: ?clip=<clip_id>&t=<seconds>&problems=1

@@ -115,16 +115,17 @@ def test_home_starts_the_demo_build_and_shows_progress(tmp_path: Path, monkeypat
     monkeypatch.delenv("MUJO_DATA", raising=False)
     monkeypatch.setenv("MUJO_HOME", str(tmp_path / "home"))
     started: list[bool] = []
-    state = {"status": jobs.JobStatus(name="demo-dataset")}
+    state = {"status": jobs.JobStatus(name="demo")}
 
     def fake_start():
         started.append(True)
-        state["status"] = jobs.JobStatus(name="demo-dataset", state=jobs.RUNNING, fraction=0.25,
+        state["status"] = jobs.JobStatus(name="demo", state=jobs.RUNNING, fraction=0.25,
                                          message="video 10/40, about 60 s left")
         return state["status"]
 
     monkeypatch.setattr(uds, "start_demo", fake_start)
     monkeypatch.setattr(uds, "demo_status", lambda: state["status"])
+    monkeypatch.setattr(uds, "demo_dataset_ready", lambda: False)
     at = app_test().run()
     assert not at.exception
     assert started == [True]
@@ -141,9 +142,10 @@ def test_demo_build_failure_is_reported(tmp_path: Path, monkeypatch) -> None:
 
     monkeypatch.delenv("MUJO_DATA", raising=False)
     monkeypatch.setenv("MUJO_HOME", str(tmp_path / "home"))
-    failed = jobs.JobStatus(name="demo-dataset", state=jobs.FAILED, error="ImportError: no module named av")
+    failed = jobs.JobStatus(name="demo", state=jobs.FAILED, error="ImportError: no module named av")
     resumed: list[bool] = []
     monkeypatch.setattr(uds, "demo_status", lambda: failed)
+    monkeypatch.setattr(uds, "demo_dataset_ready", lambda: False)
     monkeypatch.setattr(uds, "start_demo", lambda: resumed.append(True) or failed)
     at = app_test().run()
     assert not at.exception

@@ -1,0 +1,261 @@
+"""2-D UMAP projections of embedding vectors, cached on disk so that reopening a view is instant.
+
+Why not plain `umap.UMAP(...).fit_transform(X)`: umap-learn finds neighbours with pynndescent, whose numba kernels
+take 40 s or more to compile in every new process (they cannot be cached), and a full fit of 200,000 points on
+two cores takes minutes. Here the neighbour graph is exact and computed with BLAS (after a PCA to `KNN_DIMS`
+dimensions, which keeps Euclidean, hence cosine, neighbourhoods), UMAP lays out at most `fit_max` landmark points
+(a seeded subsample), and every other point is placed at the distance-weighted mean of its nearest landmarks
+(UMAP's own initialisation for `transform`). Views up to `fit_max` points are plain exact-neighbour UMAP.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import math
+import os
+import time
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from mujo import paths
+
+Progress = Callable[[float, str], None]
+CACHE_VERSION = 1
+FIT_MAX = 10_000  # landmarks laid out by UMAP itself; the rest are placed (see module docstring)
+KNN_DIMS = 48  # PCA dimensions the neighbour search runs in
+PLACE_K = 10  # landmarks that place each other point
+DEFAULT_PARAMS: dict[str, Any] = {"n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "seed": 0,
+                                  "n_epochs": None, "fit_max": FIT_MAX}
+_SMALL = 4096  # below this umap-learn computes all pairwise distances itself (no neighbour search)
+
+
+def default_cache_dir() -> Path:
+    """Where projections are kept: `data_dir()/cache/umap/`."""
+    return paths.data_dir() / "cache" / "umap"
+
+
+def _reduce(x: np.ndarray, fit: np.ndarray, dims: int) -> np.ndarray:
+    """Rows of x in the top `dims` principal axes of x[fit] (unchanged when already that small)."""
+    if x.shape[1] <= dims:
+        return np.ascontiguousarray(x, np.float32)
+    sample = x[fit].astype(np.float64)
+    mean = sample.mean(axis=0)
+    _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)  # vt: (D, D)
+    axes = vt[:dims].T.astype(np.float32)  # (D, dims)
+    return np.ascontiguousarray((x - mean.astype(np.float32)) @ axes)
+
+
+def _knn(queries: np.ndarray, base: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest rows of `base` for each query row (Euclidean), nearest first.
+
+    Returns:
+        idx (Q, k) int64 and dist (Q, k) float32.
+    """
+    base_sq = np.einsum("ij,ij->i", base, base)  # (N,)
+    idx = np.empty((len(queries), k), np.int64)
+    dist = np.empty((len(queries), k), np.float32)
+    for lo in range(0, len(queries), block):
+        q = queries[lo:lo + block]
+        d2 = base_sq[None, :] - 2.0 * (q @ base.T)  # (B, N) squared distance minus |q|^2
+        part = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < d2.shape[1] else np.tile(np.arange(d2.shape[1]),
+                                                                                           (len(q), 1))
+        dp = np.take_along_axis(d2, part, axis=1)
+        order = np.argsort(dp, axis=1, kind="stable")
+        idx[lo:lo + len(q)] = np.take_along_axis(part, order, axis=1)
+        q_sq = np.einsum("ij,ij->i", q, q)[:, None]
+        dist[lo:lo + len(q)] = np.sqrt(np.maximum(np.take_along_axis(dp, order, axis=1) + q_sq, 0.0))
+    return idx, dist
+
+
+def _place(dist: np.ndarray, idx: np.ndarray, layout: np.ndarray) -> np.ndarray:
+    """Distance-weighted mean of the landmarks' 2-D positions: (Q, k) neighbours -> (Q, 2)."""
+    rel = dist - dist[:, :1]  # 0 for the nearest landmark
+    scale = np.maximum(rel.mean(axis=1, keepdims=True), 1e-6)
+    w = np.exp(-rel / scale)  # (Q, k)
+    w /= w.sum(axis=1, keepdims=True)
+    return np.einsum("qk,qkd->qd", w, layout[idx]).astype(np.float32)
+
+
+def _tiny_layout(x: np.ndarray) -> np.ndarray:
+    """Too few points for UMAP: the first two principal axes (zeros for one point)."""
+    out = np.zeros((len(x), 2), np.float32)
+    if len(x) > 1:
+        c = x - x.mean(axis=0)
+        _, _, vt = np.linalg.svd(c, full_matrices=False)
+        proj = c @ vt[:2].T
+        out[:, :proj.shape[1]] = proj
+    return out
+
+
+def project(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "cosine",
+            seed: int = 0, n_epochs: int | None = None, fit_max: int | None = FIT_MAX,
+            progress: Progress | None = None) -> np.ndarray:
+    """A 2-D UMAP layout of the rows of `vectors`.
+
+    Args:
+        vectors: (N, D) float array (float16 memmaps are read once into float32).
+        n_neighbors, min_dist: UMAP's parameters.
+        metric: "cosine" (rows are normalised first) or "euclidean".
+        seed: seeds the landmark subsample and UMAP (same inputs and seed: same layout).
+        n_epochs: UMAP's epochs (None: 500 for up to 5,000 laid-out points, else 200; umap-learn's own default
+            switches at 10,000, which made a 10,000-landmark layout 2.5 times slower for no visible gain).
+        fit_max: at most this many landmark points are laid out by UMAP (None: all of them).
+        progress: called with (fraction, message).
+    Returns:
+        (N, 2) float32 coordinates.
+    Raises:
+        ValueError: bad shape, non-finite values or an unknown metric.
+    """
+    say = progress or (lambda f, m: None)
+    x = np.asarray(vectors, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"vectors must be (N, D), got shape {x.shape}")
+    if metric not in ("cosine", "euclidean"):
+        raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
+    if not np.isfinite(x).all():
+        raise ValueError("vectors contain NaN or infinite values")
+    n = len(x)
+    if metric == "cosine":
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    if n <= 4:
+        return _tiny_layout(x)
+    rng = np.random.default_rng(seed)
+    fit = np.sort(rng.choice(n, fit_max, replace=False)) if fit_max and n > fit_max else np.arange(n)
+    say(0.02, f"neighbour graph of {len(fit):,} points")
+    y = _reduce(x, fit, KNN_DIMS)  # Euclidean here = cosine neighbourhoods of the unit rows
+    landmarks = y[fit]
+    k = int(min(max(2, n_neighbors), len(fit) - 1))
+    umap_kw: dict[str, Any] = {"n_neighbors": k, "min_dist": float(min_dist), "metric": "euclidean",
+                               "random_state": int(seed), "init": "spectral",
+                               "n_epochs": n_epochs if n_epochs is not None else (500 if len(fit) <= 5000 else 200)}
+    if len(fit) >= _SMALL:
+        knn_idx, knn_dist = _knn(landmarks, landmarks, k)
+        umap_kw["precomputed_knn"] = (knn_idx, knn_dist, None)
+    say(0.15, f"UMAP layout of {len(fit):,} points")
+    import umap  # noqa: PLC0415  (slow import, only when a projection is computed)
+
+    with warnings.catch_warnings():
+        # "n_jobs overridden by random_state", "transform not available with precomputed_knn", numba notes
+        warnings.simplefilter("ignore")
+        layout = umap.UMAP(**umap_kw).fit_transform(landmarks).astype(np.float32)  # (F, 2)
+    out = np.empty((n, 2), np.float32)
+    out[fit] = layout
+    rest = np.setdiff1d(np.arange(n), fit, assume_unique=True)
+    if len(rest):
+        say(0.85, f"placing the other {len(rest):,} points")
+        idx, dist = _knn(y[rest], landmarks, min(PLACE_K, len(fit)))
+        out[rest] = _place(dist, idx, layout)
+    say(1.0, "UMAP done")
+    return out
+
+
+def resolved_params(params: dict[str, Any] | None) -> dict[str, Any]:
+    """`params` over DEFAULT_PARAMS (unknown names are refused: they would silently key a separate cache entry)."""
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(DEFAULT_PARAMS))
+    if unknown:
+        raise ValueError(f"unknown projection parameter(s) {unknown}; known: {', '.join(DEFAULT_PARAMS)}")
+    return DEFAULT_PARAMS | params
+
+
+def projection_key(key_parts: dict[str, Any] | list[Any] | tuple[Any, ...], params: dict[str, Any] | None) -> str:
+    """The cache key: a hash of what was projected (key_parts) and how (the resolved parameters).
+
+    Args:
+        key_parts: JSON-able description of the points, e.g. checkpoint id, store, modality, subset digest, N.
+        params: projection parameters (defaults filled in, so omitting a default gives the same key).
+    """
+    doc = {"v": CACHE_VERSION, "points": key_parts, "params": resolved_params(params)}
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _paths(key: str, folder: Path) -> tuple[Path, Path]:
+    return folder / f"{key}.npy", folder / f"{key}.json"
+
+
+def lookup(key_parts: Any, params: dict[str, Any] | None = None, cache_dir: str | Path | None = None
+           ) -> np.ndarray | None:
+    """The cached projection for these points and parameters, or None when it has not been computed."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    npy, meta = _paths(projection_key(key_parts, params), folder)
+    if not (npy.is_file() and meta.is_file()):
+        return None
+    try:
+        coords = np.load(npy, allow_pickle=False)
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # a damaged entry is recomputed
+    if coords.ndim != 2 or coords.shape[1] != 2 or len(coords) != info.get("n"):
+        return None
+    return coords
+
+
+def cache_info(key_parts: Any, params: dict[str, Any] | None = None, cache_dir: str | Path | None = None
+               ) -> dict[str, Any] | None:
+    """The JSON written beside a cached projection (n, seconds, created, ...), or None."""
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    try:
+        return json.loads(_paths(projection_key(key_parts, params), folder)[1].read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object: np.save would append ".npy" to the temporary name
+        np.save(f, arr, allow_pickle=False)
+
+
+def cached_projection(key_parts: Any, vectors_fn: Callable[[], np.ndarray], params: dict[str, Any] | None = None,
+                      cache_dir: str | Path | None = None, *, progress: Progress | None = None) -> np.ndarray:
+    """`project(vectors_fn(), **params)`, computed once per (key_parts, params) and then read from disk.
+
+    Two processes asking for the same projection at once compute it once: the second waits on a lock file and
+    then reads the first one's result.
+
+    Args:
+        key_parts: JSON-able description of the points (see projection_key); must change when the vectors do.
+        vectors_fn: returns the (N, D) vectors; only called on a cache miss.
+        params: projection parameters (see DEFAULT_PARAMS).
+        cache_dir: the cache folder (default `data_dir()/cache/umap`).
+        progress: called with (fraction, message) while computing.
+    Returns:
+        (N, 2) float32 coordinates.
+    """
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    hit = lookup(key_parts, params, folder)
+    if hit is not None:
+        return hit
+    folder.mkdir(parents=True, exist_ok=True)
+    key = projection_key(key_parts, params)
+    npy, meta = _paths(key, folder)
+    with open(folder / f".{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        hit = lookup(key_parts, params, folder)
+        if hit is not None:
+            return hit
+        full = resolved_params(params)
+        t0 = time.perf_counter()
+        coords = project(vectors_fn(), progress=progress, **full)
+        seconds = time.perf_counter() - t0
+        info = {"version": CACHE_VERSION, "points": key_parts, "params": full, "n": int(len(coords)),
+                "seconds": round(seconds, 2), "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        _write_atomic(npy, lambda p: _save_npy(p, coords))
+        _write_atomic(meta, lambda p: p.write_text(json.dumps(info, default=str, indent=1), encoding="utf-8"))
+    return coords
+

@@ -1,0 +1,36 @@
+"""The project's SQLite store (WAL): runs, per-epoch metrics, results and curation label events.
+
+A `Store` is only a path: every call opens its own connection (safe across threads and processes) and every write
+is one transaction that waits for other writers (busy timeout) instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from mujo import paths
+from mujo.store.labels import LABELS, LabelsMixin
+from mujo.store.runs import STATUSES, RunsMixin
+from mujo.store.schema import SCHEMA_VERSION, connect
+
+__all__ = ["LABELS", "SCHEMA_VERSION", "STATUSES", "Store", "open_store"]
+
+
+class Store(RunsMixin, LabelsMixin):
+    """The store at `path` (default `mujo.paths.store_path()`); the file and its schema are created on first use."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else paths.store_path()
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection (close it; `contextlib.closing`), schema migrated, row access by name."""
+        return connect(self.path)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+
+def open_store(store: Store | str | Path | None = None) -> Store:
+    """A Store from a Store, a path, or None (the project's default store)."""
+    return store if isinstance(store, Store) else Store(store)

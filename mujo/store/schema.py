@@ -1,0 +1,125 @@
+"""The store's SQLite schema: connection settings and ordered migrations tracked in PRAGMA user_version."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+# How long a writer waits for another process's write lock before giving up (SQLite's busy handler).
+BUSY_TIMEOUT_MS = 30_000
+
+# Migration i (1-based) brings the schema from user_version i-1 to i. Append new ones; never edit a released one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: runs, per-epoch metrics, results, label events
+        """CREATE TABLE runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,                -- pretrain / finetune / zeroshot / ...
+            name TEXT NOT NULL DEFAULT '',
+            dataset TEXT NOT NULL DEFAULT '',
+            config TEXT NOT NULL DEFAULT '{}', -- JSON
+            status TEXT NOT NULL DEFAULT 'running'
+                CHECK (status IN ('running', 'done', 'failed', 'interrupted')),
+            started TEXT NOT NULL,             -- ISO 8601, UTC
+            finished TEXT,
+            checkpoint TEXT,
+            error TEXT
+        )""",
+        """CREATE TABLE metrics (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            epoch INTEGER NOT NULL,
+            split TEXT NOT NULL,               -- train / val / test / ...
+            name TEXT NOT NULL,
+            value REAL,
+            PRIMARY KEY (run_id, epoch, split, name)
+        )""",
+        """CREATE TABLE results (
+            run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,               -- JSON
+            PRIMARY KEY (run_id, key)
+        )""",
+        """CREATE TABLE label_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset TEXT NOT NULL,
+            clip_id TEXT NOT NULL,
+            t0_s REAL NOT NULL DEFAULT 0,
+            t1_s REAL,                         -- NULL: to the end of the clip
+            label TEXT CHECK (label IS NULL OR label IN ('null', 'activity', 'unsure', 'bad')),
+            activity TEXT,
+            annotator TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            undo_of INTEGER REFERENCES label_events(id),
+            CHECK ((undo_of IS NULL) = (label IS NOT NULL))  -- an event either labels or undoes
+        )""",
+        "CREATE INDEX label_events_dataset ON label_events(dataset, clip_id)",
+        "CREATE INDEX runs_kind ON runs(kind, started)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Open a connection in autocommit mode with WAL, a busy timeout and foreign keys; the schema is migrated.
+
+    Autocommit (isolation_level=None) so that writes take the lock up front with `write(conn)` (BEGIN IMMEDIATE):
+    a deferred transaction that reads first and writes later can fail at once with SQLITE_BUSY in WAL mode instead
+    of waiting for the busy timeout.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL; a crash loses at most the last commits
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction that holds the write lock from its start (BEGIN IMMEDIATE); rolled back on error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations the file lacks, each in its own transaction; returns the schema version.
+
+    Several processes may open a new file at once: the version is re-read under the write lock, so each migration
+    runs exactly once.
+
+    Raises:
+        RuntimeError: the file was written by a newer MuJo Studio (its version is above SCHEMA_VERSION).
+    """
+    current = version(conn)
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(f"the store's schema version {current} is newer than this MuJo Studio's "
+                           f"({SCHEMA_VERSION}); update MuJo Studio or use another store file")
+    while current < SCHEMA_VERSION:
+        with write(conn):
+            current = version(conn)
+            if current >= SCHEMA_VERSION:
+                break
+            for statement in MIGRATIONS[current]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {current + 1}")
+        current = version(conn)
+    return current

@@ -1,0 +1,1 @@
+"""Training: the generic loop, learning-rate schedule, pre-training, proxy-task baselines, DDP helpers."""
