@@ -33,11 +33,11 @@ def clustered(n: int, dim: int, k: int = 40, seed: int = 0, noise: float = 3.0) 
 def neighbour_agreement(coords: np.ndarray, labels: np.ndarray, n: int = 2000) -> float:
     """Share of each point's 10 nearest neighbours in its own cluster (on n points); in 2-D beside the same in the
     original space, it says how faithful the layout is."""
-    from mujo.eval.projection import _knn
+    from mujo.eval.neighbours import exact_knn
 
     coords = np.asarray(coords, np.float32)
     q = np.arange(min(n, len(coords)))
-    idx, _ = _knn(coords[q], coords, 11)
+    idx, _ = exact_knn(coords[q], coords, 11)
     return float((labels[idx[:, 1:]] == labels[q, None]).mean())
 
 
@@ -59,7 +59,7 @@ def main() -> None:
 
     params = {} if args.fit_max is None else {"fit_max": args.fit_max}
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; vectors {args.dim}-d float16; "
-          f"landmarks {args.fit_max or projection.FIT_MAX:,}")
+          f"laid out by UMAP up to {args.fit_max or projection.FIT_MAX:,} points")
     t = time.perf_counter()
     projection.project(clustered(2000, args.dim)[0], seed=0, n_epochs=10)
     print(f"warm-up (numba compiles umap-learn's kernels, once per process): {time.perf_counter() - t:.1f} s")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import mujo.eval.projection as projection
+from mujo.eval.neighbours import exact_knn, ivf_knn, knn_graph
 from mujo.eval.projection import DEFAULT_PARAMS, cached_projection, lookup, projection_key
 
 KEY = {"checkpoint": "abc", "space": "imu", "level": "window", "subset": "d1", "n": 50}
@@ -87,10 +88,25 @@ def test_default_cache_is_under_the_data_folder(tmp_path: Path, monkeypatch) -> 
 def test_exact_neighbours_match_brute_force() -> None:
     rng = np.random.default_rng(1)
     base, queries = rng.normal(size=(300, 6)).astype(np.float32), rng.normal(size=(40, 6)).astype(np.float32)
-    idx, dist = projection._knn(queries, base, 7, block=16)
+    idx, dist = exact_knn(queries, base, 7, block=16)
     d = np.linalg.norm(queries[:, None, :] - base[None], axis=2)
     np.testing.assert_array_equal(idx, np.argsort(d, axis=1, kind="stable")[:, :7])
     np.testing.assert_allclose(dist, np.sort(d, axis=1)[:, :7], atol=1e-4)
+
+
+def test_inverted_file_finds_most_true_neighbours() -> None:
+    rng = np.random.default_rng(2)
+    centers = rng.normal(size=(20, 8)) * 4
+    x = (centers[rng.integers(0, 20, 3000)] + rng.normal(size=(3000, 8))).astype(np.float32)  # low intrinsic dim
+    approx, dist = ivf_knn(x, 10, np.random.default_rng(0))
+    exact, _ = exact_knn(x, x, 10)
+    recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact)])
+    assert recall > 0.9, recall
+    assert (approx[:, 0] == np.arange(3000)).mean() > 0.99 and (np.diff(dist, axis=1) >= -1e-5).all()
+    again, _ = ivf_knn(x, 10, np.random.default_rng(0))
+    np.testing.assert_array_equal(approx, again)  # seeded
+    small, _ = knn_graph(x[:500], 10, np.random.default_rng(0))  # small: exact
+    np.testing.assert_array_equal(small, exact_knn(x[:500], x[:500], 10)[0])
 
 
 def test_placement_is_a_convex_mix_of_the_nearest_landmarks() -> None:
@@ -120,7 +136,7 @@ def test_real_umap_separates_clusters_and_places_the_rest() -> None:
     x = (centers[labels] + rng.normal(size=(450, 32))).astype(np.float16)  # float16 like a store
     out = projection.project(x, n_neighbors=10, seed=0, fit_max=300)  # 300 landmarks, 150 points placed
     assert out.shape == (450, 2) and out.dtype == np.float32 and np.isfinite(out).all()
-    idx, _ = projection._knn(out, out, 6)
+    idx, _ = exact_knn(out, out, 6)
     agree = (labels[idx[:, 1:]] == labels[:, None]).mean()
     assert agree > 0.95, agree  # neighbours in 2-D share the cluster
     again = projection.project(x, n_neighbors=10, seed=0, fit_max=300)

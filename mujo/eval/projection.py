@@ -1,11 +1,14 @@
 """2-D UMAP projections of embedding vectors, cached on disk so that reopening a view is instant.
 
 Why not plain `umap.UMAP(...).fit_transform(X)`: umap-learn finds neighbours with pynndescent, whose numba kernels
-take 40 s or more to compile in every new process (they cannot be cached), and a full fit of 200,000 points on
-two cores takes minutes. Here the neighbour graph is exact and computed with BLAS (after a PCA to `KNN_DIMS`
-dimensions, which keeps Euclidean, hence cosine, neighbourhoods), UMAP lays out at most `fit_max` landmark points
-(a seeded subsample), and every other point is placed at the distance-weighted mean of its nearest landmarks
-(UMAP's own initialisation for `transform`). Views up to `fit_max` points are plain exact-neighbour UMAP.
+take 40 s or more to compile in every new process (they cannot be cached), and then lays out every point from a
+spectral initialisation that alone takes ~40 s at 200,000 points on 2 cores. Here the rows are reduced by PCA to
+`KNN_DIMS` dimensions (Euclidean distances there keep the cosine neighbourhoods of unit rows), the neighbour graph
+comes from `mujo.eval.neighbours` (exact with BLAS up to 20,000 points, an inverted file above), and umap-learn
+lays out the points from that graph (a PCA initialisation above 20,000 points). Above `fit_max` points UMAP lays
+out a seeded subsample and every other point is placed at the distance-weighted mean of its nearest laid-out
+points (UMAP's own initialisation for `transform`; umap-learn's `transform` itself was slower than a full layout
+and no more faithful). benchmarks/bench_umap.py measures time and faithfulness against plain umap-learn.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import math
 import os
 import time
 import warnings
@@ -24,12 +26,15 @@ from typing import Any, Callable
 import numpy as np
 
 from mujo import paths
+from mujo.eval.neighbours import exact_knn, knn_graph
 
 Progress = Callable[[float, str], None]
-CACHE_VERSION = 1
-FIT_MAX = 10_000  # landmarks laid out by UMAP itself; the rest are placed (see module docstring)
+CACHE_VERSION = 2
+FIT_MAX = 200_000  # points laid out by UMAP itself; beyond, the rest are placed (see the module docstring)
 KNN_DIMS = 48  # PCA dimensions the neighbour search runs in
-PLACE_K = 10  # landmarks that place each other point
+PCA_SAMPLE = 20_000  # rows the PCA is fitted on
+SPECTRAL_MAX = 20_000  # larger layouts start from PCA coordinates: the spectral start costs ~40 s at 200,000
+PLACE_K = 10  # laid-out points that place each other point
 DEFAULT_PARAMS: dict[str, Any] = {"n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "seed": 0,
                                   "n_epochs": None, "fit_max": FIT_MAX}
 _SMALL = 4096  # below this umap-learn computes all pairwise distances itself (no neighbour search)
@@ -40,37 +45,15 @@ def default_cache_dir() -> Path:
     return paths.data_dir() / "cache" / "umap"
 
 
-def _reduce(x: np.ndarray, fit: np.ndarray, dims: int) -> np.ndarray:
-    """Rows of x in the top `dims` principal axes of x[fit] (unchanged when already that small)."""
+def _reduce(x: np.ndarray, sample_rows: np.ndarray, dims: int) -> np.ndarray:
+    """Rows of x in the top `dims` principal axes of x[sample_rows] (unchanged when already that small)."""
     if x.shape[1] <= dims:
         return np.ascontiguousarray(x, np.float32)
-    sample = x[fit].astype(np.float64)
+    sample = x[sample_rows].astype(np.float64)
     mean = sample.mean(axis=0)
     _, _, vt = np.linalg.svd(sample - mean, full_matrices=False)  # vt: (D, D)
     axes = vt[:dims].T.astype(np.float32)  # (D, dims)
     return np.ascontiguousarray((x - mean.astype(np.float32)) @ axes)
-
-
-def _knn(queries: np.ndarray, base: np.ndarray, k: int, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Exact k nearest rows of `base` for each query row (Euclidean), nearest first.
-
-    Returns:
-        idx (Q, k) int64 and dist (Q, k) float32.
-    """
-    base_sq = np.einsum("ij,ij->i", base, base)  # (N,)
-    idx = np.empty((len(queries), k), np.int64)
-    dist = np.empty((len(queries), k), np.float32)
-    for lo in range(0, len(queries), block):
-        q = queries[lo:lo + block]
-        d2 = base_sq[None, :] - 2.0 * (q @ base.T)  # (B, N) squared distance minus |q|^2
-        part = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < d2.shape[1] else np.tile(np.arange(d2.shape[1]),
-                                                                                           (len(q), 1))
-        dp = np.take_along_axis(d2, part, axis=1)
-        order = np.argsort(dp, axis=1, kind="stable")
-        idx[lo:lo + len(q)] = np.take_along_axis(part, order, axis=1)
-        q_sq = np.einsum("ij,ij->i", q, q)[:, None]
-        dist[lo:lo + len(q)] = np.sqrt(np.maximum(np.take_along_axis(dp, order, axis=1) + q_sq, 0.0))
-    return idx, dist
 
 
 def _place(dist: np.ndarray, idx: np.ndarray, layout: np.ndarray) -> np.ndarray:
@@ -102,10 +85,10 @@ def project(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1
         vectors: (N, D) float array (float16 memmaps are read once into float32).
         n_neighbors, min_dist: UMAP's parameters.
         metric: "cosine" (rows are normalised first) or "euclidean".
-        seed: seeds the landmark subsample and UMAP (same inputs and seed: same layout).
+        seed: seeds the PCA sample, the neighbour search, the subsample and UMAP (same inputs and seed: same layout).
         n_epochs: UMAP's epochs (None: 500 for up to 5,000 laid-out points, else 200; umap-learn's own default
-            switches at 10,000, which made a 10,000-landmark layout 2.5 times slower for no visible gain).
-        fit_max: at most this many landmark points are laid out by UMAP (None: all of them).
+            switches at 10,000).
+        fit_max: at most this many points are laid out by UMAP, the others placed (None: all of them).
         progress: called with (fraction, message).
     Returns:
         (N, 2) float32 coordinates.
@@ -128,14 +111,14 @@ def project(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1
     rng = np.random.default_rng(seed)
     fit = np.sort(rng.choice(n, fit_max, replace=False)) if fit_max and n > fit_max else np.arange(n)
     say(0.02, f"neighbour graph of {len(fit):,} points")
-    y = _reduce(x, fit, KNN_DIMS)  # Euclidean here = cosine neighbourhoods of the unit rows
-    landmarks = y[fit]
+    y = _reduce(x, np.sort(rng.choice(n, min(n, PCA_SAMPLE), replace=False)), KNN_DIMS)
+    laid = np.ascontiguousarray(y[fit])
     k = int(min(max(2, n_neighbors), len(fit) - 1))
     umap_kw: dict[str, Any] = {"n_neighbors": k, "min_dist": float(min_dist), "metric": "euclidean",
-                               "random_state": int(seed), "init": "spectral",
+                               "random_state": int(seed), "init": "spectral" if len(fit) <= SPECTRAL_MAX else "pca",
                                "n_epochs": n_epochs if n_epochs is not None else (500 if len(fit) <= 5000 else 200)}
     if len(fit) >= _SMALL:
-        knn_idx, knn_dist = _knn(landmarks, landmarks, k)
+        knn_idx, knn_dist = knn_graph(laid, k, rng)
         umap_kw["precomputed_knn"] = (knn_idx, knn_dist, None)
     say(0.15, f"UMAP layout of {len(fit):,} points")
     import umap  # noqa: PLC0415  (slow import, only when a projection is computed)
@@ -143,13 +126,13 @@ def project(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1
     with warnings.catch_warnings():
         # "n_jobs overridden by random_state", "transform not available with precomputed_knn", numba notes
         warnings.simplefilter("ignore")
-        layout = umap.UMAP(**umap_kw).fit_transform(landmarks).astype(np.float32)  # (F, 2)
+        layout = umap.UMAP(**umap_kw).fit_transform(laid).astype(np.float32)  # (F, 2)
     out = np.empty((n, 2), np.float32)
     out[fit] = layout
     rest = np.setdiff1d(np.arange(n), fit, assume_unique=True)
     if len(rest):
         say(0.85, f"placing the other {len(rest):,} points")
-        idx, dist = _knn(y[rest], landmarks, min(PLACE_K, len(fit)))
+        idx, dist = exact_knn(y[rest], laid, min(PLACE_K, len(fit)))
         out[rest] = _place(dist, idx, layout)
     say(1.0, "UMAP done")
     return out

@@ -28,6 +28,7 @@ FIXED_COLORS = {"text": "#2ca02c", "video": "#9467bd", "pose": "#1f77b4", "imu":
                 "null": "#6b7280", "activity": "#16a34a", "unsure": "#f59e0b", "bad": "#dc2626",
                 "partly curated": "#93c5fd", UNCURATED: "#cbd5e1", NONE_LABEL: "#9ca3af", OTHER: "#d1d5db"}
 MODALITY_ORDER = ("text", "video", "pose", "imu")
+ROUNDS = 4  # interleaved slices per group (draw order)
 
 
 def html_escape(text: str) -> str:
@@ -106,23 +107,31 @@ def scatter_figure(coords: np.ndarray, groups: np.ndarray, chapters: Sequence[st
     colors = _colors(names)
     text = hover_text(chapters)
     size, opacity = point_size(n), (0.55 if n > 50_000 else 0.75 if n > 5_000 else 0.85)
+    # Each group is drawn in ROUNDS interleaved slices (a seeded shuffle), so no group is painted over all the
+    # others just because its trace comes last; one legend entry per group toggles all its slices.
+    rng = np.random.default_rng(0)
+    slices = {name: np.array_split(rng.permutation(np.flatnonzero(pooled == name)),
+                                   ROUNDS if (pooled == name).sum() >= 50 * ROUNDS else 1) for name in names}
     traces, positions = [], []
-    for name in names:
-        pos = np.flatnonzero(pooled == name)
-        if not len(pos):
-            continue
-        label = html_escape(name) + (f" ({len(pos):,})" if name == OTHER else "")
-        tpl = "%{text}" + ("<br>t = %{customdata:.1f} s" if t0 is not None else "") + f"<extra>{html_escape(name)}</extra>"
-        traces.append(go.Scattergl(
-            x=coords[pos, 0], y=coords[pos, 1], mode="markers", name=label, text=text[pos],
-            customdata=None if t0 is None else np.asarray(t0, np.float32)[pos], hovertemplate=tpl,
-            marker={"size": size, "color": colors[name], "opacity": opacity, "line": {"width": 0}}))
-        positions.append(pos)
+    for r in range(ROUNDS):
+        for name in names:
+            if r >= len(slices[name]) or not len(slices[name][r]):
+                continue
+            pos = np.sort(slices[name][r])
+            label = html_escape(name) + (f" ({int((pooled == name).sum()):,})" if name == OTHER else "")
+            tpl = ("%{text}" + ("<br>t = %{customdata:.1f} s" if t0 is not None else "")
+                   + f"<extra>{html_escape(name)}</extra>")
+            traces.append(go.Scattergl(
+                x=coords[pos, 0], y=coords[pos, 1], mode="markers", name=label, legendgroup=label,
+                showlegend=r == 0, text=text[pos], hovertemplate=tpl,
+                customdata=None if t0 is None else np.asarray(t0, np.float32)[pos],
+                marker={"size": size, "color": colors[name], "opacity": opacity, "line": {"width": 0}}))
+            positions.append(pos)
     fig = go.Figure(traces)
     axis: dict[str, Any] = {"showticklabels": False, "showgrid": False, "zeroline": False, "title": None,
                             "showline": True, "linecolor": "#e5e7eb", "mirror": True}
     fig.update_layout(
-        height=height, margin={"l": 8, "r": 8, "t": 8, "b": 8}, dragmode="lasso", hovermode="closest",
+        height=height, margin={"l": 8, "r": 8, "t": 34, "b": 8}, dragmode="lasso", hovermode="closest",
         uirevision=revision or "mujo", plot_bgcolor="#ffffff",
         legend={"title": {"text": html_escape(legend_title)}, "itemsizing": "constant", "tracegroupgap": 2,
                 "font": {"size": 12}},

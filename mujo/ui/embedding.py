@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -11,15 +12,16 @@ import streamlit as st
 from mujo.data.fimad import FimadDataset
 from mujo.eval import embedding_view as ev
 from mujo.eval import projection
-from mujo.ui import embed_plot
+from mujo.ui import background, embed_plot
 from mujo.ui.model import store_stamp
 from mujo.ui.state import StateKeys, absolute_browse_url, browse_link
 from mujo.ui.text import md_escape
 
 MAX_POINT_CHOICES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
-SPACE_NAMES = {ev.JOINT: "Joint space (all modalities)", "imu": "IMU", "pose": "Pose", "text": "Text",
+SPACE_NAMES = {ev.JOINT: "Joint (all modalities)", "imu": "IMU", "pose": "Pose", "text": "Text",
                "video": "Video"}
 LEVEL_NAMES = {"window": "Windows", "clip": "Clips (mean of windows)"}
+QUICK_WAIT_S = 2.0  # a projection done within this is drawn in the same run (small views, tests)
 
 
 def _options(index: pd.DataFrame, column: str) -> list[str]:
@@ -106,15 +108,39 @@ def _curation(ds: FimadDataset) -> pd.DataFrame | None:
     return None
 
 
-def _compute(store: Any, points: ev.PointSet, key: dict[str, Any], params: dict[str, Any]) -> np.ndarray:
-    n = len(points)
-    with st.spinner(f"Computing UMAP for {n:,} points…", show_time=True):
-        bar = st.progress(0.0, text=f"Computing UMAP for {n:,} points…")
-        coords = projection.cached_projection(
-            key, lambda: ev.point_vectors(store, points), params,
-            progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=f"UMAP for {n:,} points: {m}"))
-        bar.empty()
-    return coords
+def projection_or_progress(store: Any, points: ev.PointSet, key: dict[str, Any], params: dict[str, Any]
+                           ) -> tuple[np.ndarray | None, bool]:
+    """(coordinates, from the cache) of a view; (None, False) while a background thread computes them, with its
+    progress on the page (which reruns when they are ready) or its error."""
+    coords = projection.lookup(key, params)
+    if coords is not None:
+        return coords, True
+    task_key = projection.projection_key(key, params)
+    task = background.start(task_key, lambda progress: projection.cached_projection(
+        key, lambda: ev.point_vectors(store, points), params, progress=progress))
+    background.wait(task, QUICK_WAIT_S)
+    if task.error:
+        st.error(md_escape(f"Computing the UMAP projection failed: {task.error}"), icon=":material/error:")
+        if st.button("Try again", key="emb.retry", icon=":material/refresh:"):
+            background.forget(task_key)
+            st.rerun()
+        return None, False
+    if task.done:
+        background.forget(task_key)
+        return projection.lookup(key, params), False
+    _follow(task, len(points))
+    return None, False
+
+
+@st.fragment(run_every=1.0)
+def _follow(task: background.Task, n: int) -> None:
+    if task.done or task.error:
+        st.rerun()  # the whole page: draw the view, or the error
+    elapsed = time.monotonic() - task.started
+    st.progress(task.fraction, text=f"Computing UMAP for {n:,} points… {md_escape(task.message)} · {elapsed:.0f} s")
+    st.caption("The projection goes on while you change other settings or leave the page, and is kept on disk: "
+               "this view opens at once next time. The first projection after the app starts also compiles "
+               "UMAP's kernels (20-40 s).")
 
 
 def embedding_page(ds: FimadDataset, store: Any) -> None:
@@ -129,10 +155,9 @@ def embedding_page(ds: FimadDataset, store: Any) -> None:
         st.warning("No window matches the split and label filters.", icon=":material/filter_alt_off:")
         return
     key = ev.key_parts(store, points, spec)
-    coords = projection.lookup(key, params)
-    cached = coords is not None
+    coords, cached = projection_or_progress(store, points, key, params)
     if coords is None:
-        coords = _compute(store, points, key, params)
+        return
     frame = points.frame
     norm = ds.clips["chapter_norm"].to_dict() if "chapter_norm" in ds.clips.columns else None
     curation = ev.curation_status(frame, _curation(ds), points.level) if color_by == "curation" else None

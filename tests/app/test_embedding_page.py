@@ -229,3 +229,51 @@ def test_curation_status_colours(tmp_path: Path, monkeypatch) -> None:
     # clip001: all 7 windows bad; clip002: the windows whose middle lies before 5 s (starts 1.8, 2.8, 3.8) null
     assert counts == {"uncurated": 84 - 7 - 3, "bad": 7, "null": 3}
     assert np.isclose(sum(counts.values()), 84)
+
+
+def test_a_long_projection_runs_in_the_background(tmp_path: Path, monkeypatch) -> None:
+    model_env(tmp_path, monkeypatch)
+    import threading  # noqa: PLC0415
+
+    import mujo.eval.projection as projection  # noqa: PLC0415
+    import mujo.ui.embedding as ue  # noqa: PLC0415
+
+    release, calls = threading.Event(), []
+
+    def slow(v, **kw):
+        calls.append(len(v))
+        release.wait(20)
+        return fast_project(v)
+
+    monkeypatch.setattr(projection, "project", slow)
+    monkeypatch.setattr(ue, "QUICK_WAIT_S", 0.1)
+    at = app_test(PAGE).run()
+    assert not at.exception
+    assert not at.get("plotly_chart")
+    assert any("Computing UMAP for 84 points" in str(p.proto) for p in at.get("progress"))
+    at.selectbox(key=StateKeys.EMB_COLOR).set_value("split").run()  # a rerun does not start it again
+    assert calls == [84] and not at.get("plotly_chart")
+    release.set()
+    for _ in range(50):
+        at.run()
+        if at.get("plotly_chart"):
+            break
+    _ok(at)
+    assert calls == [84] and _n_points(_figure(at)) == 84
+
+
+def test_a_failed_projection_says_why_and_can_be_retried(tmp_path: Path, monkeypatch) -> None:
+    model_env(tmp_path, monkeypatch)
+    import mujo.eval.projection as projection  # noqa: PLC0415
+
+    def broken(v, **kw):
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(projection, "project", broken)
+    at = app_test(PAGE).run()
+    assert not at.exception
+    assert any("out of memory" in _unescape(e.value) for e in at.error)
+    monkeypatch.setattr(projection, "project", fast_project)
+    at.button(key="emb.retry").click().run()
+    _ok(at)
+    assert _n_points(_figure(at)) == 84
