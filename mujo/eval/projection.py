@@ -29,7 +29,7 @@ from mujo import paths
 from mujo.eval.neighbours import exact_knn, knn_graph
 
 Progress = Callable[[float, str], None]
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 FIT_MAX = 200_000  # points laid out by UMAP itself; beyond, the rest are placed (see the module docstring)
 KNN_DIMS = 48  # PCA dimensions the neighbour search runs in
 PCA_SAMPLE = 20_000  # rows the PCA is fitted on
@@ -76,6 +76,15 @@ def _tiny_layout(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def default_epochs(n: int) -> int:
+    """UMAP epochs for n laid-out points: 500 up to 5,000, 200 up to 50,000, else 100.
+
+    The layout's epochs are most of the time of a large projection (0.45 s each at 200,000 points on one core);
+    on clustered 128-d data 100 epochs kept the 2-D neighbourhoods as faithful as 200 (benchmarks/bench_umap.py).
+    """
+    return 500 if n <= 5_000 else 200 if n <= 50_000 else 100
+
+
 def project(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1, metric: str = "cosine",
             seed: int = 0, n_epochs: int | None = None, fit_max: int | None = FIT_MAX,
             progress: Progress | None = None) -> np.ndarray:
@@ -86,8 +95,7 @@ def project(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1
         n_neighbors, min_dist: UMAP's parameters.
         metric: "cosine" (rows are normalised first) or "euclidean".
         seed: seeds the PCA sample, the neighbour search, the subsample and UMAP (same inputs and seed: same layout).
-        n_epochs: UMAP's epochs (None: 500 for up to 5,000 laid-out points, else 200; umap-learn's own default
-            switches at 10,000).
+        n_epochs: UMAP's epochs (None: `default_epochs`).
         fit_max: at most this many points are laid out by UMAP, the others placed (None: all of them).
         progress: called with (fraction, message).
     Returns:
@@ -116,7 +124,7 @@ def project(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1
     k = int(min(max(2, n_neighbors), len(fit) - 1))
     umap_kw: dict[str, Any] = {"n_neighbors": k, "min_dist": float(min_dist), "metric": "euclidean",
                                "random_state": int(seed), "init": "spectral" if len(fit) <= SPECTRAL_MAX else "pca",
-                               "n_epochs": n_epochs if n_epochs is not None else (500 if len(fit) <= 5000 else 200)}
+                               "n_epochs": n_epochs if n_epochs is not None else default_epochs(len(fit))}
     if len(fit) >= _SMALL:
         knn_idx, knn_dist = knn_graph(laid, k, rng)
         umap_kw["precomputed_knn"] = (knn_idx, knn_dist, None)
