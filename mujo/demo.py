@@ -99,6 +99,7 @@ def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> P
     """
     from mujo.data.fimad import FimadDataset
     from mujo.eval.embed import embed_dataset
+    from mujo.eval.embedding_view import warm_default_view
     from mujo.eval.retrieval import retrieval_eval, save_retrieval
     from mujo.features import ensure_video_features, text_features
     from mujo.train.pretrain import pretrain
@@ -118,6 +119,8 @@ def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> P
     report = _stage(progress, "embed")
     store = embed_dataset(out, root, progress=lambda f, m: report(0.8 * f, m))
     save_retrieval(retrieval_eval(store, "val"), store, "val", checkpoint_dir=out)
+    report(0.9, "projecting the embedding space (UMAP)")
+    warm_default_view(store)  # so the first visit to the Embedding Space page is instant
     report(1.0, "demo model ready")
     return out
 

@@ -17,7 +17,8 @@ def _store(n_clips: int = 6, per_clip: int = 4, dim: int = 8, mods=("text", "pos
     rows = []
     for c in range(n_clips):
         for w in range(per_clip):
-            rows.append({"clip_id": f"c{c}", "start": 50 * w, "t0_s": float(w), "split": "val" if c % 3 == 0 else "train",
+            rows.append({"clip_id": f"c{c}", "start": 50 * w, "t0_s": float(w),
+                         "split": "val" if c % 3 == 0 else "train",
                          "video_id": f"v{c // 2}", "label": [None, "squat", "plank"][c % 3],
                          "chapter": "<b>bold</b> & co" if c == 1 else f"chapter {c}"})
     index = pd.DataFrame(rows)
@@ -45,13 +46,14 @@ def test_window_points_subsample_is_seeded_and_sorted() -> None:
     assert len(a) == 10 and a.n_available == 24
     assert list(a.rows) == sorted(a.rows) and list(a.rows) == list(b.rows) and a.digest == b.digest
     assert a.digest != c.digest
-    assert list(a.frame["label"].unique()) != [] and "(none)" in set(ev.build_points(s, ev.ViewSpec("imu")).frame["label"])
+    assert "(none)" in set(ev.build_points(s, ev.ViewSpec("imu")).frame["label"])
 
 
 def test_clip_points_are_renormalised_means() -> None:
     s = _store()
     p = ev.build_points(s, ev.ViewSpec(modality="pose", level="clip"))
-    assert len(p) == 6 and list(p.frame["n_windows"]) == [4] * 6 and list(p.frame["clip_id"]) == [f"c{i}" for i in range(6)]
+    assert len(p) == 6 and list(p.frame["n_windows"]) == [4] * 6
+    assert list(p.frame["clip_id"]) == [f"c{i}" for i in range(6)]
     v = ev.point_vectors(s, p)
     raw = np.asarray(s.vectors("pose"), np.float32)[:4].mean(axis=0)
     np.testing.assert_allclose(v[0], raw / np.linalg.norm(raw), atol=1e-6)

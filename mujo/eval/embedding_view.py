@@ -8,7 +8,7 @@ vectors of the same windows stacked, so that colouring by modality shows how wel
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -19,6 +19,7 @@ LEVELS = ("window", "clip")
 NONE_LABEL = "(none)"
 UNCURATED = "uncurated"
 WINDOW_S = 2.0  # a window's length in seconds (100 samples at 50 Hz); curation ranges are matched at its middle
+DEFAULT_MAX_POINTS = 20_000
 COLOR_OPTIONS: dict[str, str] = {"label": "label", "chapter": "chapter", "modality": "modality", "split": "split",
                                  "video_id": "source video", "curation": "curation status"}
 
@@ -40,8 +41,14 @@ class ViewSpec:
     level: str = "window"
     splits: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
-    max_points: int = 20_000
+    max_points: int = DEFAULT_MAX_POINTS
     seed: int = 0
+
+
+def default_space(modalities: Any) -> str:
+    """The space the Embedding Space opens on: IMU when embedded (the sensor is what the model is for)."""
+    mods = [str(m) for m in modalities]
+    return "imu" if "imu" in mods else (JOINT if len(mods) > 1 else mods[0])
 
 
 @dataclass
@@ -65,7 +72,6 @@ class PointSet:
     n_available: int
     level: str
     digest: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -248,3 +254,18 @@ def selection_table(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
     out = pd.DataFrame({"chapter": g["chapter"].first(), "label": g["label"].first(), "split": g["split"].first(),
                         "windows": windows, "points": g.size(), "t0_s": g["t0_s"].min()})
     return out.sort_values(["windows", "t0_s"], ascending=[False, True], kind="stable")[cols]
+
+
+def warm_default_view(store: Any, progress: Any = None) -> np.ndarray:
+    """Compute (and cache on disk) the projection of the view the Embedding Space opens on, so that its first
+    visit is instant: e.g. right after `embed_dataset` in a background job.
+
+    Returns:
+        (N, 2) coordinates.
+    """
+    from mujo.eval import projection  # noqa: PLC0415
+
+    spec = ViewSpec(modality=default_space(store.modalities))
+    points = build_points(store, spec)
+    return projection.cached_projection(key_parts(store, points, spec), lambda: point_vectors(store, points), {},
+                                        progress=progress)

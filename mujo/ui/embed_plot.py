@@ -18,11 +18,12 @@ import plotly.graph_objects as go
 from mujo.eval.embedding_view import NONE_LABEL, UNCURATED
 
 HOVER_CHARS = 80
-MAX_GROUPS = 20  # legend entries before the rest is pooled into "other"
+MAX_GROUPS = 30  # legend entries before the rest is pooled into "other" (colours stay distinguishable)
 OTHER = "other"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
            "#393b79", "#ad494a", "#637939", "#8c6d31", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
-           "#636363", "#843c39")
+           "#636363", "#843c39", "#6baed6", "#fd8d3c", "#74c476", "#9e9ac8", "#e7969c", "#bd9e39", "#a55194",
+           "#5254a3", "#d6616b", "#969696")
 FIXED_COLORS = {"text": "#2ca02c", "video": "#9467bd", "pose": "#1f77b4", "imu": "#d62728",
                 "train": "#1f77b4", "val": "#ff7f0e", "test": "#2ca02c",
                 "null": "#6b7280", "activity": "#16a34a", "unsure": "#f59e0b", "bad": "#dc2626",
@@ -88,7 +89,7 @@ class Scatter:
 
 def scatter_figure(coords: np.ndarray, groups: np.ndarray, chapters: Sequence[str] | np.ndarray,
                    t0: np.ndarray | None = None, *, legend_title: str = "", revision: str = "",
-                   height: int = 640, max_groups: int = MAX_GROUPS) -> Scatter:
+                   height: int = 700, max_groups: int = MAX_GROUPS) -> Scatter:
     """A WebGL scatter of 2-D points coloured by group.
 
     Args:

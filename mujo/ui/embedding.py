@@ -46,7 +46,7 @@ def controls(store: Any) -> tuple[ev.ViewSpec, str, dict[str, Any]]:
     mods = [str(m) for m in store.modalities]
     spaces = ([ev.JOINT] if len(mods) > 1 else []) + mods
     if st.session_state.get(StateKeys.EMB_SPACE) is None:
-        st.session_state[StateKeys.EMB_SPACE] = "imu" if "imu" in mods else spaces[0]
+        st.session_state[StateKeys.EMB_SPACE] = ev.default_space(mods)
     _keep_valid(StateKeys.EMB_SPACE, spaces)
     splits, labels = _options(store.index, "split"), _options(store.index, "label")
     _keep_valid(StateKeys.EMB_SPLITS, splits)

@@ -74,14 +74,23 @@ def demo_model_status() -> jobs.JobStatus | None:
         return None
 
 
+def demo_training(folder: Path) -> jobs.JobStatus | None:
+    """The first-start job's status while it is still pre-training the demo model that `folder` would be (its
+    `best/` so far, not yet published), else None: pages wait for the finished model instead of using it."""
+    if folder != registry.models_dir() / registry.DEMO_MODEL / "best":
+        return None
+    status = demo_model_status()
+    return status if status is not None and status.state == jobs.RUNNING else None
+
+
 def require_checkpoint() -> registry.CheckpointInfo:
     """The checkpoint in use, or an explanation with a link to Home and `st.stop()`."""
-    info = registry.current_checkpoint()
+    folder = registry.model_dir()
+    status = demo_training(folder)
+    info = registry.current_checkpoint() if status is None else None
     if info is not None:
         return info
-    folder = registry.model_dir()
-    status = demo_model_status() if folder == registry.default_model_dir() else None
-    if status is not None and status.state == jobs.RUNNING:
+    if status is not None:
         st.info(f"The demo model is being trained ({status.fraction:.0%}). This page works once it is ready; "
                 "Home shows the progress.", icon=":material/model_training:")
     else:

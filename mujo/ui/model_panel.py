@@ -8,9 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from mujo import jobs
 from mujo import models_registry as registry
-from mujo.ui import dataset as uds
+from mujo.ui.model import demo_training
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 
@@ -124,18 +123,17 @@ def model_panel() -> None:
     """The model panel of Home."""
     st.subheader("Model", anchor=False)
     folder = registry.model_dir()
-    info = registry.current_checkpoint()
-    if info is not None:
+    training = demo_training(folder)
+    info = registry.current_checkpoint() if training is None else None
+    if training is not None:
+        st.info("The demo model is being pre-trained in the background (progress above); this panel shows it "
+                "when it is ready.", icon=":material/model_training:")
+    elif info is not None:
         _describe(info)
-    elif folder in (registry.default_model_dir(), registry.models_dir() / registry.DEMO_MODEL / "best"):
-        status = _demo_status()
-        if status is not None and status.state == jobs.RUNNING:
-            st.info("The demo model is being pre-trained in the background (progress above); this panel shows "
-                    "it when it is ready.", icon=":material/model_training:")
-        else:
-            st.info("No model trained yet.", icon=":material/model_training:")
-            st.caption("The demo model is pre-trained on the embedded demo dataset at first start; for another "
-                       "dataset, pre-train with `mujo pretrain` and choose the checkpoint below.")
+    elif folder == registry.default_model_dir():
+        st.info("No model trained yet.", icon=":material/model_training:")
+        st.caption("The demo model is pre-trained on the embedded demo dataset at first start; for another "
+                   "dataset, pre-train with `mujo pretrain` and choose the checkpoint below.")
     else:
         st.warning(md_escape(f"The chosen checkpoint {folder} cannot be read: "
                              + _problem(folder)), icon=":material/warning:")
@@ -148,10 +146,3 @@ def _problem(folder: Path) -> str:
     except registry.CheckpointProblem as e:
         return str(e)
     return "unknown problem"
-
-
-def _demo_status() -> jobs.JobStatus | None:
-    try:
-        return uds.demo_status()
-    except Exception:  # noqa: BLE001 - the status file is optional here
-        return None

@@ -59,6 +59,7 @@ def _show(ds: FimadDataset, store: Any, info: registry.CheckpointInfo, rows: np.
     cards = []
     if query_row is not None:
         cards += thumbs.window_cards(ds, index, [query_row], None, sites, urls([query_row]), size=size)
+    scores = np.clip(scores, -1.0, 1.0)  # float16 storage can put a unit row's self-similarity at 1.00001
     results = thumbs.window_cards(ds, index, rows.tolist(), scores.tolist(), sites, urls(rows.tolist()), size=size)
     for c, r in zip(results, rows):
         if query_row is not None and int(r) == int(query_row):
@@ -128,7 +129,7 @@ def text_query(ds: FimadDataset, info: registry.CheckpointInfo, store: Any) -> N
                    format_func=lambda s: "all splits" if s == "all" else f"{s} split")
     c[3].number_input("Results", 1, 50, key=StateKeys.RET_K, persist_state="session")
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
-        st.caption("Try:")
+        st.caption("Try:", width="content")
         for i, text in enumerate(example_queries(store.index)):
             st.button(text, key=f"ret.example_text.{i}", on_click=_set_text, args=(text,), type="tertiary")
     text = str(st.session_state.get(StateKeys.RET_TEXT) or "").strip()
@@ -197,25 +198,32 @@ def example_query(ds: FimadDataset, info: registry.CheckpointInfo, store: Any) -
     query = np.asarray(store.vectors(source)[row], np.float32)[None, :]  # (1, D)
     exclude = own if st.session_state[StateKeys.RET_EX_OTHER_CLIPS] else (np.array([row]) if source == target else None)
     rows, scores = _search(store, query, target, int(st.session_state[StateKeys.RET_K]), exclude=exclude)
-    where = "" if exclude is None else " (the example's own clip left out)" if len(exclude) > 1 else " (itself left out)"
+    where = ("" if exclude is None else " (the example's own clip left out)" if len(exclude) > 1
+             else " (itself left out)")
     _show(ds, store, info, rows, scores,
           f"{_name(source)} of the example → top {len(rows)} {_name(target)} windows{where}", query_row=row)
 
 
 def _matrix_figure(df: pd.DataFrame, metric: str) -> go.Figure:
+    """Query x target heatmap of one metric (percent), each cell with its chance level; the diagonal is empty."""
     mods = [m for m in ("text", "video", "pose", "imu") if m in set(df["query"]) | set(df["target"])]
     z: list[list[float | None]] = [[None for _ in mods] for _ in mods]  # lists: a small, readable spec
     text = [["" for _ in mods] for _ in mods]
     for _, r in df.iterrows():
         i, j = mods.index(r["query"]), mods.index(r["target"])
         z[i][j] = 100 * float(r[metric])
-        text[i][j] = f"{100 * r[metric]:.1f}<br><span style='font-size:11px'>chance {100 * r['chance_' + metric]:.1f}</span>"
+        text[i][j] = (f"<b>{100 * r[metric]:.1f}</b><br><span style='font-size:11px'>chance "
+                      f"{100 * r['chance_' + metric]:.1f}</span>")
+    top = max([v for row in z for v in row if v is not None] + [1.0])
     names = [_name(m) for m in mods]
-    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, text=text, texttemplate="%{text}", colorscale="Blues",
-                               zmin=0, zmax=100, hovertemplate="%{y} → %{x}: %{z:.1f} %<extra></extra>",
-                               colorbar={"title": {"text": html_escape(f"{metric} (%)")}}))
-    fig.update_layout(height=120 + 90 * len(mods), margin={"l": 8, "r": 8, "t": 8, "b": 8},
-                      xaxis={"title": "target", "side": "top"}, yaxis={"title": "query", "autorange": "reversed"})
+    fig = go.Figure(go.Heatmap(
+        z=z, x=names, y=names, text=text, texttemplate="%{text}", textfont={"size": 17}, colorscale="Blues",
+        zmin=0, zmax=min(100.0, 10 * np.ceil(top / 10)), xgap=3, ygap=3,
+        hovertemplate="%{y} → %{x}: %{z:.1f} %<extra></extra>",
+        colorbar={"title": {"text": html_escape(f"{metric} (%)")}, "thickness": 14}))
+    fig.update_layout(height=110 + 95 * len(mods), margin={"l": 8, "r": 8, "t": 8, "b": 8},
+                      plot_bgcolor="#f3f4f6", xaxis={"title": "target", "side": "top", "showgrid": False},
+                      yaxis={"title": "query", "autorange": "reversed", "showgrid": False})
     return fig
 
 
@@ -233,7 +241,7 @@ def metrics_panel(info: registry.CheckpointInfo, store: Any) -> None:
         source = f"{latest.get('dataset_name', 'another dataset')}, {latest.get('split', '?')} split"
     if df is None or df.empty:
         st.info("No retrieval metrics saved with this checkpoint yet.", icon=":material/analytics:")
-    c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+    c1, c2 = st.columns([1.5, 3], vertical_alignment="bottom")
     if c2.button("Compute on the validation split", key="ret.compute_metrics", icon=":material/calculate:",
                  help="R@k and MRR of every ordered pair of modalities, on this dataset's val windows; saved as "
                       "retrieval.json in the checkpoint folder."):
@@ -254,7 +262,8 @@ def metrics_panel(info: registry.CheckpointInfo, store: Any) -> None:
     c1.segmented_control("Metric", METRICS, key=StateKeys.RET_METRIC, required=True, persist_state="session")
     metric = st.session_state.get(StateKeys.RET_METRIC) or "R@1"
     st.caption(md_escape(f"Measured on {source}: {int(df['n_queries'].max()):,} queries at most per pair. Rows: "
-                         "query modality; columns: target. Each cell: the metric in percent and its chance level."))
+                         "query modality; columns: target. Each cell: the metric in percent and its chance level "
+                         "(the colour scale ends at the best cell). The table below: every metric, in percent."))
     st.plotly_chart(_matrix_figure(df, metric), width="stretch", config={"displaylogo": False})
     shown = df.copy()
     for col in [c for c in shown.columns if c.startswith(("R@", "MRR", "chance_"))]:

@@ -83,13 +83,15 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.IMU_QUANTITY: "acc",
     StateKeys.IMU_SITES: None,  # None: the page picks sensible sites of the dataset
     StateKeys.IMU_COMPONENTS: ["x", "y", "z", "|·|"],
-    StateKeys.EMB_SPACE: None,  # None: the page picks (IMU when the store has it)
+    # The Embedding Space opens on mujo.eval.embedding_view's default view with projection's default parameters
+    # (so warm_default_view caches exactly what the page asks for first).
+    StateKeys.EMB_SPACE: None,  # None: the page picks (embedding_view.default_space)
     StateKeys.EMB_LEVEL: "window",
     StateKeys.EMB_COLOR: "label",
     StateKeys.EMB_SPLITS: [],
     StateKeys.EMB_LABELS: [],
-    StateKeys.EMB_MAX_POINTS: 20_000,
-    StateKeys.EMB_NEIGHBORS: 15,
+    StateKeys.EMB_MAX_POINTS: 20_000,  # embedding_view.DEFAULT_MAX_POINTS
+    StateKeys.EMB_NEIGHBORS: 15,  # projection.DEFAULT_PARAMS
     StateKeys.EMB_MIN_DIST: 0.1,
     StateKeys.EMB_SEED: 0,
     StateKeys.RET_MODE: "text",

@@ -94,7 +94,8 @@
     grid.appendChild(card);
     cards.push({
       c, card, poseCanvas: pose, imuCanvas: imu,
-      pose: c.pose ? { data: b64f32(c.pose.b64), T: c.pose.n_frames, floor: c.pose.floor, height: c.pose.height, radius: c.pose.radius } : null,
+      pose: c.pose ? { data: b64f32(c.pose.b64), T: c.pose.n_frames, floor: c.pose.floor, height: c.pose.height,
+                       radius: c.pose.radius } : null,
       imu: c.imu ? { data: b64f32(c.imu.b64), T: c.imu.n_frames, S: c.imu.sites } : null,
     });
   }
@@ -139,7 +140,10 @@
       ctx.lineWidth = Math.max(1.5, focal * 0.03 / pts[b][2]);
       ctx.beginPath(); ctx.moveTo(pts[a][0], pts[a][1]); ctx.lineTo(pts[b][0], pts[b][1]); ctx.stroke();
     }
-    if (pts[10]) { ctx.fillStyle = "#111827"; ctx.beginPath(); ctx.arc(pts[10][0], pts[10][1], 3, 0, 2 * Math.PI); ctx.fill(); }
+    if (pts[10]) {  // the head
+      ctx.fillStyle = "#111827";
+      ctx.beginPath(); ctx.arc(pts[10][0], pts[10][1], 3, 0, 2 * Math.PI); ctx.fill();
+    }
   }
 
   function drawImu(k, frame) {
@@ -154,7 +158,8 @@
     const x = (t) => L + (t / Math.max(1, T - 1)) * pw, y = (v) => Tp + ph - (v / hi) * ph;
     ctx.fillStyle = "#ffffff"; ctx.fillRect(L, Tp, pw, ph);
     ctx.strokeStyle = "#eef0f4"; ctx.lineWidth = 1;
-    ctx.font = "10px system-ui, sans-serif"; ctx.fillStyle = "#6b7280"; ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    ctx.font = "10px system-ui, sans-serif"; ctx.fillStyle = "#6b7280";
+    ctx.textAlign = "right"; ctx.textBaseline = "middle";
     for (const v of [0, hi / 1.08 / 2, hi / 1.08]) {
       ctx.beginPath(); ctx.moveTo(L, y(v)); ctx.lineTo(L + pw, y(v)); ctx.stroke();
       ctx.fillText(v < 10 ? v.toFixed(1) : v.toFixed(0), L - 4, y(v));

@@ -277,3 +277,22 @@ def test_a_failed_projection_says_why_and_can_be_retried(tmp_path: Path, monkeyp
     at.button(key="emb.retry").click().run()
     _ok(at)
     assert _n_points(_figure(at)) == 84
+
+
+def test_warming_the_default_view_makes_the_first_visit_instant(tmp_path: Path, monkeypatch) -> None:
+    env = model_env(tmp_path, monkeypatch)
+    import mujo.eval.projection as projection  # noqa: PLC0415
+    from mujo.eval.embed import EmbeddingStore  # noqa: PLC0415
+    from mujo.eval.embedding_view import DEFAULT_MAX_POINTS, warm_default_view  # noqa: PLC0415
+    from mujo.ui.state import DEFAULTS  # noqa: PLC0415
+
+    assert DEFAULTS[StateKeys.EMB_MAX_POINTS] == DEFAULT_MAX_POINTS
+    for key, name in ((StateKeys.EMB_NEIGHBORS, "n_neighbors"), (StateKeys.EMB_MIN_DIST, "min_dist"),
+                      (StateKeys.EMB_SEED, "seed")):
+        assert DEFAULTS[key] == projection.DEFAULT_PARAMS[name]
+    warm_default_view(EmbeddingStore.open(env["store"]))  # e.g. at the end of the demo pipeline
+    calls: list[int] = []
+    monkeypatch.setattr(projection, "project", lambda v, **kw: calls.append(len(v)) or fast_project(v))
+    at = app_test(PAGE).run()
+    _ok(at)
+    assert calls == [] and any("from the cache" in c.value for c in at.caption)

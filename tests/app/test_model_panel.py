@@ -82,7 +82,8 @@ def test_no_model_yet(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_demo_model_in_training_is_said(tmp_path: Path, monkeypatch) -> None:
-    model_env(tmp_path, monkeypatch, checkpoint=False)
+    env = model_env(tmp_path, monkeypatch, checkpoint=False)
+    make_checkpoint(env["home"] / "models" / "demo" / "best")  # the best epoch so far: not used while training
     import mujo.ui.dataset as uds  # noqa: PLC0415
     from mujo import jobs  # noqa: PLC0415
 
@@ -127,7 +128,8 @@ def test_unreadable_chosen_checkpoint_warns(tmp_path: Path, monkeypatch) -> None
 
 
 def test_model_modules_do_not_import_torch() -> None:
-    code = "import sys, mujo.ui.model_panel, mujo.ui.model, mujo.models_registry; print('torch' in sys.modules)"
+    code = ("import sys, mujo.ui.model_panel, mujo.ui.model, mujo.models_registry, mujo.ui.embedding, "
+            "mujo.ui.retrieval; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

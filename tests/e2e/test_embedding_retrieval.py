@@ -79,22 +79,14 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _warm_default_view(store_dir: Path, project) -> None:
-    """Cache the projection of the page's default view (IMU windows, defaults of mujo.ui.state)."""
+    """Cache the projection of the view the page opens on (mujo.eval.embedding_view.warm_default_view)."""
     import mujo.eval.projection as projection  # noqa: PLC0415
-    from mujo.eval import embedding_view as ev  # noqa: PLC0415
     from mujo.eval.embed import EmbeddingStore  # noqa: PLC0415
-    from mujo.ui.state import DEFAULTS, StateKeys  # noqa: PLC0415
+    from mujo.eval.embedding_view import warm_default_view  # noqa: PLC0415
 
-    store = EmbeddingStore.open(store_dir)
-    spec = ev.ViewSpec(modality="imu", level=DEFAULTS[StateKeys.EMB_LEVEL],
-                       max_points=DEFAULTS[StateKeys.EMB_MAX_POINTS], seed=DEFAULTS[StateKeys.EMB_SEED])
-    params = {"n_neighbors": DEFAULTS[StateKeys.EMB_NEIGHBORS], "min_dist": DEFAULTS[StateKeys.EMB_MIN_DIST],
-              "seed": DEFAULTS[StateKeys.EMB_SEED]}
-    points = ev.build_points(store, spec)
     real, projection.project = projection.project, project
     try:
-        projection.cached_projection(ev.key_parts(store, points, spec), lambda: ev.point_vectors(store, points),
-                                     params)
+        warm_default_view(EmbeddingStore.open(store_dir))
     finally:
         projection.project = real
 
@@ -128,7 +120,8 @@ POINT_JS = """(needle) => {
   const fl = gd._fullLayout, box = gd.getBoundingClientRect();
   for (const t of gd._fullData) {
     const i = (t.text || []).indexOf(needle);
-    if (i >= 0) return {x: box.left + fl._size.l + fl.xaxis.l2p(t.x[i]), y: box.top + fl._size.t + fl.yaxis.l2p(t.y[i])};
+    if (i >= 0) return {x: box.left + fl._size.l + fl.xaxis.l2p(t.x[i]),
+                        y: box.top + fl._size.t + fl.yaxis.l2p(t.y[i])};
   }
   return null;
 }"""
