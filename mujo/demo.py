@@ -111,14 +111,17 @@ def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> P
     text_features(ds, "chapter_norm", progress=lambda f, m: report(0.1 * f, m))
     ensure_video_features(ds, progress=lambda f, m: report(0.1 + 0.9 * f, m))
     out = demo_model_dir()
-    # One torch thread: on 2 shared cores a second one mostly waits (measured up to 40x slower), and the app's
-    # server needs the other core.
-    settings = PretrainSettings(dataset=str(root), out=str(out), preset="small", name="demo model", resume=True,
-                                threads=1, sites=DEMO_SITES, gyro=True)
-    pretrain(settings, progress=_stage(progress, "pretrain"))
     report = _stage(progress, "embed")
-    store = embed_dataset(out, root, progress=lambda f, m: report(0.8 * f, m))
-    save_retrieval(retrieval_eval(store, "val"), store, "val", checkpoint_dir=out)
+    if not demo_model_ready():
+        # One torch thread: on 2 shared cores a second one mostly waits (measured up to 40x slower), and the app's
+        # server needs the other core.
+        settings = PretrainSettings(dataset=str(root), out=str(out), preset="small", name="demo model",
+                                    resume=True, threads=1, sites=DEMO_SITES, gyro=True)
+        pretrain(settings, progress=_stage(progress, "pretrain"))
+        store = embed_dataset(out, root, progress=lambda f, m: report(0.8 * f, m))
+        save_retrieval(retrieval_eval(store, "val"), store, "val", checkpoint_dir=out)
+    else:
+        store = embed_dataset(out, root, progress=lambda f, m: report(0.8 * f, m))  # up to date: reused
     report(0.9, "projecting the embedding space (UMAP)")
     warm_default_view(store)  # so the first visit to the Embedding Space page is instant
     report(1.0, "demo model ready")
