@@ -4,28 +4,19 @@ clips; the Retrieval page answers a free-text query (MiniLM + a real tiny checkp
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from e2e_server import CHROMIUM, streamlit_server
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "app"))  # the page tests' fixtures: dataset, checkpoint, store
-CHROMIUM = "/usr/bin/chromium"
 SCRIPT = "<script>alert(1)</script>"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -46,36 +37,8 @@ def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _warm_default_view(store_dir, fast_project)
     finally:
         os.environ.pop("MUJO_HOME") if old is None else os.environ.__setitem__("MUJO_HOME", old)
-    port = _free_port()
-    env = dict(os.environ, MUJO_DATA=str(data), MUJO_HOME=str(home))
-    log = open(root / "streamlit.log", "w")  # noqa: SIM115  (closed in the teardown)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 45
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError("streamlit did not start:\n" + (root / "streamlit.log").read_text()[-3000:])
-            time.sleep(0.2)
+    with streamlit_server({"MUJO_DATA": str(data), "MUJO_HOME": str(home)}, root) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 def _warm_default_view(store_dir: Path, project) -> None:
