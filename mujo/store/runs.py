@@ -7,7 +7,7 @@ import math
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 
@@ -113,6 +113,38 @@ class RunsMixin:
             return pd.DataFrame(index=pd.Index([], name="epoch"))
         df["column"] = df["split"] + "_" + df["name"]
         return df.pivot(index="epoch", columns="column", values="value")
+
+    def save_run(self, kind: str, *, results: Mapping[str, Any], name: str = "", dataset: str = "",
+                 config: Mapping[str, Any] | None = None, started: str | None = None, status: str = "done",
+                 checkpoint: str | None = None, error: str | None = None,
+                 on_saved: Callable[[sqlite3.Connection, int], None] | None = None) -> int:
+        """Insert a finished run and all its results in one transaction (a kill leaves all or nothing).
+
+        Args:
+            kind, name, dataset, config, checkpoint, error: as in `start_run` / `fail_run`.
+            results: key -> JSON-able value, as `put_result` stores them.
+            started: ISO time the work began (default now); `finished` is now.
+            status: a final status (done / failed / interrupted).
+            on_saved: called inside the same transaction with (connection, run id), e.g. to mark a sweep cell
+                done, so the run and that mark are committed together.
+        Returns:
+            The run id.
+        """
+        if status not in STATUSES or status == "running":
+            raise ValueError(f"save_run needs a final status, got {status!r}")
+        rows = [(key, json.dumps(value, default=str)) for key, value in results.items()]
+        with closing(self.connect()) as conn, write(conn):
+            cur = conn.execute(
+                "INSERT INTO runs (kind, name, dataset, config, status, started, finished, checkpoint, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, name, str(dataset), json.dumps(dict(config or {}), default=str), status,
+                 started or now_iso(), now_iso(), checkpoint, error))
+            run_id = int(cur.lastrowid)
+            conn.executemany("INSERT INTO results (run_id, key, value) VALUES (?, ?, ?)",
+                             [(run_id, k, v) for k, v in rows])
+            if on_saved is not None:
+                on_saved(conn, run_id)
+            return run_id
 
     def put_result(self, run_id: int, key: str, value: Any) -> None:
         """Store a JSON-able result of a run under a key (replacing an earlier one)."""
