@@ -18,8 +18,8 @@ def home() -> None:
     """The Home page."""
     page_setup("Home")
     st.title("MuJo Studio", anchor=False)
-    st.caption("Inspect FiMAD-style multimodal fitness data (video, 3D pose, virtual IMU, chapter text) and, "
-               "in later versions, train and test a joint embedding model on it.")
+    st.caption("Inspect FiMAD-style multimodal fitness data (video, 3D pose, virtual IMU, chapter text), explore a "
+               "joint embedding model trained on it, and test it on real sensor data by fine-tuning and zero-shot.")
     folder = settings.dataset_dir()
     ready = True
     if settings.is_default_demo(folder):  # first start: build the demo dataset and model in the background
@@ -51,6 +51,8 @@ PAGES = [
     st.Page("pages/1_Browse.py", title="Browse", icon=":material/video_library:"),
     st.Page("pages/2_Embedding_Space.py", title="Embedding Space", icon=":material/scatter_plot:"),
     st.Page("pages/3_Retrieval.py", title="Retrieval", icon=":material/manage_search:"),
+    st.Page("pages/4_Fine_tuning.py", title="Fine-tuning", icon=":material/model_training:"),
+    st.Page("pages/5_Zero_shot.py", title="Zero-shot", icon=":material/text_fields:"),
 ]
 
 st.navigation(PAGES).run()

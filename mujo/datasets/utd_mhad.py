@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from mujo.data.skeleton import JOINT_INDEX, N_JOINTS
+from mujo.datasets.base import DatasetError, DatasetInfo, FixedSplit, Recording, TargetDataset
 from mujo.paths import project_root
 
 G = 9.80665  # the inertial files store acceleration in g
@@ -181,3 +183,85 @@ class UtdMhad:
         """The 17-joint pose (F, 17, 3), or resampled to n samples over the clip (n = IMU samples aligns it)."""
         pose = kinect_to_h36m(self.skeleton(key))
         return pose if n is None else resample(pose, n)
+
+
+# --- the target dataset on the common base (mujo.datasets.base) -------------------------------------------------
+
+ACTION_SETS: dict[str, tuple[int, ...]] = {
+    "all": tuple(range(1, 28)), "wrist": tuple(range(1, 22)), "thigh": tuple(range(22, 28)),
+}
+# One placement per action set. With all 27 actions the sensor sits on the right wrist (1-21) or the right thigh
+# (22-27); it is mapped to RWrist because 21 of the 27 actions use the wrist (a model sees one site per dataset).
+_PLACEMENTS: dict[str, dict[str, str]] = {
+    "all": {"right_wrist_or_thigh": "RWrist"}, "wrist": {"right_wrist": "RWrist"}, "thigh": {"right_thigh": "RHip"},
+}
+# The standard cross-subject protocol trains on odd subjects and tests on even ones; fine-tuning also needs a
+# validation part for early stopping, so the last odd subject (7) is held out for it.
+ODD_EVEN = FixedSplit("odd-even", "subject", ("1", "3", "5"), ("7",), ("2", "4", "6", "8"))
+
+
+class UtdMhadTarget(TargetDataset):
+    """UTD-MHAD as a target dataset: one recording per clip, IMU (acc m/s², gyro rad/s) + pose on the IMU samples.
+
+    Args:
+        root: the folder holding Inertial/ and Skeleton/.
+        actions: "all" (1..27, placement right_wrist_or_thigh -> RWrist), "wrist" (1..21 -> RWrist), "thigh"
+            (22..27, right_thigh -> RHip) or a list of action numbers from one of those sets.
+        subjects: keep only these subjects (1..8); None keeps all.
+    """
+
+    def __init__(self, root: str | Path, actions: str | Sequence[int] = "all",
+                 subjects: Sequence[int | str] | None = None) -> None:
+        super().__init__(root)
+        try:
+            self.release = UtdMhad(self.root)
+        except FileNotFoundError as e:
+            raise DatasetError(str(e)) from None
+        if isinstance(actions, str):
+            if actions not in ACTION_SETS:
+                raise DatasetError(f"UTD-MHAD actions must be one of {', '.join(ACTION_SETS)} or a list of 1..27, "
+                                   f"got {actions!r}")
+            kind, chosen = actions, ACTION_SETS[actions]
+        else:
+            chosen = tuple(sorted({int(a) for a in actions}))
+            if not chosen or not set(chosen) <= set(ACTIONS):
+                raise DatasetError(f"UTD-MHAD actions must be numbers 1..27, got {list(actions)}")
+            kind = "wrist" if max(chosen) <= 21 else "thigh" if min(chosen) >= 22 else "all"
+        keep = None if subjects is None else {int(s) for s in subjects}
+        self.actions = chosen
+        self.clips = [k for k in self.release.clips if k.action in chosen and (keep is None or k.subject in keep)]
+        if not self.clips:
+            raise DatasetError(f"{self.root / 'Inertial'}: no clips for actions {list(chosen)}"
+                               + (f" and subjects {sorted(keep)}" if keep else ""))
+        self.ids = [k.stem for k in self.clips]
+        name = {"all": "utd-mhad", "wrist": "utd-mhad-wrist", "thigh": "utd-mhad-thigh"}[kind]
+        classes = tuple(ACTIONS[a] for a in chosen)
+        self.info = DatasetInfo(name=name, classes=classes, placements=dict(_PLACEMENTS[kind]),
+                                channels=("acc", "gyro"), rate=IMU_FPS, has_null=False, has_pose=True,
+                                fixed_splits=(ODD_EVEN,), random_splits=True)
+
+    def subject_of(self, i: int) -> str:
+        return str(self.clips[i].subject)
+
+    def session_of(self, i: int) -> str:
+        return ""
+
+    def _read(self, i: int) -> Recording:
+        key = self.clips[i]
+        try:
+            acc, gyro = self.release.inertial(key)
+            pose = self.release.pose(key, n=len(acc))  # skeleton stretched over the clip onto the IMU samples
+        except (ValueError, FileNotFoundError) as e:
+            raise DatasetError(str(e)) from None
+        imu = np.concatenate([acc, gyro], axis=1).astype(np.float32)
+        labels = np.full(len(acc), self.actions.index(key.action), np.int64)
+        return Recording(key.stem, str(key.subject), IMU_FPS, {next(iter(self.info.placements)): imu}, labels,
+                         pose.astype(np.float32))
+
+
+class UtdMhadWristTarget(UtdMhadTarget):
+    """UTD-MHAD actions 1..21 only (sensor on the right wrist): the registry's "utd-mhad-wrist"."""
+
+    def __init__(self, root: str | Path, actions: str | Sequence[int] = "wrist",
+                 subjects: Sequence[int | str] | None = None) -> None:
+        super().__init__(root, actions, subjects)

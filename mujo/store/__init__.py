@@ -1,4 +1,4 @@
-"""The project's SQLite store (WAL): runs, per-epoch metrics, results and curation label events.
+"""The project's SQLite store (WAL): runs, per-epoch metrics, results, curation label events and sweeps.
 
 A `Store` is only a path: every call opens its own connection (safe across threads and processes) and every write
 is one transaction that waits for other writers (busy timeout) instead of failing.
@@ -13,11 +13,12 @@ from mujo import paths
 from mujo.store.labels import LABELS, LabelsMixin
 from mujo.store.runs import STATUSES, RunsMixin
 from mujo.store.schema import SCHEMA_VERSION, connect
+from mujo.store.sweeps import SweepsMixin
 
 __all__ = ["LABELS", "SCHEMA_VERSION", "STATUSES", "Store", "open_store"]
 
 
-class Store(RunsMixin, LabelsMixin):
+class Store(RunsMixin, LabelsMixin, SweepsMixin):
     """The store at `path` (default `mujo.paths.store_path()`); the file and its schema are created on first use."""
 
     def __init__(self, path: str | Path | None = None):

@@ -57,6 +57,36 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX label_events_dataset ON label_events(dataset, clip_id)",
         "CREATE INDEX runs_kind ON runs(kind, started)",
     ),
+    (  # 2: fine-tuning sweeps and their grid cells
+        """CREATE TABLE sweeps (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL DEFAULT '',
+            spec TEXT NOT NULL DEFAULT '{}',   -- JSON of the SweepSpec
+            created TEXT NOT NULL,
+            cancel INTEGER NOT NULL DEFAULT 0, -- 1: cancel requested (the coordinator and its workers poll it)
+            coordinator TEXT,                  -- host:pid of the process running the sweep, NULL when none
+            heartbeat TEXT,                    -- ISO time the coordinator last said it is alive
+            finished TEXT
+        )""",
+        """CREATE TABLE sweep_cells (
+            sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,                 -- stable text id of the cell within its sweep
+            position INTEGER NOT NULL,         -- run order
+            settings TEXT NOT NULL,            -- JSON of the FinetuneSettings
+            meta TEXT NOT NULL DEFAULT '{}',   -- JSON: checkpoint method, checkpoints sharing a baseline ...
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'running', 'done', 'failed', 'cancelled')),
+            run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            worker TEXT,                       -- host:pid of the process that ran it last
+            started TEXT,
+            finished TEXT,
+            PRIMARY KEY (sweep_id, key)
+        )""",
+        "CREATE INDEX sweep_cells_status ON sweep_cells(sweep_id, status, position)",
+        "CREATE INDEX sweep_cells_run ON sweep_cells(run_id)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -8,6 +8,8 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
+from mujo.eval.prompts import DEFAULT_TEMPLATES  # light: no torch
+
 
 class StateKeys(StrEnum):
     """Keys in `st.session_state`; widgets that tests or other pages touch use these as their `key`."""
@@ -63,6 +65,43 @@ class StateKeys(StrEnum):
     RET_EX_OTHER_CLIPS = "ret.example_other_clips"  # toggle: leave out the example's own clip
     RET_USE_RESULT = "ret.use_result"  # selectbox: a text-query result to use as the example
     RET_METRIC = "ret.metric"  # R@1, R@5, R@10 or MRR in the matrix
+    # Fine-tuning
+    FT_TAB = "ft.tab"  # the open tab: "New sweep", "Sweeps" or "Results"
+    FT_DATASETS = "ft.datasets"  # multiselect of registered target datasets that are present
+    FT_FOLDER = "ft.folder"  # text input: a dataset folder (generic format or an original release)
+    FT_CHECKPOINTS = "ft.checkpoints"  # multiselect of checkpoint folders
+    FT_SCENARIOS = "ft.scenarios"  # baseline / frozen / finetuned
+    FT_FRACTIONS = "ft.fractions"  # training fractions in percent
+    FT_REPEATS = "ft.repeats"
+    FT_NULL = "ft.null"  # multiselect: "without" and/or "with" the NULL class
+    FT_INPUTS = "ft.inputs"  # "imu", "pose", "imu+pose"
+    FT_NAME = "ft.name"
+    FT_EPOCHS = "ft.epochs"
+    FT_PATIENCE = "ft.patience"
+    FT_START = "ft.start"  # button: create the sweep and start its job
+    FT_FEEDBACK = "ft.feedback"  # (level, message) shown after "Start sweep"
+    FT_PRETRAIN = "ft.pretrain"  # prefix of the "pre-train a matching model" buttons (+ ".<sites>")
+    # Fine-tuning: the sweeps list and results
+    FT_CANCEL = "ft.cancel"  # prefix of the per-sweep Cancel buttons (+ ".<sweep id>")
+    FT_RESUME = "ft.resume"  # prefix of the per-sweep Resume buttons (+ ".<sweep id>")
+    FT_RESULT_SWEEPS = "ft.result_sweeps"  # multiselect of sweep ids whose results are shown
+    FT_RESULT_DATASET = "ft.result_dataset"  # selectbox: the dataset of the boxplots and tables
+    FT_DOWNLOAD = "ft.download"  # download button: the results as CSV
+    # Zero-shot
+    ZS_CHECKPOINT = "zs.checkpoint"  # selectbox: a checkpoint folder with a text encoder
+    ZS_DATASET = "zs.dataset"  # selectbox: a present registered dataset, or "__folder__"
+    ZS_FOLDER = "zs.folder"  # text input: a dataset folder
+    ZS_INPUTS = "zs.inputs"  # "imu" or "pose"
+    ZS_TEMPLATES = "zs.templates"  # text area: one template per line
+    ZS_PHRASES = "zs.phrases"  # data editor: per-class phrases
+    ZS_PHRASES_FOR = "zs.phrases_for"  # the dataset spec the phrase edits belong to
+    ZS_NULL = "zs.null"  # toggle
+    ZS_PART = "zs.part"  # "all" windows or the "test" part of the first split
+    ZS_PRETRAIN = "zs.pretrain"  # button: pre-train a checkpoint for the dataset's sites
+    ZS_RUN = "zs.run"  # button
+    ZS_TASK = "zs.task"  # the background task of the run in progress (mujo.ui.background.Task)
+    ZS_SELECTED_RUN = "zs.selected_run"  # run id shown when the table selects none (the session's last run)
+    ZS_RUNS_TABLE = "zs.runs_table"  # earlier runs (dataframe with multi-row selection)
 
 
 IMU_COMPONENTS: tuple[str, ...] = ("x", "y", "z", "|·|")
@@ -105,6 +144,30 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.RET_EX_TARGET: "imu",
     StateKeys.RET_EX_OTHER_CLIPS: False,
     StateKeys.RET_METRIC: "R@1",
+    StateKeys.FT_DATASETS: None,  # None: the page picks the first present dataset
+    StateKeys.FT_FOLDER: "",
+    StateKeys.FT_CHECKPOINTS: None,  # None: the page picks the checkpoint in use
+    StateKeys.FT_SCENARIOS: ["baseline", "finetuned"],
+    StateKeys.FT_FRACTIONS: [2, 100],
+    StateKeys.FT_REPEATS: 5,
+    StateKeys.FT_NULL: ["without"],
+    StateKeys.FT_INPUTS: ["imu"],
+    StateKeys.FT_NAME: "",
+    StateKeys.FT_EPOCHS: 200,
+    StateKeys.FT_PATIENCE: 25,
+    StateKeys.FT_FEEDBACK: None,
+    StateKeys.FT_RESULT_SWEEPS: None,  # None: the page picks the newest sweep with results
+    StateKeys.FT_RESULT_DATASET: None,
+    StateKeys.ZS_CHECKPOINT: None,
+    StateKeys.ZS_DATASET: None,
+    StateKeys.ZS_FOLDER: "",
+    StateKeys.ZS_INPUTS: "imu",
+    StateKeys.ZS_TEMPLATES: "\n".join(DEFAULT_TEMPLATES),
+    StateKeys.ZS_PHRASES_FOR: None,
+    StateKeys.ZS_NULL: False,
+    StateKeys.ZS_PART: "all",
+    StateKeys.ZS_TASK: None,
+    StateKeys.ZS_SELECTED_RUN: None,
 }
 
 # URL query parameters of the Browse page: ?clip=<clip_id>&t=<seconds>&problems=1

@@ -1,0 +1,299 @@
+"""Fine-tuning sweeps: the grid dataset x checkpoint x scenario x fraction x repeat x NULL x inputs, kept in the store.
+
+`create_sweep` expands a `SweepSpec` into cells (one `FinetuneSettings` each) and stores them; `run_sweep`
+(mujo.train.sweep_exec) runs the pending ones on a local process pool or a Dask cluster and can be interrupted,
+cancelled and resumed at any time; `sweep_results` gives one row per finished run for the report and the pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from mujo.jobs import JobStatus
+from mujo.store import Store, open_store
+from mujo.train.sweep_exec import SweepSummary, run_sweep
+
+__all__ = ["Cell", "SweepSpec", "SweepSummary", "cancel_sweep", "create_sweep", "expand", "list_sweeps",
+           "run_sweep", "start_sweep_job", "sweep_results", "sweep_status"]
+
+INPUTS = ("imu", "pose")
+RESULT_COLUMNS = ["sweep_id", "run_id", "dataset", "checkpoint", "method", "scenario", "fraction", "repeat", "null",
+                  "inputs", "split", "macro_f1", "accuracy", "seconds", "architecture", "n_train", "key"]
+
+
+@dataclass
+class SweepSpec:
+    """A grid of fine-tuning runs."""
+
+    datasets: tuple[str, ...]  # open_target specs
+    checkpoints: tuple[str, ...] = ()  # checkpoint folders; () = baseline only, architecture from `preset`
+    scenarios: tuple[str, ...] = ("baseline", "finetuned")  # of baseline / frozen / finetuned
+    fractions: tuple[float, ...] = (0.02, 1.0)  # share of each class's training windows
+    repeats: int = 5  # runs per configuration, each with its own seed and split
+    null: tuple[bool, ...] = (False,)  # without / with the NULL class
+    inputs: tuple[tuple[str, ...], ...] = (("imu",),)  # input combinations: ("imu",), ("pose",), ("imu", "pose")
+    preset: str = "paper"  # baseline architecture when there is no checkpoint
+    epochs: int = 200
+    patience: int = 25
+    seed: int = 0  # repeat r uses seed + r in every scenario, so scenarios are paired
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.datasets, self.checkpoints = tuple(map(str, self.datasets)), tuple(map(str, self.checkpoints))
+        self.scenarios, self.fractions = tuple(self.scenarios), tuple(float(f) for f in self.fractions)
+        self.null = tuple(bool(n) for n in self.null)
+        self.inputs = tuple(tuple(i.split("+")) if isinstance(i, str) else tuple(i) for i in self.inputs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SweepSpec:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def check(self) -> None:
+        """Raise ValueError naming the first bad field."""
+        from mujo.train.finetune import SCENARIOS  # noqa: PLC0415
+
+        if not self.datasets:
+            raise ValueError("a sweep needs at least one dataset")
+        bad = [s for s in self.scenarios if s not in SCENARIOS]
+        if bad or not self.scenarios:
+            raise ValueError(f"scenarios must be some of {SCENARIOS}, got {list(self.scenarios)}")
+        if not self.fractions or any(not 0 < f <= 1 for f in self.fractions):
+            raise ValueError(f"fractions must lie in (0, 1], got {list(self.fractions)}")
+        if self.repeats < 1 or self.epochs < 1 or self.patience < 1:
+            raise ValueError("repeats, epochs and patience must be at least 1")
+        for inp in self.inputs:
+            if not inp or any(i not in INPUTS for i in inp) or len(set(inp)) != len(inp):
+                raise ValueError(f"inputs must be imu, pose or imu+pose, got {'+'.join(inp)!r}")
+        if not self.null or not self.inputs:
+            raise ValueError("null and inputs need at least one value each")
+
+
+@dataclass
+class Cell:
+    """One fine-tuning run of a sweep; `status` "failed" with `error` for a cell that cannot run."""
+
+    key: str  # stable text id within the sweep
+    settings: Any  # FinetuneSettings
+    meta: dict[str, Any] = field(default_factory=dict)  # method, checkpoints sharing it, architecture
+    status: str = "pending"
+    error: str | None = None
+
+
+def _architecture(config: Any, inputs: Sequence[str]) -> str:
+    """A short hash of what a randomly initialised classifier from `config` with `inputs` is built from."""
+    d = config.to_dict()
+    keep = {"model_type", "window", "embed_dim", "projection"}
+    if "imu" in inputs:
+        keep |= {"imu", "imu_sites", "imu_channels"}
+    if "pose" in inputs:
+        keep |= {"pose", "pose_joints"}
+    text = json.dumps({k: d[k] for k in sorted(keep)}, sort_keys=True, default=str)
+    return "arch-" + hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def _abs(spec: str) -> str:
+    """A dataset spec or checkpoint path usable from another working directory (registry names unchanged)."""
+    from mujo.datasets import DATASETS  # noqa: PLC0415
+
+    p = Path(spec).expanduser()
+    return str(p.resolve()) if spec not in DATASETS and p.exists() else spec
+
+
+def expand(spec: SweepSpec) -> list[Cell]:
+    """The sweep's cells, repeats outermost so a partial sweep already has paired results of every scenario.
+
+    Baseline cells of checkpoints whose classifier would have the same architecture are one cell (listed in
+    meta["checkpoints"]). Cells that cannot run (sites or channels the dataset lacks, pose without pose, NULL
+    without NULL samples) come back failed with the reason.
+
+    Raises:
+        ValueError: a bad spec; DatasetError / CheckpointError: a dataset or checkpoint that cannot be opened.
+    """
+    from mujo.checkpoint import read_checkpoint_config  # noqa: PLC0415
+    from mujo.datasets import open_target  # noqa: PLC0415
+    from mujo.datasets.prepare import checkpoint_problem  # noqa: PLC0415
+    from mujo.train.finetune import FinetuneSettings  # noqa: PLC0415
+
+    spec.check()
+    infos = {d: open_target(_abs(d)).info for d in spec.datasets}
+    ckpts = {c: read_checkpoint_config(_abs(c)) for c in spec.checkpoints}  # path -> (config, extra)
+    pretrained = [s for s in spec.scenarios if s != "baseline"]
+    cells: list[Cell] = []
+    for r in range(spec.repeats):
+        for d, info in infos.items():
+            for null in spec.null:
+                for inputs in spec.inputs:
+                    for frac in spec.fractions:
+                        common = dict(dataset=_abs(d), preset=spec.preset, inputs=inputs, fraction=frac, repeat=r,
+                                      null=null, epochs=spec.epochs, patience=spec.patience, seed=spec.seed,
+                                      threads=1)
+                        tail = f"f={frac:g}|r={r}|null={'on' if null else 'off'}|in={'+'.join(inputs)}"
+                        data_problem = None
+                        if null and not info.has_null:
+                            data_problem = f"{info.name} has no NULL samples, so NULL on does not apply"
+                        elif "pose" in inputs and not info.has_pose:
+                            data_problem = f"{info.name} has no pose"
+
+                        def add(key: str, settings: Any, meta: dict, problem: str | None) -> None:
+                            problem = data_problem or problem
+                            if problem:
+                                meta = {**meta, "unrunnable": problem}
+                            cells.append(Cell(key, settings, meta, "failed" if problem else "pending", problem))
+
+                        if "baseline" in spec.scenarios:
+                            if not ckpts:
+                                arch = f"preset-{spec.preset}"
+                                add(f"{d}|baseline|{arch}|{tail}",
+                                    FinetuneSettings(scenario="baseline", checkpoint=None, **common),
+                                    {"method": "", "checkpoints": [], "architecture": arch}, None)
+                            groups: dict[str, list[str]] = {}
+                            for c, (config, _) in ckpts.items():
+                                groups.setdefault(_architecture(config, inputs), []).append(c)
+                            for arch, members in groups.items():
+                                problems = {c: checkpoint_problem(info, ckpts[c][0], inputs) for c in members}
+                                rep = next((c for c in members if problems[c] is None), members[0])
+                                add(f"{d}|baseline|{arch}|{tail}",
+                                    FinetuneSettings(scenario="baseline", checkpoint=_abs(rep), **common),
+                                    {"method": "", "checkpoints": [_abs(c) for c in members], "architecture": arch},
+                                    problems[rep])
+                        for scenario in pretrained:
+                            for c, (config, extra) in ckpts.items():
+                                add(f"{d}|{scenario}|{_abs(c)}|{tail}",
+                                    FinetuneSettings(scenario=scenario, checkpoint=_abs(c), **common),
+                                    {"method": str(extra.get("method", "mujo")), "checkpoints": [_abs(c)],
+                                     "architecture": _architecture(config, inputs)},
+                                    checkpoint_problem(info, config, inputs))
+    return cells
+
+
+def create_sweep(spec: SweepSpec, store: Store | str | Path | None = None) -> int:
+    """Expand `spec` and store the sweep with all its cells (unrunnable ones already failed); returns its id."""
+    cells = expand(spec)
+    if not cells:
+        raise ValueError("the sweep has no cells")
+    name = spec.name or f"{'+'.join(Path(d).name for d in spec.datasets)} x{len(cells)}"
+    rows = [{"key": c.key, "settings": c.settings.to_dict(), "meta": c.meta, "status": c.status, "error": c.error}
+            for c in cells]
+    return open_store(store).add_sweep(name, spec.to_dict(), rows)
+
+
+def sweep_status(sweep_id: int, store: Store | str | Path | None = None) -> dict[str, Any]:
+    """What a sweep is doing.
+
+    Returns:
+        dict with id, name, spec (SweepSpec), created, finished, counts (per cell status), total, state
+        ("running", "done", "cancelled", "interrupted" or "pending"), fraction (finished cells / total), message,
+        cancel_requested, coordinator, errors (key -> error of failed cells).
+    Raises:
+        ValueError: no such sweep.
+    """
+    store = open_store(store)
+    row = store.get_sweep(sweep_id)
+    if row is None:
+        raise ValueError(f"no sweep {sweep_id} in {store.path}")
+    counts, total = row["counts"], sum(row["counts"].values())
+    ended = counts["done"] + counts["failed"] + counts["cancelled"]
+    if row["alive"]:
+        state = "running"
+    elif counts["pending"] + counts["running"] == 0:
+        state = "cancelled" if counts["cancelled"] else "done"
+    else:
+        state = "interrupted" if row["attempted"] else "pending"
+    failed = store.sweep_cells(sweep_id, "failed")
+    return {"id": int(sweep_id), "name": row["name"], "spec": SweepSpec.from_dict(row["spec"]),
+            "created": row["created"], "finished": row["finished"], "counts": counts, "total": total,
+            "state": state, "fraction": ended / total if total else 1.0,
+            "message": progress_message(counts), "cancel_requested": bool(row["cancel"]),
+            "coordinator": row["coordinator"], "errors": dict(zip(failed["key"], failed["error"]))}
+
+
+def progress_message(counts: dict[str, int]) -> str:
+    """"12/40 done, 1 failed, 2 running" from cell counts."""
+    total = sum(counts.values())
+    parts = [f"{counts.get('done', 0)}/{total} done"]
+    parts += [f"{counts[s]} {s}" for s in ("failed", "cancelled", "running") if counts.get(s)]
+    return ", ".join(parts)
+
+
+def cancel_sweep(sweep_id: int, store: Store | str | Path | None = None) -> None:
+    """Ask the sweep to stop: pending cells are cancelled at once, running ones stop at their next check; finished
+    results stay. `run_sweep` on the same id resumes it."""
+    open_store(store).request_cancel(sweep_id)
+
+
+def list_sweeps(store: Store | str | Path | None = None) -> pd.DataFrame:
+    """All sweeps, newest first: id, name, created, finished, state, total and cells per status."""
+    store = open_store(store)
+    if not store.path.exists():
+        return pd.DataFrame(columns=["id", "name", "created", "finished", "state", "total", "pending", "running",
+                                     "done", "failed", "cancelled"])
+    df = store.sweeps()
+    df["state"] = [sweep_status(int(i), store)["state"] for i in df["id"]]
+    return df[["id", "name", "created", "finished", "state", "total", "pending", "running", "done", "failed",
+               "cancelled"]]
+
+
+def start_sweep_job(sweep_id: int, *, workers: int | None = None, scheduler: str | None = None,
+                    store: Store | str | Path | None = None) -> JobStatus:
+    """Run the sweep in a background `mujo sweep run ID` job named `sweep-ID` (a running one is left alone)."""
+    from mujo import jobs  # noqa: PLC0415
+
+    argv = ["sweep", "run", str(int(sweep_id))]
+    if scheduler:
+        argv += ["--scheduler", scheduler]
+    elif workers:
+        argv += ["--workers", str(int(workers))]
+    if store is not None:
+        argv += ["--store", str(Path(open_store(store).path).resolve())]
+    return jobs.start(f"sweep-{int(sweep_id)}", argv)
+
+
+def sweep_results(store: Store | str | Path | None = None, sweep_id: int | None = None) -> pd.DataFrame:
+    """One row per done fine-tuning run (of one sweep, or all runs with sweep_id NaN outside sweeps).
+
+    Columns: RESULT_COLUMNS. `method` is the checkpoint's pre-training method ("mujo", "simclr", ...) and "" for
+    baseline rows; `architecture` tells baselines of different architectures apart; `inputs` is "imu", "pose" or
+    "imu+pose".
+    """
+    store = open_store(store)
+    if not store.path.exists():
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    raw = store.sweep_runs(sweep_id)
+    rows = []
+    for r in raw.itertuples(index=False):
+        config, meta = json.loads(r.config), json.loads(r.meta) if isinstance(r.meta, str) else {}
+        metrics = json.loads(r.metrics) if isinstance(r.metrics, str) else {}
+        summary = json.loads(r.summary) if isinstance(r.summary, str) else {}
+        scenario = config.get("scenario", "")
+        seconds = summary.get("seconds") if isinstance(summary, dict) else None
+        if seconds is None and r.started and r.finished:
+            seconds = (pd.Timestamp(r.finished) - pd.Timestamp(r.started)).total_seconds()
+        inputs = config.get("inputs") or ["imu"]
+        rows.append({
+            "sweep_id": r.sweep_id, "run_id": int(r.run_id), "dataset": _dataset_label(config),
+            "checkpoint": config.get("checkpoint") or "",
+            "method": "" if scenario == "baseline" else meta.get("method") or config.get("method") or "",
+            "scenario": scenario, "fraction": float(config.get("fraction", 1.0)),
+            "repeat": int(config.get("repeat", 0)), "null": bool(config.get("null", False)),
+            "inputs": "+".join(inputs) if isinstance(inputs, (list, tuple)) else str(inputs),
+            "split": config.get("split") or "", "macro_f1": metrics.get("macro_f1"),
+            "accuracy": metrics.get("accuracy"), "seconds": seconds,
+            "architecture": meta.get("architecture", ""),
+            "n_train": (summary or {}).get("n_train") if isinstance(summary, dict) else None, "key": r.key})
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def _dataset_label(config: dict[str, Any]) -> str:
+    """The dataset as the user named it (registry name), or the dataset's own name for a folder."""
+    spec = str(config.get("dataset", ""))
+    return (config.get("dataset_name") or Path(spec).name) if ("/" in spec or "\\" in spec) else spec

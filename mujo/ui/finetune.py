@@ -1,0 +1,249 @@
+"""The Fine-tuning page: the new-sweep form (datasets, checkpoints and whether they fit, grid) and the sweeps list.
+
+A sweep runs as a background job (`mujo sweep run ID`, mujo.jobs), so the app stays usable and the sweep goes on
+when the tab is closed; the list reads each sweep's progress from the store, so it survives a page reload. The
+results section lives in `mujo.ui.finetune_results`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mujo import jobs
+from mujo.ui import targets as tg
+from mujo.ui.finetune_results import results_section
+from mujo.ui.state import StateKeys
+from mujo.ui.text import md_escape
+
+FRACTIONS = (1, 2, 5, 10, 20, 50, 100)  # percent, the paper's Figure 2 grid
+SCENARIOS = {"baseline": "baseline (random init)", "frozen": "pre-trained, frozen encoder",
+             "finetuned": "pre-trained, fine-tuned encoder"}
+INPUTS = {"imu": "IMU", "pose": "pose", "imu+pose": "IMU + pose"}
+NULL = {"without": "without NULL", "with": "with NULL"}
+TABS = ("New sweep", "Sweeps", "Results")
+SHOWN_SWEEPS = 10  # newest sweeps in the list; older ones are in `mujo sweep status`
+
+
+def _store() -> Any:
+    from mujo.store import Store  # noqa: PLC0415
+
+    return Store()
+
+
+def _specs() -> list[str]:
+    """The chosen dataset specs: registered names, then the typed folder."""
+    chosen = list(st.session_state.get(StateKeys.FT_DATASETS) or [])
+    folder = tg.folder_spec(st.session_state.get(StateKeys.FT_FOLDER, ""))
+    return chosen + ([folder] if folder and folder not in chosen else [])
+
+
+def _sweep_spec() -> Any:
+    """A SweepSpec from the form's session state."""
+    from mujo.train.sweep import SweepSpec  # noqa: PLC0415
+
+    s = st.session_state
+    return SweepSpec(datasets=tuple(_specs()), checkpoints=tuple(s.get(StateKeys.FT_CHECKPOINTS) or ()),
+                     scenarios=tuple(s.get(StateKeys.FT_SCENARIOS) or ()),
+                     fractions=tuple(sorted(float(f) / 100 for f in s.get(StateKeys.FT_FRACTIONS) or ())),
+                     repeats=int(s.get(StateKeys.FT_REPEATS) or 1),
+                     null=tuple(n == "with" for n in s.get(StateKeys.FT_NULL) or ()),
+                     inputs=tuple(tuple(i.split("+")) for i in s.get(StateKeys.FT_INPUTS) or ()),
+                     epochs=int(s.get(StateKeys.FT_EPOCHS) or 200), patience=int(s.get(StateKeys.FT_PATIENCE) or 25),
+                     name=str(s.get(StateKeys.FT_NAME) or "").strip())
+
+
+def _start() -> None:
+    # A button callback: runs before the page, so the Sweeps tab it switches to already lists the new sweep.
+    from mujo.train import sweep  # noqa: PLC0415
+
+    try:
+        sweep_id = sweep.create_sweep(_sweep_spec(), _store())
+        sweep.start_sweep_job(sweep_id)
+    except (ValueError, OSError, ImportError) as e:  # DatasetError and CheckpointError are ValueErrors
+        st.session_state[StateKeys.FT_FEEDBACK] = ("error", f"Cannot start the sweep: {e}")
+        return
+    st.session_state[StateKeys.FT_FEEDBACK] = ("success", f"Sweep {sweep_id} started in the background.")
+    st.session_state[StateKeys.FT_RESULT_SWEEPS] = [sweep_id]
+    st.session_state[StateKeys.FT_TAB] = TABS[1]
+
+
+def _missing(specs: list[str]) -> str | None:
+    """Why the form cannot start a sweep yet, or None."""
+    s = st.session_state
+    scen = list(s.get(StateKeys.FT_SCENARIOS) or [])
+    for key, what in ((specs, "a dataset"), (scen, "a scenario"), (s.get(StateKeys.FT_FRACTIONS), "a fraction"),
+                      (s.get(StateKeys.FT_NULL), "NULL with or without"), (s.get(StateKeys.FT_INPUTS), "inputs")):
+        if not key:
+            return f"Choose {what}."
+    if set(scen) - {"baseline"} and not s.get(StateKeys.FT_CHECKPOINTS):
+        return "The frozen and fine-tuned scenarios need a pre-trained checkpoint."
+    return None
+
+
+def _cell_estimate(n_datasets: int, n_ckpts: int) -> int:
+    """Cells of the grid (baselines of one architecture share a cell, so this is an upper bound)."""
+    s = st.session_state
+    scen = list(s.get(StateKeys.FT_SCENARIOS) or [])
+    per = ("baseline" in scen) * max(1, n_ckpts) + len(set(scen) - {"baseline"}) * n_ckpts
+    return (n_datasets * per * len(s.get(StateKeys.FT_FRACTIONS) or []) * int(s.get(StateKeys.FT_REPEATS) or 1)
+            * len(s.get(StateKeys.FT_NULL) or []) * len(s.get(StateKeys.FT_INPUTS) or []))
+
+
+def _fit(specs: list[str], ckpts: list[Any]) -> None:
+    """Per dataset: does each chosen checkpoint fit (sites, channels, pose)? Offers to pre-train a matching one."""
+    inputs = [tuple(i.split("+")) for i in st.session_state.get(StateKeys.FT_INPUTS) or []]
+    rows, need_sites = [], {}
+    for spec in specs:
+        info, problem = tg.dataset_info(spec)
+        if info is None:
+            st.warning(md_escape(f"Cannot open the dataset {spec}: {problem}"), icon=":material/warning:")
+            continue
+        rows.append({"dataset": spec, "checkpoint": "(classes, sites)",
+                     "fit": f"{len(info.classes)} classes; sites {', '.join(tg.dataset_sites(info))}"
+                            + ("; pose" if info.has_pose else "") + ("; NULL" if info.has_null else "")})
+        for ckpt in ckpts:
+            problems = {"+".join(i): tg.fit_problem(info, ckpt, i) for i in inputs}
+            bad = {i: p for i, p in problems.items() if p}
+            rows.append({"dataset": spec, "checkpoint": tg.checkpoint_label(ckpt.path),
+                         "fit": "fits" if not bad else "; ".join(f"{i}: {p}" for i, p in bad.items())})
+            if "imu" in ckpt.modalities and sorted(ckpt.imu_sites) != tg.dataset_sites(info):
+                need_sites[tuple(tg.dataset_sites(info))] = spec
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    for sites in need_sites:
+        tg.pretrain_panel(list(sites), key=f"{StateKeys.FT_PRETRAIN}.{'-'.join(sites)}")
+
+
+def new_sweep() -> None:
+    """The form that creates a sweep and starts it in the background."""
+    if not tg.no_dataset_guard(StateKeys.FT_FOLDER, stop=False):
+        return
+    present = tg.present_targets()
+    names, desc = [d["name"] for d in present], {d["name"]: d.get("description") or d["name"] for d in present}
+    chosen = st.session_state.get(StateKeys.FT_DATASETS)
+    st.session_state[StateKeys.FT_DATASETS] = names[:1] if chosen is None else [n for n in chosen if n in names]
+    st.multiselect("Datasets", names, key=StateKeys.FT_DATASETS, format_func=lambda n: desc.get(n, n))
+    st.text_input("Another dataset folder (generic format or an original release; optional)",
+                  key=StateKeys.FT_FOLDER)
+    ckpts = tg.checkpoint_infos()
+    options = [str(c.path) for c in ckpts]
+    chosen = st.session_state.get(StateKeys.FT_CHECKPOINTS)
+    from mujo import models_registry as registry  # noqa: PLC0415
+
+    current = [str(registry.model_dir())] if str(registry.model_dir()) in options else options[:1]
+    st.session_state[StateKeys.FT_CHECKPOINTS] = current if chosen is None else [c for c in chosen if c in options]
+    st.multiselect("Pre-trained checkpoints", options, key=StateKeys.FT_CHECKPOINTS,
+                   format_func=tg.checkpoint_label,
+                   help="MuJo or proxy-task checkpoints; the baseline uses the same architecture, randomly "
+                        "initialised (the paper preset when no checkpoint is chosen).")
+    if not options:
+        st.caption("No checkpoint under the models folder: only the baseline scenario can run.")
+    scenarios = list(SCENARIOS) if options else ["baseline"]  # pre-trained scenarios need a checkpoint
+    chosen = list(st.session_state.get(StateKeys.FT_SCENARIOS) or [])
+    st.session_state[StateKeys.FT_SCENARIOS] = [s for s in chosen if s in scenarios] or scenarios[:1] * bool(chosen)
+    c1, c2 = st.columns(2)
+    c1.multiselect("Scenarios", scenarios, key=StateKeys.FT_SCENARIOS, format_func=SCENARIOS.get)
+    c2.multiselect("Training data per class", FRACTIONS, key=StateKeys.FT_FRACTIONS, format_func=lambda f: f"{f}%")
+    c1, c2, c3 = st.columns(3)
+    c1.number_input("Repeats", min_value=1, max_value=50, step=1, key=StateKeys.FT_REPEATS,
+                    help="Each repeat has its own seed and subject split; scenarios share them, so they pair up.")
+    c2.multiselect("NULL class", list(NULL), key=StateKeys.FT_NULL, format_func=NULL.get)
+    c3.multiselect("Inputs", list(INPUTS), key=StateKeys.FT_INPUTS, format_func=INPUTS.get)
+    with st.expander("Training and name"):
+        c1, c2 = st.columns(2)
+        c1.number_input("Max epochs", min_value=1, max_value=1000, step=1, key=StateKeys.FT_EPOCHS)
+        c2.number_input("Early stopping patience (epochs)", min_value=1, max_value=1000, step=1,
+                        key=StateKeys.FT_PATIENCE)
+        st.text_input("Sweep name (optional)", key=StateKeys.FT_NAME)
+    specs = _specs()
+    chosen_ckpts = [c for c in ckpts if str(c.path) in (st.session_state.get(StateKeys.FT_CHECKPOINTS) or [])]
+    _fit(specs, chosen_ckpts)
+    missing = _missing(specs)
+    if not missing:
+        st.caption(f"Up to {_cell_estimate(len(specs), len(chosen_ckpts)):,} fine-tuning runs; cells that cannot "
+                   "run are recorded as failed with the reason.")
+    st.button("Start sweep", key=StateKeys.FT_START, type="primary", icon=":material/play_arrow:", on_click=_start,
+              disabled=missing is not None, help=missing)
+    feedback = st.session_state.get(StateKeys.FT_FEEDBACK)
+    if feedback and feedback[0] == "error":
+        st.session_state[StateKeys.FT_FEEDBACK] = None  # shown once, right after the click
+        st.error(md_escape(feedback[1]), icon=":material/error:")
+
+
+def _resume(sweep_id: int) -> None:
+    from mujo.train.sweep import start_sweep_job  # noqa: PLC0415
+
+    start_sweep_job(sweep_id)
+
+
+def _cancel(sweep_id: int) -> None:
+    from mujo.train.sweep import cancel_sweep  # noqa: PLC0415
+
+    cancel_sweep(sweep_id, _store())
+
+
+def _sweep_card(status: dict[str, Any]) -> None:
+    sid, counts = int(status["id"]), status["counts"]
+    job = jobs.status(f"sweep-{sid}")
+    running = status["state"] == "running" or job.state == jobs.RUNNING
+    with st.container(border=True):
+        head, act = st.columns([5, 1])
+        head.markdown(f"**Sweep {sid}** · {md_escape(status['name'])} · {md_escape(status['state'])}"
+                      + (" (cancel requested)" if status.get("cancel_requested") and running else ""))
+        head.progress(min(max(float(status["fraction"]), 0.0), 1.0),
+                      text=md_escape(f"{status['message']} · created {str(status['created'])[:16]}"))
+        if running:
+            act.button("Cancel", key=f"{StateKeys.FT_CANCEL}.{sid}", on_click=_cancel, args=(sid,),
+                       icon=":material/stop:", disabled=bool(status.get("cancel_requested")))
+        elif counts.get("pending", 0) + counts.get("cancelled", 0) + counts.get("running", 0):
+            act.button("Resume", key=f"{StateKeys.FT_RESUME}.{sid}", on_click=_resume, args=(sid,),
+                       icon=":material/play_arrow:")
+        if job.state == jobs.FAILED and job.error and not running:
+            head.caption(md_escape(f"The sweep's process ended with an error: {job.error[-300:]}"))
+        errors = status.get("errors") or {}
+        if errors:
+            with head.expander(f"{len(errors)} failed cells"):
+                st.dataframe(pd.DataFrame({"cell": list(errors), "error": list(errors.values())}),
+                             hide_index=True, width="stretch")
+
+
+def sweeps_panel() -> None:
+    """The newest sweeps with their progress; refreshes itself while one runs."""
+    from mujo.train.sweep import list_sweeps, sweep_status  # noqa: PLC0415
+
+    store = _store()
+    listed = list_sweeps(store)
+    if listed.empty:
+        st.caption("No sweep yet: start one in the New sweep tab.")
+        return
+    statuses = [sweep_status(int(i), store) for i in listed["id"].head(SHOWN_SWEEPS)]
+    running = any(s["state"] == "running" or jobs.status(f"sweep-{s['id']}").state == jobs.RUNNING
+                  for s in statuses)
+
+    def cards() -> None:
+        fresh = [sweep_status(int(s["id"]), store) for s in statuses]
+        for s in fresh:
+            _sweep_card(s)
+        if running and not any(s["state"] == "running" for s in fresh) and not any(
+                jobs.status(f"sweep-{s['id']}").state == jobs.RUNNING for s in fresh):
+            st.rerun()  # every sweep stopped: the whole page (results, buttons) shows the new state
+
+    st.fragment(cards, run_every=2.0 if running else None)()
+    if len(listed) > SHOWN_SWEEPS:
+        st.caption(f"{len(listed) - SHOWN_SWEEPS} older sweeps: `mujo sweep status`.")
+
+
+def finetune_page() -> None:
+    """The page below its title: New sweep, Sweeps and Results tabs (only the open tab runs)."""
+    feedback = st.session_state.get(StateKeys.FT_FEEDBACK)
+    if feedback and feedback[0] == "success":
+        st.session_state[StateKeys.FT_FEEDBACK] = None
+        st.success(md_escape(feedback[1]), icon=":material/check_circle:")
+    tabs = st.tabs(list(TABS), key=StateKeys.FT_TAB, on_change="rerun")
+    for tab, body in zip(tabs, (new_sweep, sweeps_panel, results_section)):
+        if tab.open is not False:  # None when the tabs do not track state: run them all
+            with tab:
+                body()

@@ -1,0 +1,202 @@
+"""The Zero-shot page: checkpoint, dataset, modality and editable prompts; run; top-k, per-class F1, confusion matrix.
+
+A run takes seconds to a minute (prepare the windows once, embed the prompts and windows), so it runs in a
+background thread of the server (`mujo.ui.background`) that saves the run in the store; the page follows its
+progress and then shows the stored run. Earlier runs are read back from the store for comparison.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mujo import models_registry as registry
+from mujo.ui import background
+from mujo.ui import targets as tg
+from mujo.ui.state import StateKeys
+from mujo.ui.text import md_escape
+from mujo.ui.zeroshot_view import compare_runs, show_run
+
+OTHER_FOLDER = "__folder__"  # dataset choice: a folder typed by the user
+_FINISHED: dict[str, int] = {}  # background task key -> run id it saved (written by the task's thread)
+
+
+def _store() -> Any:
+    from mujo.store import Store  # noqa: PLC0415
+
+    return Store()
+
+
+def _choose_checkpoint(ckpts: list[registry.CheckpointInfo]) -> registry.CheckpointInfo:
+    options = [str(c.path) for c in ckpts]
+    if st.session_state.get(StateKeys.ZS_CHECKPOINT) not in options:
+        current = str(registry.model_dir())
+        st.session_state[StateKeys.ZS_CHECKPOINT] = current if current in options else options[0]
+    chosen = st.selectbox("Checkpoint (with a text encoder)", options, key=StateKeys.ZS_CHECKPOINT,
+                          format_func=tg.checkpoint_label)
+    return ckpts[options.index(chosen)]
+
+
+def _choose_dataset() -> str | None:
+    present = tg.present_targets()
+    names = [d["name"] for d in present] + [OTHER_FOLDER]
+    desc = {d["name"]: d.get("description") or d["name"] for d in present}
+    if st.session_state.get(StateKeys.ZS_DATASET) not in names:
+        st.session_state[StateKeys.ZS_DATASET] = names[0]
+    name = st.selectbox("Dataset", names, key=StateKeys.ZS_DATASET,
+                        format_func=lambda n: "Another folder…" if n == OTHER_FOLDER else desc.get(n, n))
+    if name != OTHER_FOLDER:
+        return name
+    st.text_input("Dataset folder (generic format or an original release)", key=StateKeys.ZS_FOLDER)
+    return tg.folder_spec(st.session_state.get(StateKeys.ZS_FOLDER, ""))
+
+
+def _phrases(spec: str, info: Any) -> dict[str, str] | None:
+    """The per-class phrase editor; returns the user's overrides (None: the dataset's phrases unchanged)."""
+    from mujo.eval.prompts import class_phrases  # noqa: PLC0415
+
+    if st.session_state.get(StateKeys.ZS_PHRASES_FOR) != spec:  # another dataset: its rows, not the old edits
+        st.session_state.pop(StateKeys.ZS_PHRASES, None)
+        st.session_state[StateKeys.ZS_PHRASES_FOR] = spec
+    default = class_phrases(list(info.classes), info.prompts)
+    table = pd.DataFrame({"class": list(default), "phrase": list(default.values())})
+    edited = st.data_editor(table, key=StateKeys.ZS_PHRASES, hide_index=True, num_rows="fixed", disabled=["class"],
+                            width="stretch", column_config={"phrase": st.column_config.TextColumn(
+                                "phrase", help="what stands for the class in the templates' {}")})
+    given = {str(c): " ".join(str(p or "").split()) for c, p in zip(edited["class"], edited["phrase"])}
+    changed = {c: p for c, p in given.items() if p and p != default.get(c)}
+    return changed or None
+
+
+def _form() -> Any | None:
+    """The run's settings (a ZeroShotSettings), or None when something is missing or does not fit."""
+    from mujo.eval.prompts import PromptError, parse_templates  # noqa: PLC0415
+    from mujo.eval.zeroshot import ZeroShotSettings  # noqa: PLC0415
+
+    ckpt = _choose_checkpoint(tg.checkpoint_infos(need="text"))
+    spec = _choose_dataset()
+    if not spec:
+        st.caption("Give the folder of a dataset.")
+        return None
+    info, problem = tg.dataset_info(spec)
+    if info is None:
+        st.warning(md_escape(f"Cannot open the dataset: {problem}"), icon=":material/warning:")
+        return None
+    options = [m for m in ("imu", "pose") if m in ckpt.modalities and (m == "imu" or info.has_pose)]
+    if not options:
+        st.warning("This checkpoint has no IMU encoder, and no pose encoder for this dataset's pose.",
+                   icon=":material/warning:")
+        return None
+    if st.session_state.get(StateKeys.ZS_INPUTS) not in options:
+        st.session_state[StateKeys.ZS_INPUTS] = options[0]
+    inputs = st.radio("Input modality", options, key=StateKeys.ZS_INPUTS, horizontal=True,
+                      format_func={"imu": "IMU", "pose": "Pose"}.get)
+    if inputs == "imu" and not set(ckpt.imu_sites) & set(tg.dataset_sites(info)):
+        st.warning(md_escape(f"The checkpoint's IMU sites {', '.join(ckpt.imu_sites)} include none of this "
+                             f"dataset's sites ({', '.join(tg.dataset_sites(info))})."), icon=":material/warning:")
+        tg.pretrain_panel(tg.dataset_sites(info), key=f"{StateKeys.ZS_PRETRAIN}")
+        return None
+    fit = tg.fit_problem(info, ckpt, [inputs])
+    if fit:
+        st.caption(md_escape(f"Note: {fit}. The run uses the placements the checkpoint has."))
+    text = st.text_area("Prompt templates, one per line ({} is the class phrase)", key=StateKeys.ZS_TEMPLATES,
+                        height=150)
+    try:
+        templates = parse_templates(text)
+    except PromptError as e:
+        st.warning(md_escape(str(e)), icon=":material/warning:")
+        return None
+    st.caption("Class phrases (edit a phrase to change the class's prompts)")
+    class_text = _phrases(spec, info)
+    if not info.has_null:
+        st.session_state[StateKeys.ZS_NULL] = False
+    null = st.toggle("Keep NULL windows as a class", key=StateKeys.ZS_NULL, disabled=not info.has_null,
+                     help="NULL's embedding is the normalised mean of the class embeddings (paper)."
+                     if info.has_null else "This dataset has no NULL windows.")
+    part = st.radio("Windows", ["all", "test"], key=StateKeys.ZS_PART, horizontal=True,
+                    format_func={"all": "all windows", "test": "test part of the first split"}.get)
+    return ZeroShotSettings(dataset=spec, checkpoint=str(ckpt.path), inputs=inputs, templates=templates,
+                            class_text=class_text, null=bool(null), part=part)
+
+
+def _work(key: str, settings: Any, progress: Any) -> None:
+    from mujo.eval import zeroshot as zs  # noqa: PLC0415  (torch; attribute looked up now: tests replace it)
+
+    result = zs.zeroshot(settings, store=_store(), progress=progress)
+    _FINISHED[key] = int(result.run_id)
+
+
+@st.fragment(run_every=1.0)
+def _follow(task: background.Task) -> None:
+    if task.done or task.error:
+        st.rerun()  # the whole page: the stored run, or the error
+    st.progress(task.fraction, text=md_escape(f"Zero-shot: {task.fraction:.0%} {task.message}"))
+
+
+def _run(settings: Any | None) -> None:
+    """The Run button and the progress of the run it started."""
+    if st.button("Run", key=StateKeys.ZS_RUN, type="primary", icon=":material/play_arrow:",
+                 disabled=settings is None):
+        key = f"zeroshot-{uuid.uuid4().hex[:12]}"
+        task = background.start(key, lambda progress: _work(key, settings, progress))
+        st.session_state[StateKeys.ZS_TASK] = task
+        background.wait(task, 1.0)  # a small run is shown at once
+    task = st.session_state.get(StateKeys.ZS_TASK)
+    if task is None:
+        return
+    if task.error:
+        st.error(md_escape(f"The zero-shot run failed: {task.error}"), icon=":material/error:")
+        background.forget(task.key)
+    elif task.done:
+        st.session_state[StateKeys.ZS_SELECTED_RUN] = _FINISHED.pop(task.key, None)
+        st.session_state[StateKeys.ZS_TASK] = None
+        background.forget(task.key)
+    else:
+        _follow(task)
+
+
+def _runs_table(runs: pd.DataFrame) -> list[int]:
+    """Earlier runs with multi-row selection; returns the selected run ids."""
+    shown = runs.assign(checkpoint=runs["checkpoint"].map(lambda p: tg.checkpoint_label(p) if p else ""))
+    event = st.dataframe(shown, key=StateKeys.ZS_RUNS_TABLE, on_select="rerun", selection_mode="multi-row",
+                         hide_index=True, width="stretch", column_config={
+                             **{k: st.column_config.NumberColumn(k, format="%.3f")
+                                for k in ("top1", "top3", "top5", "macro_f1", "accuracy")}})
+    rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    return [int(runs["run_id"].iloc[r]) for r in rows if 0 <= r < len(runs)]
+
+
+def zeroshot_page() -> None:
+    """The page below its title (guards, form, run, result, earlier runs)."""
+    from mujo.eval.zeroshot import zeroshot_runs  # noqa: PLC0415
+
+    if not tg.checkpoint_infos(need="text"):
+        st.info(md_escape(f"No checkpoint with a text encoder under {registry.models_dir()} yet. Zero-shot needs a "
+                          "MuJo checkpoint (proxy-task checkpoints have no text encoder); Home shows how to get "
+                          "one."), icon=":material/model_training:")
+        st.page_link(tg.HOME_PAGE, label="Go to Home", icon=":material/home:")
+        st.stop()
+    tg.no_dataset_guard(StateKeys.ZS_FOLDER)
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        settings = _form()
+        _run(settings)
+    store = _store()
+    runs = zeroshot_runs(store)
+    with right:
+        result = st.container()
+        st.subheader("Earlier runs", anchor=False)
+        if runs.empty:
+            st.caption("No zero-shot run yet: choose the settings on the left and press Run.")
+            return
+        selected = _runs_table(runs)
+        st.caption("Select a run to see it, several to compare them.")
+    shown = selected[0] if len(selected) == 1 else st.session_state.get(StateKeys.ZS_SELECTED_RUN)
+    with result:
+        if len(selected) > 1:
+            compare_runs(store, selected)
+        elif shown is not None and int(shown) in set(runs["run_id"].astype(int)):
+            show_run(store, int(shown))

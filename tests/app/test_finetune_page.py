@@ -1,0 +1,153 @@
+"""Fine-tuning page: results of a seeded sweep (boxplot, mean ± std, paired tests, failed cells, CSV), starting a
+sweep (job start replaced), the sweeps list with Cancel, the checkpoint fit table and its pre-train button."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from app_helpers import app_test
+from embedding_fixtures import make_checkpoint
+from target_fixtures import make_target, seed_sweep
+
+from mujo import jobs
+from mujo.store import Store
+from mujo.ui.state import StateKeys
+
+PAGE = "pages/4_Fine_tuning.py"
+
+
+def _ok(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _unescape(md: str) -> str:
+    return re.sub(r"\\(.)", r"\1", md)
+
+
+def _frames(at) -> list:
+    return [d.value for d in at.dataframe]
+
+
+@pytest.fixture()
+def no_shared_datasets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registered datasets are absent (tests must not depend on ../shared/datasets)."""
+    import mujo.datasets as datasets  # noqa: PLC0415
+
+    monkeypatch.setattr(datasets, "describe_targets", lambda: [
+        {"name": "motionsense", "description": "MotionSense", "root": "/nowhere/MotionSense", "exists": False}])
+
+
+def test_results_tab_shows_boxplot_tables_tests_and_csv(app_env: dict[str, Path]) -> None:
+    sweep_id = seed_sweep(Store(), repeats=6)
+    at = app_test(PAGE)
+    at.session_state[StateKeys.FT_TAB] = "Results"
+    at.run()
+    _ok(at)
+    assert at.multiselect(key=StateKeys.FT_RESULT_SWEEPS).value == [sweep_id]
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    fig = json.loads(charts[0].proto.spec)
+    assert [t["name"] for t in fig["data"]] == ["Baseline", "MuJo (fine-tuned)"]
+    assert fig["layout"]["xaxis"]["categoryarray"] == ["2%", "100%"]
+    frames = _frames(at)
+    failed = next(f for f in frames if "error" in f.columns)
+    assert "sites" in failed["error"].iloc[0]
+    summary = next(f for f in frames if "100%" in f.columns)
+    assert list(summary["model"]) == ["Baseline", "MuJo (fine-tuned)"]
+    assert re.fullmatch(r"\.\d{3} ± \.\d{3} \(n=6\)", summary["2%"].iloc[0])
+    tests = next(f for f in frames if "wilcoxon_p" in f.columns)
+    assert len(tests) == 2 and tests["n_pairs"].tolist() == [6, 6]
+    assert (tests["mean_diff"] > 0.05).all() and tests["significant"].all()
+    assert len(at.get("download_button")) == 1
+
+
+def test_results_tab_without_runs(app_env: dict[str, Path]) -> None:
+    at = app_test(PAGE)
+    at.session_state[StateKeys.FT_TAB] = "Results"
+    at.run()
+    _ok(at)
+    assert any("No finished fine-tuning run" in c.value for c in at.caption)
+
+
+def test_start_sweep_creates_it_and_starts_its_job(tmp_path: Path, app_env: dict[str, Path], no_shared_datasets,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import mujo.train.sweep as sweep  # noqa: PLC0415
+
+    started: list[int] = []
+    monkeypatch.setattr(sweep, "start_sweep_job", lambda sid, **kw: started.append(sid) or jobs.JobStatus(
+        name=f"sweep-{sid}", state=jobs.RUNNING))
+    target = make_target(tmp_path / "tiny")
+    at = app_test(PAGE).run()
+    _ok(at)
+    assert at.info and at.page_link  # no registered dataset: the guard explains and offers the folder field
+    at.text_input(key=StateKeys.FT_FOLDER).input(str(target)).run()
+    at.multiselect(key=StateKeys.FT_FRACTIONS).set_value([10, 100])
+    at.number_input(key=StateKeys.FT_REPEATS).set_value(2)
+    at.multiselect(key=StateKeys.FT_NULL).set_value(["without", "with"]).run()
+    _ok(at)
+    assert at.multiselect(key=StateKeys.FT_SCENARIOS).options == ["baseline (random init)"]  # no checkpoint
+    fit = next(f for f in _frames(at) if "fit" in f.columns)
+    assert "2 classes; sites RWrist; NULL" in fit["fit"].iloc[0]
+    assert not at.button(key=StateKeys.FT_START).disabled
+    at.button(key=StateKeys.FT_START).click().run()
+    _ok(at)
+    assert len(started) == 1
+    status = sweep.sweep_status(started[0], Store())
+    assert status["total"] == 2 * 2 * 2  # fractions x repeats x NULL, baseline only
+    assert status["spec"].fractions == (0.1, 1.0) and status["spec"].null == (False, True)
+    assert at.session_state[StateKeys.FT_TAB] == "Sweeps"
+    assert any(f"Sweep {started[0]} started" in _unescape(s.value) for s in at.success)
+    assert any(f"Sweep {started[0]}" in _unescape(m.value) for m in at.markdown)
+    assert at.get("progress")
+
+
+def test_sweeps_list_cancel(app_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store()
+    sweep_id = seed_sweep(store, repeats=1, pending=3)
+    real = jobs.status
+    monkeypatch.setattr(jobs, "status", lambda name: jobs.JobStatus(name, state=jobs.RUNNING, pid=1)
+                        if name == f"sweep-{sweep_id}" else real(name))
+    at = app_test(PAGE)
+    at.session_state[StateKeys.FT_TAB] = "Sweeps"
+    at.run()
+    _ok(at)
+    bar = at.get("progress")[0]
+    assert "4/8 done" in bar.proto.text and "1 failed" in bar.proto.text
+    at.button(key=f"{StateKeys.FT_CANCEL}.{sweep_id}").click().run()
+    _ok(at)
+    assert store.get_sweep(sweep_id)["counts"]["cancelled"] == 3
+    assert store.cancel_requested(sweep_id)
+    # the job is gone: the sweep can be resumed
+    monkeypatch.setattr(jobs, "status", real)
+    at.run()
+    assert at.button(key=f"{StateKeys.FT_RESUME}.{sweep_id}")
+
+
+def test_fit_table_and_pretrain_button(tmp_path: Path, app_env: dict[str, Path], no_shared_datasets,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    ckpt = make_checkpoint(app_env["home"] / "models" / "two-sites")  # RWrist + LWrist
+    target = make_target(tmp_path / "tiny")  # RWrist only
+    calls: list[tuple[str, list[str]]] = []
+    monkeypatch.setattr(jobs, "start", lambda name, argv: calls.append((name, argv)) or jobs.JobStatus(name))
+    at = app_test(PAGE).run()
+    at.text_input(key=StateKeys.FT_FOLDER).input(str(target)).run()
+    _ok(at)
+    assert at.multiselect(key=StateKeys.FT_CHECKPOINTS).value == [str(ckpt.resolve())] or \
+        at.multiselect(key=StateKeys.FT_CHECKPOINTS).value == [str(ckpt)]
+    fit = next(f for f in _frames(at) if "fit" in f.columns)
+    row = fit[fit["checkpoint"] == "two-sites"].iloc[0]
+    assert "sites" in row["fit"] and "RWrist" in row["fit"]
+    at.button(key=f"{StateKeys.FT_PRETRAIN}.RWrist").click().run()
+    _ok(at)
+    assert len(calls) == 1
+    name, argv = calls[0]
+    assert name == "pretrain-RWrist"
+    assert argv[:2] == ["pretrain", str(app_env["data"])] and argv[argv.index("--sites") + 1] == "RWrist"
+    from mujo.cli import build_parser  # noqa: PLC0415
+
+    args = build_parser().parse_args(argv)  # the flags exist
+    assert args.out.endswith("small-RWrist") and args.preset == "small" and args.gyro is False
