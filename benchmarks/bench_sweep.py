@@ -5,7 +5,8 @@ The grid: MotionSense (../shared/datasets; a synthetic generic-format stand-in o
 baseline + fine-tuned from a randomly initialised 'small' checkpoint, 2% of each class's training windows, several
 repeats, a fixed number of epochs (patience = epochs, so every cell does the same work). The windows are prepared
 once before timing; each configuration runs a fresh copy of the grid in a temporary store and MUJO_HOME. Wall time
-counts the local pool's start (spawn, imports) but not the Dask cluster's start (a cluster is usually up already).
+counts the local pool's start (spawn, imports) but not the Dask cluster's start (a cluster is usually up already);
+"startup s" is the time until the first cell began, "after start" the rate from then on.
 
     python benchmarks/bench_sweep.py            # 2 x 6 cells, 10 epochs
     python benchmarks/bench_sweep.py --quick    # 2 x 3 cells, 4 epochs
@@ -55,6 +56,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     os.environ["MUJO_HOME"] = str(tmp / "home")  # before any mujo import that reads it; workers inherit it
+    import pandas as pd
     import torch
     from dask.distributed import LocalCluster
 
@@ -93,16 +95,19 @@ def main() -> None:
 
     def timed(label: str, **kw) -> float:
         sid = create_sweep(spec, store)
-        t = time.perf_counter()
+        t, t_utc = time.perf_counter(), pd.Timestamp.now(tz="UTC")
         summary = run_sweep(sid, store, **kw)
         wall = time.perf_counter() - t
         assert summary.counts["done"] == n_cells, f"{label}: {summary.counts}"
         cell_s = statistics.median(sweep_results(store, sid)["seconds"])
-        print(f"{label:<22} {n_cells:>5} {wall:>8.1f} {3600 * n_cells / wall:>10.0f} {cell_s:>12.2f}"
-              f"   (load {os.getloadavg()[0]:.1f})", flush=True)
+        startup = (pd.to_datetime(store.sweep_cells(sid)["started"]).min() - t_utc).total_seconds()
+        print(f"{label:<22} {n_cells:>5} {wall:>7.1f} {startup:>9.1f} {3600 * n_cells / wall:>10.0f} "
+              f"{3600 * n_cells / (wall - startup):>12.0f} {cell_s:>12.2f}   (load {os.getloadavg()[0]:.1f})",
+              flush=True)
         return wall
 
-    print(f"{'configuration':<22} {'cells':>5} {'wall s':>8} {'runs/hour':>10} {'s/run (med)':>12}")
+    print(f"{'configuration':<22} {'cells':>5} {'wall s':>7} {'startup s':>9} {'runs/hour':>10} "
+          f"{'after start':>12} {'s/run (med)':>12}")
     timed("local pool, 1 worker", workers=1)
     walls = {}
     for n in (1, 2):

@@ -22,7 +22,7 @@ from mujo.datasets.generic import write_generic
 from mujo.models import create_model
 from mujo.store import Store
 from mujo.train.finetune import FinetuneInterrupted, FinetuneSettings
-from mujo.train.sweep import (RESULT_COLUMNS, SweepSpec, cancel_sweep, create_sweep, expand, list_sweeps, run_sweep,
+from mujo.train.sweep import (RESULT_COLUMNS, SweepSpec, create_sweep, expand, list_sweeps, run_sweep,
                               sweep_results, sweep_status)
 
 FAKE = f"{__name__}:fake_finetune"  # importable by the spawned workers: tests/ is on their sys.path too
@@ -211,7 +211,9 @@ def test_resume_after_sigkill_keeps_finished_cells(tiny: Path, tmp_path: Path) -
     assert (after.loc[kept.index, "run_id"] == kept["run_id"]).all()
     assert (after.loc[kept.index, "attempts"] == 1).all()
     assert len(store.runs("finetune")) == len(before)  # nothing done twice
-    time.sleep(1.5)  # the orphaned worker notices within a second that its coordinator is gone
+    deadline = time.monotonic() + 5  # the orphaned worker notices within a second that its coordinator is gone
+    while any(_alive(pid) for pid in orphans) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert not any(_alive(pid) for pid in orphans)
 
 
@@ -224,3 +226,28 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def test_cli_new_status_export_and_background_job(tiny: Path, tmp_path: Path, capsys) -> None:
+    from mujo import jobs  # noqa: PLC0415
+    from mujo.train.sweep import start_sweep_job  # noqa: PLC0415
+
+    db = str(tmp_path / "s.sqlite")
+    assert main(["sweep", "new", "--datasets", str(tiny), "--scenarios", "baseline", "--fractions", "0.5",
+                 "--repeats", "2", "--inputs", "pose", "--preset", "small", "--no-run", "--store", db]) == 0
+    out = capsys.readouterr().out
+    assert "sweep 1 " in out and "2 cannot run" in out and "tiny has no pose" in out
+    # the page's path: a background `mujo sweep run` job (nothing runnable here, so it ends quickly)
+    st = start_sweep_job(1, store=db)
+    assert st.state == jobs.RUNNING and st.name == "sweep-1"
+    deadline = time.monotonic() + 60
+    while jobs.status("sweep-1").state == jobs.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.2)
+    job = jobs.status("sweep-1")
+    assert job.state == jobs.DONE and "0/2 done, 2 failed" in job.message, job
+    assert main(["sweep", "status", "--store", db]) == 0 and "done" in capsys.readouterr().out
+    assert main(["sweep", "export", "1", str(tmp_path / "r.csv"), "--store", db]) == 0
+    assert (tmp_path / "r.csv").read_text().startswith("sweep_id,run_id,dataset,")
+    assert main(["sweep", "new", "--datasets", str(tiny), "--fractions", "2", "--store", db]) == 2
+    assert "fractions must lie in (0, 1]" in capsys.readouterr().err
+    assert main(["sweep", "cancel", "99", "--store", db]) == 2

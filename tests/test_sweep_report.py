@@ -169,3 +169,10 @@ def test_baselines_pair_by_architecture() -> None:
     assert tests.loc["MuJo a (fine-tuned)", "mean_diff"] > 0.05
     assert tests.loc["MuJo b (fine-tuned)", "mean_diff"] < -0.05
     assert {"Baseline a", "Baseline b"} <= set(sr.prepare(pd.DataFrame(rows))["model"])
+
+
+def test_one_baseline_per_dataset_keeps_its_plain_label() -> None:
+    a = fake_results(repeats=2, fractions=(1.0,)).assign(architecture="arch-a")
+    b = a.assign(dataset="mhealth", architecture="arch-b")
+    labels = set(sr.prepare(pd.concat([a, b], ignore_index=True))["model"])
+    assert "Baseline" in labels and not any(m.startswith("Baseline ") for m in labels)

@@ -9,7 +9,7 @@ import re
 import shutil
 import tempfile
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
@@ -20,7 +20,7 @@ from mujo.datasets.base import NULL_INDEX, NULL_NAME, DatasetError, DatasetInfo,
 if TYPE_CHECKING:
     from mujo.config import ModelConfig
 
-CACHE_VERSION = 1  # bump when the window layout or labelling changes, so old caches are not reused
+CACHE_VERSION = 2  # bump when the window layout or labelling changes, so old caches are not reused
 _ARRAYS = ("imu", "pose", "labels", "recording", "start", "subject", "session")
 Progress = Callable[[float, str], None]
 
@@ -294,13 +294,15 @@ def _read_all(ds: TargetDataset, spec: PrepareSpec, placements: tuple[str, ...],
                                        f"need {width}")
             if spec.pose and rec.pose is None:
                 raise DatasetError("no pose in this recording")
+            # only the chosen placements, channels and pose are resampled
+            rec = replace(rec, imu={p: np.asarray(rec.imu[p])[:, columns] for p in placements},
+                          pose=rec.pose if spec.pose else None)
             _, labels, imu, pose = resample_recording(rec, spec.rate)
-        except (DatasetError, ValueError, OSError, KeyError) as e:
-            problems.append(f"{rid}: {e}")
+        except Exception as e:  # noqa: BLE001 - a broken recording is skipped and reported, whatever the loader raised
+            known = isinstance(e, (DatasetError, ValueError, OSError, KeyError))
+            problems.append(f"{rid}: {e}" if known else f"{rid}: {type(e).__name__}: {e}")
             continue
-        x = np.stack([imu[p][:, columns] for p in placements], axis=1)  # (N, S, C)
-        if not spec.pose:
-            pose = None
+        x = np.stack([imu[p] for p in placements], axis=1)  # (N, S, C)
         n = len(labels)
         starts = np.arange(0, n - spec.window + 1, spec.hop, dtype=np.int64) if n >= spec.window else \
             np.zeros(0, np.int64)
@@ -333,6 +335,7 @@ def _assemble(ds: TargetDataset, spec: PrepareSpec, placements: tuple[str, ...],
         problems.append(f"dropped {sum(n for _, n in nan)} windows with missing values (NaN) in {len(nan)} "
                         "recordings: " + ", ".join(f"{r} ({n})" for r, n in nan[:10]) + (" ..." if len(nan) > 10
                                                                                          else ""))
+    parts = [p for p in parts if len(p.starts)]  # recordings without a window are only listed in problems
     total = sum(len(p.starts) for p in parts)
     if total == 0:
         raise DatasetError(f"{ds.info.name} at {ds.root}: no complete window of {spec.window} samples at "
@@ -355,8 +358,6 @@ def _assemble(ds: TargetDataset, spec: PrepareSpec, placements: tuple[str, ...],
     at = 0
     for r, p in enumerate(parts):
         k = len(p.starts)
-        if not k:
-            continue
         idx = p.starts[:, None] + steps  # (k, window) sample indices
         imu[at:at + k] = p.imu[idx]
         if pose is not None:

@@ -72,6 +72,16 @@ def dataset_splits(ws: WindowSet) -> list[Split]:
     return out
 
 
+def repeat_splits(ws: WindowSet) -> list[Split]:
+    """The splits that fine-tuning repeats cycle through: the five random subject splits where the dataset allows
+    them (the protocol), else its first fixed split only (MM-Fit: every repeat on the same workouts, so repeats
+    differ in seed and sampled windows, never in which test set they report on). Other fixed splits (UTD-MHAD's
+    odd-even, MM-Fit's unseen subjects) are asked for by name."""
+    if ws.info.random_splits:
+        return random_subject_splits(ws.subjects)
+    return [Split(f.name, f.key, tuple(f.train), tuple(f.val), tuple(f.test)) for f in ws.info.fixed_splits[:1]]
+
+
 def get_split(ws: WindowSet, name: str) -> Split:
     """The split of `dataset_splits(ws)` called `name` (DatasetError listing the names otherwise)."""
     splits = dataset_splits(ws)

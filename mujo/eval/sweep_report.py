@@ -86,14 +86,16 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     trained = out["scenario"] != BASELINE
     per_method = out[trained].groupby("method")["checkpoint"].nunique()
     shared = set(per_method[per_method > 1].index)
-    # baselines of different classifier architectures (checkpoints of other sizes) are told apart by checkpoint
+    # baselines of different classifier architectures (checkpoints of other sizes) on one dataset are told apart
     arch = out["architecture"].fillna("").astype(str) if "architecture" in out else out["checkpoint"]
-    several_bases = arch[~trained].nunique() > 1
+    n_arch = arch[~trained].groupby([out.loc[~trained, c] for c in GROUP]).nunique()
+    several = {k for k, n in n_arch.items() if n > 1}
 
     def label(row: pd.Series) -> str:
         if row["scenario"] == BASELINE:
-            return f"Baseline {checkpoint_name(row['checkpoint']) or 'preset'}".strip() if several_bases \
-                else "Baseline"
+            if tuple(row[c] for c in GROUP) in several:
+                return f"Baseline {checkpoint_name(row['checkpoint']) or 'preset'}"
+            return "Baseline"
         name = METHOD_NAMES.get(row["method"], row["method"] or "pre-trained")
         if row["method"] in shared:
             name += f" {checkpoint_name(row['checkpoint'])}"
@@ -120,9 +122,7 @@ def summary_stats(df: pd.DataFrame) -> pd.DataFrame:
     cols = [*GROUP, "model", "fraction"]
     if d.empty:
         return pd.DataFrame(columns=[*cols, "mean", "std", "n"])
-    g = d.groupby(cols, sort=True)["macro_f1"]
-    out = g.agg(mean="mean", std="std", n="count").reset_index()
-    return out
+    return d.groupby(cols, sort=True)["macro_f1"].agg(mean="mean", std="std", n="count").reset_index()
 
 
 def _fmt_cell(mean: float, std: float, n: int) -> str:
@@ -171,8 +171,7 @@ def _pair_values(base: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
             if not same.empty:
                 b = same
                 break
-    pairs = pd.concat({"pretrained": o, "baseline": b.groupby("repeat")["macro_f1"].mean()}, axis=1).dropna()
-    return pairs
+    return pd.concat({"pretrained": o, "baseline": b.groupby("repeat")["macro_f1"].mean()}, axis=1).dropna()
 
 
 def _tests(diff: np.ndarray) -> tuple[float, float, float]:

@@ -52,7 +52,7 @@ class FinetuneSettings:
     inputs: tuple[str, ...] = ("imu",)  # "imu", "pose" or both (features concatenated before the head)
     channels: tuple[str, ...] | None = None  # None: the checkpoint's imu_channels, else ("acc",)
     fraction: float = 1.0  # share of each class's training windows
-    repeat: int = 0  # seed = seed + repeat; split = splits[repeat % len(splits)] unless split
+    repeat: int = 0  # seed = seed + repeat; split = repeat_splits(ws)[repeat % n] unless `split`
     split: str | None = None  # a split name from dataset_splits
     null: bool = False  # keep NULL windows as a class
     epochs: int = 200  # at most

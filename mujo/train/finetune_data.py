@@ -134,12 +134,12 @@ def _y(t: np.ndarray) -> torch.Tensor:
 
 def _split(ws: WindowSet, settings: FinetuneSettings) -> tuple[str, dict[str, np.ndarray]]:
     from mujo.datasets.base import DatasetError  # noqa: PLC0415
-    from mujo.datasets.splits import dataset_splits, get_split, split_rows  # noqa: PLC0415
+    from mujo.datasets.splits import get_split, repeat_splits, split_rows  # noqa: PLC0415
 
     if settings.split:
         split = get_split(ws, settings.split)
     else:
-        splits = dataset_splits(ws)
+        splits = repeat_splits(ws)
         if not splits:
             raise DatasetError(f"{ws.info.name} defines no split (no fixed split and random splits are off)")
         split = splits[settings.repeat % len(splits)]

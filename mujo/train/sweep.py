@@ -8,6 +8,7 @@ cancelled and resumed at any time; `sweep_results` gives one row per finished ru
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -121,58 +122,58 @@ def expand(spec: SweepSpec) -> list[Cell]:
     """
     from mujo.checkpoint import read_checkpoint_config  # noqa: PLC0415
     from mujo.datasets import open_target  # noqa: PLC0415
-    from mujo.datasets.prepare import checkpoint_problem  # noqa: PLC0415
-    from mujo.train.finetune import FinetuneSettings  # noqa: PLC0415
 
     spec.check()
     infos = {d: open_target(_abs(d)).info for d in spec.datasets}
-    ckpts = {c: read_checkpoint_config(_abs(c)) for c in spec.checkpoints}  # path -> (config, extra)
-    pretrained = [s for s in spec.scenarios if s != "baseline"]
+    ckpts = {_abs(c): read_checkpoint_config(_abs(c)) for c in spec.checkpoints}  # path -> (config, extra)
     cells: list[Cell] = []
-    for r in range(spec.repeats):
-        for d, info in infos.items():
-            for null in spec.null:
-                for inputs in spec.inputs:
-                    for frac in spec.fractions:
-                        common = dict(dataset=_abs(d), preset=spec.preset, inputs=inputs, fraction=frac, repeat=r,
-                                      null=null, epochs=spec.epochs, patience=spec.patience, seed=spec.seed,
-                                      threads=1)
-                        tail = f"f={frac:g}|r={r}|null={'on' if null else 'off'}|in={'+'.join(inputs)}"
-                        data_problem = None
-                        if null and not info.has_null:
-                            data_problem = f"{info.name} has no NULL samples, so NULL on does not apply"
-                        elif "pose" in inputs and not info.has_pose:
-                            data_problem = f"{info.name} has no pose"
+    for r, d, null, inputs, frac in itertools.product(range(spec.repeats), spec.datasets, spec.null, spec.inputs,
+                                                      spec.fractions):
+        cells += _paired_cells(spec, d, infos[d], ckpts, r, null, inputs, frac)
+    return cells
 
-                        def add(key: str, settings: Any, meta: dict, problem: str | None) -> None:
-                            problem = data_problem or problem
-                            if problem:
-                                meta = {**meta, "unrunnable": problem}
-                            cells.append(Cell(key, settings, meta, "failed" if problem else "pending", problem))
 
-                        if "baseline" in spec.scenarios:
-                            if not ckpts:
-                                arch = f"preset-{spec.preset}"
-                                add(f"{d}|baseline|{arch}|{tail}",
-                                    FinetuneSettings(scenario="baseline", checkpoint=None, **common),
-                                    {"method": "", "checkpoints": [], "architecture": arch}, None)
-                            groups: dict[str, list[str]] = {}
-                            for c, (config, _) in ckpts.items():
-                                groups.setdefault(_architecture(config, inputs), []).append(c)
-                            for arch, members in groups.items():
-                                problems = {c: checkpoint_problem(info, ckpts[c][0], inputs) for c in members}
-                                rep = next((c for c in members if problems[c] is None), members[0])
-                                add(f"{d}|baseline|{arch}|{tail}",
-                                    FinetuneSettings(scenario="baseline", checkpoint=_abs(rep), **common),
-                                    {"method": "", "checkpoints": [_abs(c) for c in members], "architecture": arch},
-                                    problems[rep])
-                        for scenario in pretrained:
-                            for c, (config, extra) in ckpts.items():
-                                add(f"{d}|{scenario}|{_abs(c)}|{tail}",
-                                    FinetuneSettings(scenario=scenario, checkpoint=_abs(c), **common),
-                                    {"method": str(extra.get("method", "mujo")), "checkpoints": [_abs(c)],
-                                     "architecture": _architecture(config, inputs)},
-                                    checkpoint_problem(info, config, inputs))
+def _paired_cells(spec: SweepSpec, dataset: str, info: Any, ckpts: dict[str, tuple[Any, dict]], repeat: int,
+                  null: bool, inputs: tuple[str, ...], fraction: float) -> list[Cell]:
+    """The cells of one (dataset, repeat, NULL, inputs, fraction): one seed and split, hence the same training
+    windows, in every scenario and checkpoint, so their results are paired."""
+    from mujo.datasets.prepare import checkpoint_problem  # noqa: PLC0415
+    from mujo.train.finetune import FinetuneSettings  # noqa: PLC0415
+
+    common = dict(dataset=_abs(dataset), preset=spec.preset, inputs=inputs, fraction=fraction, repeat=repeat,
+                  null=null, epochs=spec.epochs, patience=spec.patience, seed=spec.seed, threads=1)
+    tail = f"f={fraction:g}|r={repeat}|null={'on' if null else 'off'}|in={'+'.join(inputs)}"
+    data_problem = None
+    if null and not info.has_null:
+        data_problem = f"{info.name} has no NULL samples, so NULL on does not apply"
+    elif "pose" in inputs and not info.has_pose:
+        data_problem = f"{info.name} has no pose"
+    cells: list[Cell] = []
+
+    def add(key: str, scenario: str, checkpoint: str | None, meta: dict, problem: str | None) -> None:
+        problem = data_problem or problem
+        if problem:
+            meta = {**meta, "unrunnable": problem}
+        cells.append(Cell(f"{dataset}|{scenario}|{key}|{tail}",
+                          FinetuneSettings(scenario=scenario, checkpoint=checkpoint, **common), meta,
+                          "failed" if problem else "pending", problem))
+
+    if "baseline" in spec.scenarios:
+        if not ckpts:
+            arch = f"preset-{spec.preset}"
+            add(arch, "baseline", None, {"method": "", "checkpoints": [], "architecture": arch}, None)
+        groups: dict[str, list[str]] = {}
+        for c, (config, _) in ckpts.items():
+            groups.setdefault(_architecture(config, inputs), []).append(c)
+        for arch, members in groups.items():  # one random-init baseline per architecture, not per checkpoint
+            problems = {c: checkpoint_problem(info, ckpts[c][0], inputs) for c in members}
+            rep = next((c for c in members if problems[c] is None), members[0])
+            add(arch, "baseline", rep, {"method": "", "checkpoints": members, "architecture": arch}, problems[rep])
+    for scenario in (s for s in spec.scenarios if s != "baseline"):
+        for c, (config, extra) in ckpts.items():
+            meta = {"method": str(extra.get("method", "mujo")), "checkpoints": [c],
+                    "architecture": _architecture(config, inputs)}
+            add(c, scenario, c, meta, checkpoint_problem(info, config, inputs))
     return cells
 
 

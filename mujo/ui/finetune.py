@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from mujo import jobs
+from mujo import models_registry as registry
 from mujo.ui import targets as tg
 from mujo.ui.finetune_results import results_section
 from mujo.ui.state import StateKeys
@@ -128,11 +129,15 @@ def new_sweep() -> None:
     st.multiselect("Datasets", names, key=StateKeys.FT_DATASETS, format_func=lambda n: desc.get(n, n))
     st.text_input("Another dataset folder (generic format or an original release; optional)",
                   key=StateKeys.FT_FOLDER)
+    absent = [d for d in tg.known_targets() if not d.get("exists")]
+    if absent:
+        with st.expander(f"{len(absent)} registered datasets not found"):
+            st.dataframe(pd.DataFrame({"dataset": [d["name"] for d in absent],
+                                       "expected at": [d.get("root", "") for d in absent]}),
+                         hide_index=True, width="stretch")
     ckpts = tg.checkpoint_infos()
     options = [str(c.path) for c in ckpts]
     chosen = st.session_state.get(StateKeys.FT_CHECKPOINTS)
-    from mujo import models_registry as registry  # noqa: PLC0415
-
     current = [str(registry.model_dir())] if str(registry.model_dir()) in options else options[:1]
     st.session_state[StateKeys.FT_CHECKPOINTS] = current if chosen is None else [c for c in chosen if c in options]
     st.multiselect("Pre-trained checkpoints", options, key=StateKeys.FT_CHECKPOINTS,

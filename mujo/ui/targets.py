@@ -123,10 +123,12 @@ def dataset_sites(info: Any) -> list[str]:
 
 
 def pretrain_job_name(sites: Sequence[str]) -> str:
+    """The background job that pre-trains a checkpoint for these sites ("pretrain-LWrist-RWrist")."""
     return "pretrain-" + "-".join(sites)
 
 
 def pretrain_out(sites: Sequence[str]) -> Path:
+    """Where that job writes its checkpoint: models_dir()/small-<sites>."""
     return registry.models_dir() / ("small-" + "-".join(sites))
 
 

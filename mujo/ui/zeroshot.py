@@ -160,13 +160,25 @@ def _run(settings: Any | None) -> None:
 
 def _runs_table(runs: pd.DataFrame) -> list[int]:
     """Earlier runs with multi-row selection; returns the selected run ids."""
-    shown = runs.assign(checkpoint=runs["checkpoint"].map(lambda p: tg.checkpoint_label(p) if p else ""))
+    shown = runs.assign(checkpoint=runs["checkpoint"].map(lambda p: tg.checkpoint_label(p) if p else ""),
+                        dataset=runs["dataset"].map(_short_dataset),
+                        started=runs["started"].astype(str).str.slice(0, 16).str.replace("T", " "))
+    cols = ["run_id", "dataset", "inputs", "null", "macro_f1", "top1", "top3", "top5", "checkpoint", "method",
+            "templates", "part", "n_windows", "started"]
     event = st.dataframe(shown, key=StateKeys.ZS_RUNS_TABLE, on_select="rerun", selection_mode="multi-row",
-                         hide_index=True, width="stretch", column_config={
+                         hide_index=True, width="stretch", column_order=[c for c in cols if c in shown.columns],
+                         column_config={
+                             "run_id": st.column_config.NumberColumn("run", format="%d"),
                              **{k: st.column_config.NumberColumn(k, format="%.3f")
                                 for k in ("top1", "top3", "top5", "macro_f1", "accuracy")}})
     rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
     return [int(runs["run_id"].iloc[r]) for r in rows if 0 <= r < len(runs)]
+
+
+def _short_dataset(spec: Any) -> str:
+    """A registry name as it is, a folder as its last part."""
+    text = str(spec or "")
+    return text.rstrip("/").rsplit("/", 1)[-1] if "/" in text else text
 
 
 def zeroshot_page() -> None:
@@ -194,9 +206,12 @@ def zeroshot_page() -> None:
             return
         selected = _runs_table(runs)
         st.caption("Select a run to see it, several to compare them.")
+    ids = set(runs["run_id"].astype(int))
     shown = selected[0] if len(selected) == 1 else st.session_state.get(StateKeys.ZS_SELECTED_RUN)
+    if shown is None or int(shown) not in ids:
+        shown = int(runs["run_id"].iloc[0])  # the newest run
     with result:
         if len(selected) > 1:
             compare_runs(store, selected)
-        elif shown is not None and int(shown) in set(runs["run_id"].astype(int)):
+        else:
             show_run(store, int(shown))

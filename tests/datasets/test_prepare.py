@@ -98,7 +98,7 @@ def test_broken_short_and_nan_recordings(tmp_path, make_rec, Toy):
     recs = [make_rec(f"r{i}", str(i), 300) for i in range(4)] + [make_rec("short", "9", 60)]
     recs[1].imu["wrist"][120, 2] = np.nan  # hits the windows at 50 and 100
     ws = prepare(Toy(tmp_path, recs, broken=("r3",)), cache=False)
-    assert ws.recording_ids == ["r0", "r1", "r2", "short"] and len(ws) == 5 + 3 + 5
+    assert ws.recording_ids == ["r0", "r1", "r2"] and len(ws) == 5 + 3 + 5 and "9" not in ws.subjects
     text = "\n".join(ws.problems)
     assert "r3: r3.csv: column 'acc_x' is missing" in text
     assert "short: 60 samples" in text and "dropped 2 windows with missing values (NaN) in 1 recordings: r1 (2)" in text
