@@ -134,12 +134,13 @@ def run_cell(store_path: str, sweep_id: int, key: str, runner: str = DEFAULT_RUN
     """
     _one_thread()
     store = Store(store_path)
-    if store.begin_cell(sweep_id, key, process_id()) is None:
+    cell = store.begin_cell(sweep_id, key, process_id())
+    if cell is None:
         return {"key": key, "status": "skipped", "run_id": None, "error": None}
     stop = _CancelPoll(store, sweep_id)
     error = None
     try:
-        settings = settings_from_dict(store.cell(sweep_id, key)["settings"])
+        settings = settings_from_dict(cell["settings"])
         _load(runner)(settings, store=store, should_stop=stop,
                       on_saved=functools.partial(mark_cell_saved, sweep_id=sweep_id, key=key))
     except Exception:
@@ -276,7 +277,10 @@ def run_sweep(sweep_id: int, store: Store | str | Path | None = None, *, workers
             for f in done:
                 key = last_key = inflight.pop(f)
                 try:
-                    f.result()
+                    outcome = f.result()
+                    if outcome["status"] == "skipped" and (store.cell(sweep_id, key) or {}).get("status") == "running":
+                        # Dask re-ran the task after its worker died: the cell is still marked as the dead one's
+                        _crashed(store, sweep_id, key, RuntimeError("the worker running it died"), queue)
                 except BrokenProcessPool as e:  # a worker process died (out of memory, killed)
                     pool.broken = True
                     _crashed(store, sweep_id, key, e, queue)

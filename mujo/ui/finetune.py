@@ -242,13 +242,16 @@ def sweeps_panel() -> None:
 
 
 def finetune_page() -> None:
-    """The page below its title: New sweep, Sweeps and Results tabs (only the open tab runs)."""
+    """The page below its title: New sweep, Sweeps and Results tabs.
+
+    The tabs are keyed so "Start sweep" can switch to Sweeps; every tab still runs on each rerun, because a widget
+    that is not drawn in a run loses its state (the form would forget its choices while Results is open).
+    """
     feedback = st.session_state.get(StateKeys.FT_FEEDBACK)
     if feedback and feedback[0] == "success":
         st.session_state[StateKeys.FT_FEEDBACK] = None
         st.success(md_escape(feedback[1]), icon=":material/check_circle:")
     tabs = st.tabs(list(TABS), key=StateKeys.FT_TAB, on_change="rerun")
     for tab, body in zip(tabs, (new_sweep, sweeps_panel, results_section)):
-        if tab.open is not False:  # None when the tabs do not track state: run them all
-            with tab:
-                body()
+        with tab:
+            body()

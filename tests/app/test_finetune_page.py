@@ -151,3 +151,17 @@ def test_fit_table_and_pretrain_button(tmp_path: Path, app_env: dict[str, Path],
 
     args = build_parser().parse_args(argv)  # the flags exist
     assert args.out.endswith("small-RWrist") and args.preset == "small" and args.gyro is False
+
+
+def test_form_keeps_its_choices_on_other_tabs(tmp_path: Path, app_env: dict[str, Path], no_shared_datasets) -> None:
+    at = app_test(PAGE).run()
+    at.text_input(key=StateKeys.FT_FOLDER).input(str(make_target(tmp_path / "tiny"))).run()
+    at.number_input(key=StateKeys.FT_REPEATS).set_value(3)
+    at.multiselect(key=StateKeys.FT_FRACTIONS).set_value([1, 5]).run()
+    at.session_state[StateKeys.FT_TAB] = "Results"
+    at.run()
+    at.session_state[StateKeys.FT_TAB] = "New sweep"
+    at.run()
+    _ok(at)
+    assert at.number_input(key=StateKeys.FT_REPEATS).value == 3
+    assert at.multiselect(key=StateKeys.FT_FRACTIONS).value == [1, 5]
