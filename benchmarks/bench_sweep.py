@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -51,11 +52,17 @@ def main() -> None:
     ap.add_argument("--fraction", type=float, default=0.02, help="training fraction (default 0.02)")
     ap.add_argument("--dataset", default="motionsense", help="target dataset spec (default motionsense)")
     args = ap.parse_args()
-    repeats = args.repeats or (3 if args.quick else 6)
-    epochs = args.epochs or (4 if args.quick else 10)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
     os.environ["MUJO_HOME"] = str(tmp / "home")  # before any mujo import that reads it; workers inherit it
+    try:
+        run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
+    """Prepare the windows, then time the grid on each configuration (mujo is imported after MUJO_HOME is set)."""
     import pandas as pd
     import torch
     from dask.distributed import LocalCluster
@@ -69,6 +76,8 @@ def main() -> None:
     from mujo.train.sweep import SweepSpec, create_sweep, expand, run_sweep, sweep_results
 
     torch.set_num_threads(1)
+    repeats = args.repeats or (3 if args.quick else 6)
+    epochs = args.epochs or (4 if args.quick else 10)
     dataset = args.dataset
     try:
         info = open_target(dataset).info

@@ -275,17 +275,8 @@ def run_sweep(sweep_id: int, store: Store | str | Path | None = None, *, workers
                 summary.ran += 1
             done = [f for f in inflight if f.done()]
             for f in done:
-                key = last_key = inflight.pop(f)
-                try:
-                    outcome = f.result()
-                    if outcome["status"] == "skipped" and (store.cell(sweep_id, key) or {}).get("status") == "running":
-                        # Dask re-ran the task after its worker died: the cell is still marked as the dead one's
-                        _crashed(store, sweep_id, key, RuntimeError("the worker running it died"), queue)
-                except BrokenProcessPool as e:  # a worker process died (out of memory, killed)
-                    pool.broken = True
-                    _crashed(store, sweep_id, key, e, queue)
-                except Exception as e:  # Dask: KilledWorker, a lost connection ...
-                    _crashed(store, sweep_id, key, e, queue)
+                last_key = inflight.pop(f)
+                _collect(store, sweep_id, f, last_key, pool, queue)
             if pool is not None and pool.broken and not inflight:
                 pool.close(force=True)
                 pool = _LocalPool(pool.capacity)
@@ -313,6 +304,20 @@ def run_sweep(sweep_id: int, store: Store | str | Path | None = None, *, workers
         store.release_sweep(sweep_id, owner)
     summary.counts, summary.seconds = _counts(store, sweep_id), time.monotonic() - started
     return summary
+
+
+def _collect(store: Store, sweep_id: int, future: Any, key: str, pool: Any, queue: list[str]) -> None:
+    """A finished future: the worker recorded the cell's outcome itself, unless its process died."""
+    try:
+        outcome = future.result()
+        if outcome["status"] == "skipped" and (store.cell(sweep_id, key) or {}).get("status") == "running":
+            # Dask re-ran the task after its worker died: the cell is still marked as the dead one's
+            _crashed(store, sweep_id, key, RuntimeError("the worker running it died"), queue)
+    except BrokenProcessPool as e:  # a pool worker process died (out of memory, killed)
+        pool.broken = True
+        _crashed(store, sweep_id, key, e, queue)
+    except Exception as e:  # Dask: KilledWorker, a lost connection ...
+        _crashed(store, sweep_id, key, e, queue)
 
 
 def _crashed(store: Store, sweep_id: int, key: str, error: BaseException, queue: list[str]) -> None:
