@@ -27,11 +27,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from mujo import paths
-from mujo.eval import sweep_report
-from mujo.store import Store
-from mujo.train.sweep import SweepSpec, create_sweep, list_sweeps, sweep_results
-from mujo.train.sweep_exec import run_sweep
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mujo import paths  # noqa: E402
+from mujo.eval import sweep_report  # noqa: E402
+from mujo.store import Store  # noqa: E402
+from mujo.train.sweep import SweepSpec, create_sweep, list_sweeps, sweep_results  # noqa: E402
+from mujo.train.sweep_exec import run_sweep  # noqa: E402
 
 PAPER = {  # paper Table 1 / datasets.md: mean macro F1 over 20 runs, sensor input, no NULL
     "motionsense": {"baseline": (0.675, 0.819), "MuJo fine-tuned": (0.734, 0.845)},
@@ -49,7 +51,7 @@ def grids() -> dict[str, SweepSpec]:
             datasets=("motionsense",), scenarios=("baseline",), fractions=(0.02, 1.0), repeats=5, preset="paper",
             name="MotionSense paper-architecture baseline"),
         "motionsense-pretrained": SweepSpec(
-            datasets=("motionsense",), checkpoints=(str(m / "pre-rhip-acc"), str(m / "proxy-multitask-rhip")),
+            datasets=("motionsense",), checkpoints=(str(m / "pre-rhip-acc"),),
             scenarios=("baseline", "frozen", "finetuned"), fractions=(0.02, 1.0), repeats=5,
             name="MotionSense pre-trained (RHip acc)"),
         "utd": SweepSpec(

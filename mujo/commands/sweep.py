@@ -64,7 +64,7 @@ def cmd_new(args: argparse.Namespace) -> int:
                      scenarios=tuple(args.scenarios), fractions=tuple(args.fractions), repeats=args.repeats,
                      null=tuple(args.null), inputs=tuple(tuple(i.split("+")) for i in args.inputs),
                      preset=args.preset, epochs=args.epochs, patience=args.patience, seed=args.seed,
-                     name=args.name or "")
+                     name=args.name or "", split=args.split)
     try:
         sweep_id = create_sweep(spec, args.store)
     except (ValueError, CheckpointError) as e:  # DatasetError is a ValueError too
@@ -159,6 +159,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--patience", type=int, default=25, help="early stopping patience (default 25)")
     n.add_argument("--seed", type=int, default=0, help="repeat r uses seed + r (default 0)")
     n.add_argument("--name", help="sweep name")
+    n.add_argument("--split", help="one named split for every repeat, e.g. odd-even for UTD-MHAD "
+                                   "(default: the dataset's random subject splits)")
     n.add_argument("--no-run", action="store_true", help="only create it")
     _runner_options(n)
     n.add_argument("--store", default=None, help="SQLite store (default: the project's)")

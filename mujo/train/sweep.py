@@ -44,6 +44,7 @@ class SweepSpec:
     patience: int = 25
     seed: int = 0  # repeat r uses seed + r in every scenario, so scenarios are paired
     name: str = ""
+    split: str | None = None  # a named split for every repeat (UTD-MHAD's "odd-even"); None: the random splits
 
     def __post_init__(self) -> None:
         self.datasets, self.checkpoints = tuple(map(str, self.datasets)), tuple(map(str, self.checkpoints))
@@ -141,8 +142,11 @@ def _paired_cells(spec: SweepSpec, dataset: str, info: Any, ckpts: dict[str, tup
     from mujo.train.finetune import FinetuneSettings  # noqa: PLC0415
 
     common = dict(dataset=_abs(dataset), preset=spec.preset, inputs=inputs, fraction=fraction, repeat=repeat,
-                  null=null, epochs=spec.epochs, patience=spec.patience, seed=spec.seed, threads=1)
+                  null=null, epochs=spec.epochs, patience=spec.patience, seed=spec.seed, threads=1,
+                  split=spec.split)
     tail = f"f={fraction:g}|r={repeat}|null={'on' if null else 'off'}|in={'+'.join(inputs)}"
+    if spec.split:
+        tail += f"|split={spec.split}"
     data_problem = None
     if null and not info.has_null:
         data_problem = f"{info.name} has no NULL samples, so NULL on does not apply"
