@@ -53,7 +53,8 @@ def _sweep_spec() -> Any:
                      null=tuple(n == "with" for n in s.get(StateKeys.FT_NULL) or ()),
                      inputs=tuple(tuple(i.split("+")) for i in s.get(StateKeys.FT_INPUTS) or ()),
                      epochs=int(s.get(StateKeys.FT_EPOCHS) or 200), patience=int(s.get(StateKeys.FT_PATIENCE) or 25),
-                     name=str(s.get(StateKeys.FT_NAME) or "").strip())
+                     name=str(s.get(StateKeys.FT_NAME) or "").strip(),
+                     split=str(s.get(StateKeys.FT_SPLIT) or "") or None)
 
 
 def _start() -> None:
@@ -118,6 +119,23 @@ def _fit(specs: list[str], ckpts: list[Any]) -> None:
         tg.pretrain_panel(list(sites), key=f"{StateKeys.FT_PRETRAIN}.{'-'.join(sites)}")
 
 
+def _split_choice(specs: list[str]) -> None:
+    """Which subject split the repeats use: the dataset's default (five random subject splits, MM-Fit's fixed
+    workouts) or a named fixed split that every chosen dataset has (UTD-MHAD's odd-even)."""
+    names: set[str] | None = None
+    for spec in specs:
+        info, _ = tg.dataset_info(spec)
+        fixed = {f.name for f in info.fixed_splits} if info is not None else set()
+        names = fixed if names is None else names & fixed
+    options = [""] + sorted(names or ())
+    if st.session_state.get(StateKeys.FT_SPLIT) not in options:
+        st.session_state[StateKeys.FT_SPLIT] = ""
+    st.selectbox("Subject split", options, key=StateKeys.FT_SPLIT,
+                 format_func=lambda n: n or "the dataset's default (random subject splits, or its fixed split)",
+                 help="Repeats cycle through five random subject splits; a named split (UTD-MHAD's odd-even "
+                      "cross-subject protocol) keeps the same subjects in every repeat and varies the seed.")
+
+
 def new_sweep() -> None:
     """The form that creates a sweep and starts it in the background."""
     if not tg.no_dataset_guard(StateKeys.FT_FOLDER, stop=False):
@@ -157,6 +175,7 @@ def new_sweep() -> None:
                     help="Each repeat has its own seed and subject split; scenarios share them, so they pair up.")
     c2.multiselect("NULL class", list(NULL), key=StateKeys.FT_NULL, format_func=NULL.get)
     c3.multiselect("Inputs", list(INPUTS), key=StateKeys.FT_INPUTS, format_func=INPUTS.get)
+    _split_choice(_specs())
     with st.expander("Training and name"):
         c1, c2 = st.columns(2)
         c1.number_input("Max epochs", min_value=1, max_value=1000, step=1, key=StateKeys.FT_EPOCHS)

@@ -76,6 +76,7 @@ class StateKeys(StrEnum):
     FT_NULL = "ft.null"  # multiselect: "without" and/or "with" the NULL class
     FT_INPUTS = "ft.inputs"  # "imu", "pose", "imu+pose"
     FT_NAME = "ft.name"
+    FT_SPLIT = "ft.split"  # selectbox: "" (the random subject splits) or a named fixed split, e.g. "odd-even"
     FT_EPOCHS = "ft.epochs"
     FT_PATIENCE = "ft.patience"
     FT_START = "ft.start"  # button: create the sweep and start its job
@@ -153,6 +154,7 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.FT_NULL: ["without"],
     StateKeys.FT_INPUTS: ["imu"],
     StateKeys.FT_NAME: "",
+    StateKeys.FT_SPLIT: "",
     StateKeys.FT_EPOCHS: 200,
     StateKeys.FT_PATIENCE: 25,
     StateKeys.FT_FEEDBACK: None,

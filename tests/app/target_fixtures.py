@@ -11,7 +11,8 @@ TRICKY_CLASS = "<b>lunge</b>"  # an HTML-like class name: must be shown as text 
 CLASSES = ("squat", TRICKY_CLASS)
 
 
-def make_target(root: Path, *, placements: dict[str, str] | None = None, subjects: int = 3) -> Path:
+def make_target(root: Path, *, placements: dict[str, str] | None = None, subjects: int = 3,
+                splits: Sequence[Any] = ()) -> Path:
     """A generic-format dataset: `subjects` subjects x one 12 s recording at 50 Hz, two classes and NULL."""
     from mujo.datasets.base import NULL_INDEX, Recording  # noqa: PLC0415
     from mujo.datasets.generic import write_generic  # noqa: PLC0415
@@ -24,7 +25,7 @@ def make_target(root: Path, *, placements: dict[str, str] | None = None, subject
         imu = {p: rng.normal(0, 1, (600, 3)).astype(np.float32) for p in placements}
         recs.append(Recording(f"sub{s}", f"s{s}", 50.0, imu, labels.astype(np.int64)))
     return write_generic(root, recs, name="tiny-gym", classes=CLASSES, placements=placements,
-                         prompts={"squat": "doing squats"})
+                         prompts={"squat": "doing squats"}, splits=splits)
 
 
 def seed_sweep(store: Any, *, dataset: str = "tiny-gym", repeats: int = 6, fractions: Sequence[float] = (0.02, 1.0),

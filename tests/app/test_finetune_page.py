@@ -165,3 +165,24 @@ def test_form_keeps_its_choices_on_other_tabs(tmp_path: Path, app_env: dict[str,
     _ok(at)
     assert at.number_input(key=StateKeys.FT_REPEATS).value == 3
     assert at.multiselect(key=StateKeys.FT_FRACTIONS).value == [1, 5]
+
+
+def test_named_split_reaches_the_sweep(tmp_path: Path, app_env: dict[str, Path], no_shared_datasets,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dataset's fixed split (UTD-MHAD's odd-even) can be chosen for every repeat; the default is the random ones."""
+    import mujo.train.sweep as sweep  # noqa: PLC0415
+    from mujo.datasets.base import FixedSplit  # noqa: PLC0415
+
+    started: list[int] = []
+    monkeypatch.setattr(sweep, "start_sweep_job", lambda sid, **kw: started.append(sid) or jobs.JobStatus(
+        name=f"sweep-{sid}", state=jobs.RUNNING))
+    target = make_target(tmp_path / "tiny", splits=[FixedSplit("odd-even", "subject", ("s0",), ("s1",), ("s2",))])
+    at = app_test(PAGE).run()
+    at.text_input(key=StateKeys.FT_FOLDER).input(str(target)).run()
+    _ok(at)
+    assert at.selectbox(key=StateKeys.FT_SPLIT).options[1:] == ["odd-even"]
+    at.selectbox(key=StateKeys.FT_SPLIT).set_value("odd-even").run()
+    at.button(key=StateKeys.FT_START).click().run()
+    _ok(at)
+    status = sweep.sweep_status(started[0], Store())
+    assert status["spec"].split == "odd-even"
