@@ -257,10 +257,11 @@ class SweepsMixin:
 
     def sweep_runs(self, sweep_id: int | None = None) -> pd.DataFrame:
         """Done fine-tuning runs joined with their cell (NULL sweep columns for runs outside a sweep unless
-        `sweep_id` is given): run_id, sweep_id, key, meta, config, started, finished, metrics, summary."""
+        `sweep_id` is given): run_id, sweep_id, key, meta, config, started, finished, metrics, summary, warnings."""
         sql = ("SELECT r.id AS run_id, c.sweep_id, c.key, c.meta, r.config, r.started, r.finished, "
                "(SELECT value FROM results WHERE run_id = r.id AND key = 'metrics') AS metrics, "
-               "(SELECT value FROM results WHERE run_id = r.id AND key = 'summary') AS summary "
+               "(SELECT value FROM results WHERE run_id = r.id AND key = 'summary') AS summary, "
+               "(SELECT value FROM results WHERE run_id = r.id AND key = 'warnings') AS warnings "
                "FROM runs r LEFT JOIN sweep_cells c ON c.run_id = r.id "
                "WHERE r.kind = 'finetune' AND r.status = 'done'")
         args: tuple = ()

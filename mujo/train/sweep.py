@@ -25,7 +25,8 @@ __all__ = ["Cell", "SweepSpec", "SweepSummary", "cancel_sweep", "create_sweep", 
 
 INPUTS = ("imu", "pose")
 RESULT_COLUMNS = ["sweep_id", "run_id", "dataset", "checkpoint", "method", "scenario", "fraction", "repeat", "null",
-                  "inputs", "split", "macro_f1", "accuracy", "seconds", "architecture", "n_train", "key"]
+                  "inputs", "split", "macro_f1", "accuracy", "seconds", "architecture", "n_train", "key",
+                  "warnings"]
 
 
 @dataclass
@@ -294,7 +295,8 @@ def sweep_results(store: Store | str | Path | None = None, sweep_id: int | None 
             "split": config.get("split") or "", "macro_f1": metrics.get("macro_f1"),
             "accuracy": metrics.get("accuracy"), "seconds": seconds,
             "architecture": meta.get("architecture", ""),
-            "n_train": (summary or {}).get("n_train") if isinstance(summary, dict) else None, "key": r.key})
+            "n_train": (summary or {}).get("n_train") if isinstance(summary, dict) else None, "key": r.key,
+            "warnings": "\n".join(json.loads(r.warnings)) if isinstance(r.warnings, str) else ""})
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 

@@ -46,6 +46,21 @@ def _failed_cells(store: Any, sweep_ids: list[int]) -> None:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
+def _data_warnings(df: pd.DataFrame) -> None:
+    """What the runs reported about their data (a class with too few windows for a fraction, a class missing
+    from a split), each message once with the number of runs that reported it."""
+    if "warnings" not in df:
+        return
+    counts: dict[str, int] = {}
+    for text in df["warnings"].fillna(""):
+        for w in filter(None, (t.strip() for t in str(text).split("\n"))):
+            counts[w] = counts.get(w, 0) + 1
+    if counts:
+        with st.expander(f"Data warnings ({len(counts)})", icon=":material/warning:"):
+            st.dataframe(pd.DataFrame({"warning": list(counts), "runs": list(counts.values())}),
+                         hide_index=True, width="stretch")
+
+
 def _tests_table(tests: pd.DataFrame) -> None:
     shown = tests.assign(fraction=tests["fraction"].map(report.fraction_label))
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
@@ -81,6 +96,7 @@ def results_section() -> None:
     st.download_button("Download the results (CSV)", report.to_csv(df), key=StateKeys.FT_DOWNLOAD,
                        file_name=f"sweep-{'-'.join(map(str, sweep_ids))}.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore")
+    _data_warnings(df)
     datasets = sorted(df["dataset"].astype(str).unique())
     if st.session_state.get(StateKeys.FT_RESULT_DATASET) not in datasets:
         st.session_state[StateKeys.FT_RESULT_DATASET] = datasets[0]

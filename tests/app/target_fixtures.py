@@ -54,8 +54,9 @@ def seed_sweep(store: Any, *, dataset: str = "tiny-gym", repeats: int = 6, fract
         def hook(conn, rid, key=key):
             mark_cell_saved(conn, rid, sweep_id=sweep_id, key=key)
 
+        warnings = ["class 'squat': 2% of 10 windows is 0.2; took 1"] if settings["fraction"] < 0.05 else []
         store.save_run("finetune", results={"metrics": {"macro_f1": f1, "accuracy": f1 + 0.05},
-                                            "summary": {"seconds": 2.0, "n_train": 10}},
+                                            "summary": {"seconds": 2.0, "n_train": 10}, "warnings": warnings},
                        name=key, dataset=dataset, config=settings, checkpoint=settings["checkpoint"], on_saved=hook)
     return sweep_id
 

@@ -63,6 +63,9 @@ def test_results_tab_shows_boxplot_tables_tests_and_csv(app_env: dict[str, Path]
     assert len(tests) == 2 and tests["n_pairs"].tolist() == [6, 6]
     assert (tests["mean_diff"] > 0.05).all() and tests["significant"].all()
     assert len(at.get("download_button")) == 1
+    warned = next(f for f in frames if "warning" in f.columns)  # too few windows for 2 % is reported, per message
+    assert warned["warning"].tolist() == ["class 'squat': 2% of 10 windows is 0.2; took 1"]
+    assert warned["runs"].tolist() == [6 * 2]
 
 
 def test_results_tab_without_runs(app_env: dict[str, Path]) -> None:
