@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from mujo import paths
+from mujo.procs import pid_alive
 
 RUNNING, DONE, FAILED, ABSENT = "running", "done", "failed", "absent"
 
@@ -58,20 +59,8 @@ def _alive(pid: int, marker: str, started: float = 0.0) -> bool:
     Just after the start, the child may not have exec'd yet (its command line is still its parent's): a process
     started less than a few seconds ago is trusted without the check.
     """
-    if pid <= 0:
+    if not pid_alive(pid):
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
-            return False  # ended; only its exit status is left for its parent to collect
-    except (OSError, IndexError):
-        pass
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.exists() and time.time() - started > 10.0:
         try:

@@ -29,3 +29,14 @@ def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("synth") / "tiny"
     generate_dataset(root, preset_config("tiny"), workers=1)
     return root
+
+
+@pytest.fixture()
+def one_torch_thread():
+    """Tiny models run fastest on one thread, and a busy machine does not stall OpenMP barriers."""
+    import torch  # noqa: PLC0415
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -30,13 +30,7 @@ TINY = {"model_type": "mujo", "modalities": ["text", "pose", "imu"], "text_dim":
 SPEC = BankSpec(modalities=("text", "pose", "imu"), imu_sites=SITES, text_field="chapter")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and a busy machine does not stall OpenMP barriers."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

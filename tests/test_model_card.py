@@ -13,12 +13,7 @@ from mujo.cli import main
 from mujo.models import create_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_paper_card_matches_table4(capsys) -> None:

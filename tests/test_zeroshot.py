@@ -26,12 +26,7 @@ CLASSES = ("wlk", "jog", "sit")
 PROMPTS = {"wlk": "walking", "jog": "jogging"}  # "sit" has none: its name is used
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 class Toy(TargetDataset):

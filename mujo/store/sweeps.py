@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from mujo.procs import pid_alive
 from mujo.store.runs import now_iso
 from mujo.store.schema import write
 
@@ -38,20 +39,6 @@ def process_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has ended; only its exit status is left for its parent
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def owner_alive(owner: str | None, heartbeat: str | None, stale_s: float = STALE_S) -> bool:
     """Whether the coordinator `host:pid` with this last heartbeat still runs (pid checked on this host)."""
     if not owner or not heartbeat:
@@ -61,7 +48,7 @@ def owner_alive(owner: str | None, heartbeat: str | None, stale_s: float = STALE
         return False
     host, _, pid = owner.rpartition(":")
     if host == socket.gethostname() and pid.isdigit():
-        return _pid_alive(int(pid))
+        return pid_alive(int(pid))
     return True
 
 
