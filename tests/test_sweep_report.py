@@ -87,6 +87,16 @@ def test_paired_tests_match_scipy() -> None:
     assert frozen["mean_diff"] < 0
 
 
+def test_significance_falls_back_to_paired_t_below_six_pairs() -> None:
+    """Two-sided Wilcoxon cannot go below 2 / 2^n (0.0625 for 5 pairs): with 5 repeats the paired t test decides."""
+    five = sr.paired_tests(fake_results(repeats=5))
+    row = five[(five["fraction"] == 0.02) & (five["model"] == "MuJo (fine-tuned)")].iloc[0]
+    assert row["wilcoxon_p"] >= 0.0625 and row["t_p"] < 0.05
+    assert row["decided_by"] == "paired t" and row["significant"]
+    six = sr.paired_tests(fake_results(repeats=6))
+    assert set(six["decided_by"]) == {"Wilcoxon"}
+
+
 def test_paired_tests_pair_by_repeat_and_edge_cases() -> None:
     df = fake_results(repeats=4, fractions=(0.1,))
     # shuffling rows must not change the pairing

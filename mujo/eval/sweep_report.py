@@ -203,12 +203,14 @@ def paired_tests(df: pd.DataFrame) -> pd.DataFrame:
         df: sweep results (see the module docstring).
     Returns:
         One row per comparison: dataset, inputs, null, fraction, model, n_pairs, baseline (mean), pretrained
-        (mean), mean_diff, wilcoxon_p, t_stat, t_p, significant (wilcoxon_p < 0.05, or t_p when Wilcoxon is
-        undefined). Comparisons without a baseline are left out; with fewer than 2 pairs the p-values are NaN.
+        (mean), mean_diff, wilcoxon_p, t_stat, t_p, decided_by, significant (p < 0.05 of the test named in
+        decided_by: Wilcoxon where it can reach 0.05 at all, i.e. with 6 or more pairs (its smallest two-sided
+        p is 2 / 2^n: 0.0625 for 5 pairs), else the paired t test). Comparisons without a baseline are left out;
+        with fewer than 2 pairs the p-values are NaN.
     """
     d = prepare(df)
     cols = [*GROUP, "fraction", "model", "n_pairs", "baseline", "pretrained", "mean_diff", "wilcoxon_p",
-            "t_stat", "t_p", "significant"]
+            "t_stat", "t_p", "decided_by", "significant"]
     rows = []
     if d.empty:
         return pd.DataFrame(columns=cols)
@@ -220,12 +222,14 @@ def paired_tests(df: pd.DataFrame) -> pd.DataFrame:
             pairs = _pair_values(base, cell[cell["model"] == model])
             diff = (pairs["pretrained"] - pairs["baseline"]).to_numpy(float)
             w_p, t_stat, t_p = _tests(diff)
-            p = w_p if not math.isnan(w_p) else t_p
+            wilcoxon_can = not math.isnan(w_p) and 2.0 / 2.0 ** len(diff) < ALPHA
+            p = w_p if wilcoxon_can else t_p
             rows.append({**dict(zip([*GROUP, "fraction"], key)), "model": model, "n_pairs": len(diff),
                          "baseline": float(pairs["baseline"].mean()) if len(diff) else math.nan,
                          "pretrained": float(pairs["pretrained"].mean()) if len(diff) else math.nan,
                          "mean_diff": float(diff.mean()) if len(diff) else math.nan,
                          "wilcoxon_p": w_p, "t_stat": t_stat, "t_p": t_p,
+                         "decided_by": "Wilcoxon" if wilcoxon_can else "paired t",
                          "significant": bool(not math.isnan(p) and p < ALPHA)})
     return pd.DataFrame(rows, columns=cols)
 

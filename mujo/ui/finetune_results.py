@@ -117,4 +117,4 @@ def results_section() -> None:
         _tests_table(tests)
         st.caption(md_escape("Wilcoxon signed-rank and paired t test over the repeats (same seed and training "
                              "windows in every scenario); with fewer than 6 pairs the Wilcoxon test cannot reach "
-                             "p < 0.05."))
+                             "p < 0.05, so the paired t test decides 'significant' there (column decided_by)."))
