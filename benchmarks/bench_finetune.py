@@ -5,6 +5,7 @@ paper's reference figures. Every cell is a real fine-tuning run; a sweep that is
 
     python benchmarks/bench_finetune.py motionsense-paper      # baseline, paper architecture, 2 % / 100 %, 5 repeats
     python benchmarks/bench_finetune.py motionsense-pretrained # baseline / frozen / fine-tuned, small architecture
+    python benchmarks/bench_finetune.py motionsense-proxy      # SimCLR proxy frozen / fine-tuned (pairs with the above)
     python benchmarks/bench_finetune.py utd                    # UTD-MHAD odd/even cross-subject: imu, pose, both
     python benchmarks/bench_finetune.py all --workers 2
 
@@ -14,8 +15,8 @@ Checkpoints for the pre-trained scenarios (pre-trained on the embedded synthetic
         --no-gyro --epochs 40 --threads 1
     mujo pretrain data/fimad-pretrain --out data/models/pre-rwrist-gyro --modalities text pose imu --sites RWrist \
         --gyro --epochs 40 --threads 1
-    mujo pretrain data/fimad-pretrain --out data/models/proxy-multitask-rhip --method multitask --sites RHip \
-        --no-gyro --epochs 40 --threads 1
+    mujo pretrain data/fimad-pretrain --out data/models/proxy-simclr-rhip --method simclr --sites RHip \
+        --no-gyro --epochs 20 --threads 1
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ def grids() -> dict[str, SweepSpec]:
             datasets=("motionsense",), checkpoints=(str(m / "pre-rhip-acc"),),
             scenarios=("baseline", "frozen", "finetuned"), fractions=(0.02, 1.0), repeats=5,
             name="MotionSense pre-trained (RHip acc)"),
+        "motionsense-proxy": SweepSpec(
+            datasets=("motionsense",), checkpoints=(str(m / "proxy-simclr-rhip"),),
+            scenarios=("frozen", "finetuned"), fractions=(0.02, 1.0), repeats=5,
+            name="MotionSense SimCLR proxy (RHip acc)"),
         "utd": SweepSpec(
             datasets=("utd-mhad",), checkpoints=(str(m / "pre-rwrist-gyro"),),
             scenarios=("baseline", "frozen", "finetuned"), fractions=(1.0,), repeats=5,
@@ -71,8 +76,18 @@ def sweep_id_for(spec: SweepSpec, store: Store) -> int:
     return create_sweep(spec, store)
 
 
+# Sweeps whose results are reported together: the proxy sweep pairs with the baseline runs of the pre-trained sweep
+# (same seeds, splits and classifier architecture, so repeat r trained on the same windows).
+REPORT_WITH = {"motionsense-proxy": ("motionsense-pretrained",)}
+
+
 def report(name: str, sweep_id: int, store: Store, seconds: float) -> None:
     df = sweep_results(store, sweep_id)
+    for other in REPORT_WITH.get(name, ()):
+        same = list_sweeps(store)
+        same = same[same["name"] == grids()[other].name]
+        if len(same):
+            df = pd.concat([df, sweep_results(store, int(same["id"].iloc[0]))], ignore_index=True)
     print(f"\n== {name} (sweep {sweep_id}): {len(df)} finished runs, {seconds:.0f} s in this call")
     if df.empty:
         return
