@@ -1,95 +1,20 @@
-"""Common preprocessing of a target dataset: resample to 50 Hz, cut labelled windows, cache them, feed a model."""
+"""Common preprocessing of a target dataset: resample every recording to 50 Hz and cut labelled windows (cached;
+see mujo.datasets.windowset), and what a model is fed from them (mujo.datasets.inputs, re-exported here)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import re
 import shutil
 import tempfile
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import Callable
 
 import numpy as np
 
-from mujo.datasets.base import NULL_INDEX, NULL_NAME, DatasetError, DatasetInfo, Recording, TargetDataset, natural_key
+from mujo.datasets.base import DatasetError, DatasetInfo, Recording, TargetDataset, natural_key
+from mujo.datasets.windowset import PrepareSpec, WindowSet, _cached, _lock, _save, cache_folder, fingerprint
 
-if TYPE_CHECKING:
-    from mujo.config import ModelConfig
-
-CACHE_VERSION = 2  # bump when the window layout or labelling changes, so old caches are not reused
-_ARRAYS = ("imu", "pose", "labels", "recording", "start", "subject", "session")
 Progress = Callable[[float, str], None]
-
-
-@dataclass(frozen=True)
-class PrepareSpec:
-    """How windows are cut from a target dataset."""
-
-    rate: float = 50.0  # Hz every recording is resampled to
-    window: int = 100  # samples per window
-    hop: int = 50  # samples between window starts
-    channels: tuple[str, ...] = ("acc",)  # subset of ("acc", "gyro"); error if the dataset lacks one
-    placements: tuple[str, ...] | None = None  # None = all of the dataset's, in info order
-    pose: bool = False  # include pose windows (error if the dataset has none)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", tuple(self.channels))
-        if self.placements is not None:
-            object.__setattr__(self, "placements", tuple(self.placements))
-        if not self.rate > 0 or self.window < 1 or self.hop < 1:
-            raise ValueError(f"rate, window and hop must be positive, got {self.rate}, {self.window}, {self.hop}")
-        bad = [c for c in self.channels if c not in ("acc", "gyro")]
-        if bad or not self.channels or len(set(self.channels)) != len(self.channels):
-            raise ValueError(f"channels must be a non-empty subset of ('acc', 'gyro'), got {self.channels}")
-        # canonical group order [acc, gyro], as the models expect
-        object.__setattr__(self, "channels", tuple(c for c in ("acc", "gyro") if c in self.channels))
-
-
-@dataclass
-class WindowSet:
-    """Labelled windows of one dataset; arrays are memory-mapped from the cache folder or held in memory."""
-
-    imu: np.ndarray  # (W, window, S, 3G) float32, SI units, NOT z-scored
-    pose: np.ndarray | None  # (W, window, 17, 3) float32 metres, raw
-    labels: np.ndarray  # (W,) int64 majority label; NULL_INDEX for NULL windows
-    recording: np.ndarray  # (W,) int32 index into recording_ids
-    start: np.ndarray  # (W,) int64 first sample at spec.rate
-    subject: np.ndarray  # (W,) int32 index into subjects
-    session: np.ndarray  # (W,) int32 index into sessions
-    recording_ids: list[str]
-    subjects: list[str]
-    sessions: list[str]
-    classes: tuple[str, ...]
-    placements: tuple[str, ...]
-    sites: tuple[str, ...]
-    channels: tuple[str, ...]
-    spec: PrepareSpec
-    info: DatasetInfo
-    fingerprint: str
-    problems: list[str] = field(default_factory=list)
-    path: Path | None = None  # the cache folder, when cached
-
-    def __len__(self) -> int:
-        return int(len(self.labels))
-
-    def __repr__(self) -> str:
-        return (f"WindowSet({self.info.name!r}, windows={len(self)}, recordings={len(self.recording_ids)}, "
-                f"subjects={len(self.subjects)}, sites={list(self.sites)}, channels={list(self.channels)}, "
-                f"pose={self.pose is not None})")
-
-    def class_names(self, null: bool) -> tuple[str, ...]:
-        """The classes a classifier predicts: the activities, plus NULL last when `null`."""
-        return tuple(self.classes) + ((NULL_NAME,) if null else ())
-
-    def targets(self, null: bool) -> np.ndarray:
-        """(W,) int64 class index; NULL windows -> len(classes) when `null`, else -1 (the caller drops them)."""
-        y = np.asarray(self.labels, dtype=np.int64).copy()
-        y[y == NULL_INDEX] = len(self.classes) if null else -1
-        return y
 
 
 def prepare(ds: TargetDataset, spec: PrepareSpec = PrepareSpec(), *, cache: bool = True,
@@ -139,36 +64,6 @@ def prepare(ds: TargetDataset, spec: PrepareSpec = PrepareSpec(), *, cache: bool
     return ws
 
 
-def _cached(folder: Path, info: DatasetInfo, report: Progress) -> WindowSet | None:
-    """The cache in `folder` reopened, or None when absent; a damaged one is removed (and rebuilt by the caller)."""
-    if not (folder / "meta.json").is_file():
-        return None
-    try:
-        ws = _load(folder, info)
-    except (OSError, ValueError, KeyError, TypeError) as e:  # a damaged cache is rebuilt, not trusted
-        report(0.0, f"rebuilding a damaged cache {folder} ({e})")
-        shutil.rmtree(folder, ignore_errors=True)
-        return None
-    report(1.0, f"{info.name}: {len(ws)} windows from the cache")
-    return ws
-
-
-@contextmanager
-def _lock(folder: Path) -> Iterator[None]:
-    """An exclusive lock file beside the cache folder (no lock where fcntl is missing: builds may then repeat)."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    with open(folder.parent / f".{folder.name}.lock", "a+b") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _resolve(info: DatasetInfo, spec: PrepareSpec) -> tuple[tuple[str, ...], tuple[str, ...], list[int]]:
     missing = [c for c in spec.channels if c not in info.channels]
     if missing:
@@ -182,44 +77,6 @@ def _resolve(info: DatasetInfo, spec: PrepareSpec) -> tuple[tuple[str, ...], tup
         raise DatasetError(f"{info.name} has no pose; prepare it with pose=False")
     columns = [3 * info.channels.index(c) + k for c in spec.channels for k in range(3)]
     return placements, tuple(info.placements[p] for p in placements), columns
-
-
-def fingerprint(ds: TargetDataset, spec: PrepareSpec) -> str:
-    """sha1 over the dataset's name, class, root, recording ids, source file sizes/times, info and spec."""
-    h = hashlib.sha1()
-    info = asdict(ds.info)
-    parts = [CACHE_VERSION, type(ds).__qualname__, ds.info.name, str(Path(ds.root).resolve()), list(ds.ids),
-             json.dumps(info, sort_keys=True, default=str), json.dumps(asdict(spec), sort_keys=True)]
-    for p in parts:
-        h.update(repr(p).encode())
-    for line in _source_stamp(Path(ds.root)):
-        h.update(line.encode())
-    return h.hexdigest()
-
-
-def _source_stamp(root: Path) -> list[str]:
-    """(relative path, size, mtime) of every file under root: a changed file means a new cache."""
-    if root.is_file():
-        st = root.stat()
-        return [f"{root.name}:{st.st_size}:{st.st_mtime_ns}"]
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            try:
-                st = os.stat(os.path.join(dirpath, name))
-            except OSError:
-                continue
-            out.append(f"{os.path.relpath(os.path.join(dirpath, name), root)}:{st.st_size}:{st.st_mtime_ns}")
-    return out
-
-
-def cache_folder(name: str, fp: str) -> Path:
-    """`data_dir()/targets/<name>-<fingerprint[:12]>` (name reduced to safe characters)."""
-    from mujo.paths import data_dir
-
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "dataset"
-    return data_dir() / "targets" / f"{safe}-{fp[:12]}"
 
 
 def resample_recording(rec: Recording, rate: float) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray],
@@ -376,127 +233,8 @@ def _assemble(ds: TargetDataset, spec: PrepareSpec, placements: tuple[str, ...],
         info=ds.info, fingerprint=fp, problems=problems)
 
 
-def _save(ws: WindowSet, tmp: Path, folder: Path) -> WindowSet:
-    """Finish the temporary cache folder `tmp` (imu/pose already there), rename it to `folder`, reopen it."""
-    try:
-        for name in _ARRAYS:
-            arr = getattr(ws, name)
-            if arr is not None and not (tmp / f"{name}.npy").is_file():
-                np.save(tmp / f"{name}.npy", np.ascontiguousarray(arr))
-        meta = {"cache_version": CACHE_VERSION, "fingerprint": ws.fingerprint, "recording_ids": ws.recording_ids,
-                "subjects": ws.subjects, "sessions": ws.sessions, "classes": list(ws.classes),
-                "placements": list(ws.placements), "sites": list(ws.sites), "channels": list(ws.channels),
-                "spec": asdict(ws.spec), "problems": ws.problems}
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))  # written last: its presence marks a whole cache
-        ws.imu = ws.pose = None  # close the memory maps before the rename
-        if not (folder / "meta.json").is_file():  # else another process finished first (no lock): keep its copy
-            shutil.rmtree(folder, ignore_errors=True)  # leftovers without meta.json are incomplete
-            try:
-                os.rename(tmp, folder)
-            except OSError:
-                if not (folder / "meta.json").is_file():
-                    raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return _load(folder, ws.info)
+# What a model sees of the windows lives in mujo.datasets.inputs; kept importable from here too.
+from mujo.datasets.inputs import checkpoint_problem, model_input, site_order, zscore_stats  # noqa: E402
 
-
-def _load(folder: Path, info: DatasetInfo) -> WindowSet:
-    meta = json.loads((folder / "meta.json").read_text())
-    if meta.get("cache_version") != CACHE_VERSION:
-        raise ValueError(f"cache version {meta.get('cache_version')} is not {CACHE_VERSION}")
-    arrays = {n: np.load(folder / f"{n}.npy", mmap_mode="r", allow_pickle=False) if (folder / f"{n}.npy").is_file()
-              else None for n in _ARRAYS}
-    spec = meta["spec"]
-    spec["channels"] = tuple(spec["channels"])
-    spec["placements"] = None if spec["placements"] is None else tuple(spec["placements"])
-    return WindowSet(**arrays, recording_ids=meta["recording_ids"], subjects=meta["subjects"],
-                     sessions=meta["sessions"], classes=tuple(meta["classes"]), placements=tuple(meta["placements"]),
-                     sites=tuple(meta["sites"]), channels=tuple(meta["channels"]), spec=PrepareSpec(**spec),
-                     info=info, fingerprint=meta["fingerprint"], problems=list(meta["problems"]), path=folder)
-
-
-def zscore_stats(imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per site and channel mean and std (floored at 1e-6) of (W, T, S, C) windows: (S, C) float32 each."""
-    if len(imu) == 0:
-        raise ValueError("z-score statistics need at least one window")
-    s = np.zeros(imu.shape[2:], np.float64)
-    ss = np.zeros(imu.shape[2:], np.float64)
-    n = 0
-    for i in range(0, len(imu), 4096):  # chunks keep a memory-mapped set from being read whole as float64
-        x = np.asarray(imu[i:i + 4096], np.float64).reshape(-1, *imu.shape[2:])
-        s += x.sum(axis=0)
-        ss += np.square(x).sum(axis=0)
-        n += len(x)
-    mean = s / n
-    std = np.sqrt(np.maximum(ss / n - mean ** 2, 0.0))
-    return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
-
-
-def model_input(ws: WindowSet, rows: np.ndarray, modality: str, *, mean: np.ndarray | None = None,
-                std: np.ndarray | None = None) -> np.ndarray:
-    """Windows `rows` as a model takes them.
-
-    Args:
-        ws: the windows.
-        rows: window indices.
-        modality: "imu" -> (B, T, S, C) float32 z-scored with mean/std ((S, C); None: the stats of these rows);
-            "pose" -> (B, T, 17, 3) float32 copy passed through `normalize_pose`.
-
-    Returns:
-        A new float32 array (the WindowSet is never changed).
-    """
-    rows = np.asarray(rows, dtype=np.int64)
-    if str(modality) == "imu":
-        x = np.asarray(ws.imu[rows], dtype=np.float32).copy()
-        if mean is None or std is None:
-            mean, std = zscore_stats(x) if len(x) else (np.zeros(x.shape[2:], np.float32),
-                                                        np.ones(x.shape[2:], np.float32))
-        x -= np.asarray(mean, np.float32)
-        x /= np.asarray(std, np.float32)
-        return x
-    if str(modality) == "pose":
-        if ws.pose is None:
-            raise DatasetError(f"{ws.info.name} windows were prepared without pose (PrepareSpec(pose=True))")
-        from mujo.data.bank import normalize_pose
-
-        return normalize_pose(np.asarray(ws.pose[rows], dtype=np.float32).copy())
-    raise ValueError(f"modality must be 'imu' or 'pose', got {modality!r}")
-
-
-def site_order(ws_sites: Sequence[str], model_sites: Sequence[str]) -> list[int]:
-    """Permutation of the windows' site axis into the model's site order.
-
-    Raises:
-        CheckpointError: the two site sets differ (names both and how to pre-train a matching model).
-    """
-    from mujo.checkpoint import CheckpointError
-
-    ws_sites, model_sites = list(ws_sites), list(model_sites)
-    if sorted(ws_sites) != sorted(model_sites) or len(set(ws_sites)) != len(ws_sites):
-        raise CheckpointError(f"the dataset's sensors sit at {ws_sites} but the checkpoint was pre-trained for "
-                              f"{model_sites}; pre-train one for these sites: mujo pretrain --sites "
-                              + " ".join(ws_sites))
-    return [ws_sites.index(s) for s in model_sites]
-
-
-def checkpoint_problem(info: DatasetInfo, config: ModelConfig, inputs: Sequence[str]) -> str | None:
-    """Why a checkpoint with `config` cannot run on `info`'s dataset with `inputs` ("imu", "pose"), or None."""
-    modalities = {str(m) for m in config.modalities}
-    problems = []
-    for inp in inputs:
-        if str(inp) not in ("imu", "pose"):
-            problems.append(f"unknown input {inp!r} (expected imu or pose)")
-        elif str(inp) not in modalities:
-            problems.append(f"the checkpoint has no {inp} encoder")
-    if "imu" in map(str, inputs) and "imu" in modalities:
-        sites = list(info.placements.values())  # in the dataset's order, as the windows hold them
-        if sorted(sites) != sorted(config.imu_sites):
-            problems.append(f"the checkpoint's IMU sites {list(config.imu_sites)} differ from {info.name}'s "
-                            f"{sites} (pre-train with: mujo pretrain --sites {' '.join(sites)})")
-        lacking = [c for c in config.imu_channels if c not in info.channels]
-        if lacking:
-            problems.append(f"the checkpoint uses {', '.join(lacking)} channels that {info.name} lacks")
-    if "pose" in map(str, inputs) and not info.has_pose:
-        problems.append(f"{info.name} has no pose")
-    return "; ".join(problems) or None
+__all__ = ["PrepareSpec", "WindowSet", "prepare", "fingerprint", "cache_folder", "resample_recording",
+           "window_labels", "checkpoint_problem", "model_input", "site_order", "zscore_stats"]

@@ -11,7 +11,7 @@ import numpy as np
 from mujo.datasets.base import DatasetError, natural_key
 
 if TYPE_CHECKING:
-    from mujo.datasets.prepare import WindowSet
+    from mujo.datasets.windowset import WindowSet
 
 PARTS = ("train", "val", "test")
 

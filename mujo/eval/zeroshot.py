@@ -22,7 +22,7 @@ from mujo.features.text import embed_texts
 from mujo.modality import Modality
 
 if TYPE_CHECKING:
-    from mujo.datasets.prepare import WindowSet
+    from mujo.datasets.windowset import WindowSet
     from mujo.store import Store
 
 NULL_NAME = "NULL"  # = mujo.datasets.base.NULL_NAME (not imported: keeps this module free of dataset imports)

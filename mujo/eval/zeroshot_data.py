@@ -13,7 +13,7 @@ from mujo.modality import Modality
 
 if TYPE_CHECKING:
     from mujo.config import ModelConfig
-    from mujo.datasets.prepare import WindowSet
+    from mujo.datasets.windowset import WindowSet
     from mujo.eval.zeroshot import ZeroShotSettings
 
 STATS_WINDOWS = 10_000  # z-score stats from at most this many evenly spaced windows (bounded memory)
@@ -47,7 +47,7 @@ def windows_for(s: ZeroShotSettings, config: ModelConfig, extra: Mapping[str, An
         CheckpointError: the checkpoint's sites, channels or window length do not fit the windows.
         ValueError: unknown split, NULL asked of a dataset without NULL, no windows left to evaluate.
     """
-    from mujo.datasets.prepare import site_order, zscore_stats  # noqa: PLC0415
+    from mujo.datasets.inputs import site_order, zscore_stats  # noqa: PLC0415
 
     ws = windows if windows is not None else _prepare(s, config, progress)
     imu = s.inputs == Modality.IMU.value
@@ -142,7 +142,7 @@ def _checkpoint_stats(s: ZeroShotSettings, config: ModelConfig, extra: Mapping[s
 def window_embeddings(model: torch.nn.Module, sel: Selection, batch_size: int = 512, *,
                       progress: Progress | None = None) -> np.ndarray:
     """(N, D) unit-norm float32 embeddings of the selected windows, in batches under inference mode."""
-    from mujo.datasets.prepare import model_input  # noqa: PLC0415
+    from mujo.datasets.inputs import model_input  # noqa: PLC0415
 
     n = len(sel.rows)
     out = np.empty((n, model.config.embed_dim), np.float32)

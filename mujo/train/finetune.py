@@ -26,7 +26,7 @@ from mujo.train.loop import LoopSettings, TrainState, fit
 if TYPE_CHECKING:
     import sqlite3
 
-    from mujo.datasets.prepare import WindowSet
+    from mujo.datasets.windowset import WindowSet
     from mujo.store import Store
 
 __all__ = ["SCENARIOS", "FinetuneInterrupted", "FinetuneResult", "FinetuneSettings", "finetune", "repeat_settings"]

@@ -10,7 +10,7 @@ import torch
 
 if TYPE_CHECKING:
     from mujo.config import ModelConfig
-    from mujo.datasets.prepare import WindowSet
+    from mujo.datasets.windowset import WindowSet
     from mujo.train.finetune import FinetuneSettings
 
 Progress = Callable[[float, str], None]
@@ -75,7 +75,7 @@ def prepare_run(settings: FinetuneSettings, windows: WindowSet | None, progress:
     """
     from mujo.checkpoint import CheckpointError, compatibility  # noqa: PLC0415
     from mujo.datasets.base import DatasetError  # noqa: PLC0415
-    from mujo.datasets.prepare import site_order  # noqa: PLC0415
+    from mujo.datasets.inputs import site_order  # noqa: PLC0415
 
     config, method, channels, window = model_plan(settings)
     if config is not None:
@@ -178,7 +178,7 @@ class _Inputs:
 
     def __init__(self, ws: WindowSet, modalities: tuple[str, ...], train_rows: np.ndarray,
                  channels: tuple[str, ...], order: list[int]):
-        from mujo.datasets.prepare import zscore_stats  # noqa: PLC0415
+        from mujo.datasets.inputs import zscore_stats  # noqa: PLC0415
 
         self.ws, self.modalities, self.order = ws, modalities, order
         self.columns = [3 * ws.channels.index(c) + k for c in channels for k in range(3)]
@@ -187,7 +187,7 @@ class _Inputs:
             self.mean, self.std = zscore_stats(ws.imu[np.sort(train_rows)])
 
     def __call__(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
-        from mujo.datasets.prepare import model_input  # noqa: PLC0415
+        from mujo.datasets.inputs import model_input  # noqa: PLC0415
 
         out: dict[str, Any] = {}
         for m in self.modalities:

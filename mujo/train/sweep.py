@@ -139,7 +139,7 @@ def _paired_cells(spec: SweepSpec, dataset: str, info: Any, ckpts: dict[str, tup
                   null: bool, inputs: tuple[str, ...], fraction: float) -> list[Cell]:
     """The cells of one (dataset, repeat, NULL, inputs, fraction): one seed and split, hence the same training
     windows, in every scenario and checkpoint, so their results are paired."""
-    from mujo.datasets.prepare import checkpoint_problem  # noqa: PLC0415
+    from mujo.datasets.inputs import checkpoint_problem  # noqa: PLC0415
     from mujo.train.finetune import FinetuneSettings  # noqa: PLC0415
 
     common = dict(dataset=_abs(dataset), preset=spec.preset, inputs=inputs, fraction=fraction, repeat=repeat,

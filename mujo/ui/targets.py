@@ -108,7 +108,7 @@ def checkpoint_label(path: str | Path) -> str:
 def fit_problem(info: Any, ckpt: registry.CheckpointInfo, inputs: Sequence[str]) -> str | None:
     """Why checkpoint `ckpt` cannot run on the dataset described by `info` with `inputs`, or None."""
     from mujo.config import ConfigError, ModelConfig, from_dict  # noqa: PLC0415
-    from mujo.datasets.prepare import checkpoint_problem  # noqa: PLC0415
+    from mujo.datasets.inputs import checkpoint_problem  # noqa: PLC0415
 
     try:
         config = from_dict(ModelConfig, dict(ckpt.model))
