@@ -14,6 +14,7 @@ from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 
 EMBEDDING_PAGE, RETRIEVAL_PAGE = "pages/2_Embedding_Space.py", "pages/3_Retrieval.py"
+FINETUNE_PAGE, ZEROSHOT_PAGE = "pages/4_Fine_tuning.py", "pages/5_Zero_shot.py"
 # (query, target, metric) pairs worth a headline: the quality bar (pose <-> IMU R@1, text -> IMU R@10)
 HIGHLIGHTS = (("pose", "imu", "R@1"), ("imu", "pose", "R@1"), ("text", "imu", "R@10"))
 NAMES = {"text": "Text", "imu": "IMU", "pose": "Pose", "video": "Video"}
@@ -78,6 +79,8 @@ def _describe(info: registry.CheckpointInfo) -> None:
     else:
         st.caption("No retrieval metrics saved with this checkpoint yet (the Retrieval page computes them).")
     st.page_link(EMBEDDING_PAGE, label="Explore the embedding space", icon=":material/scatter_plot:")
+    st.page_link(FINETUNE_PAGE, label="Fine-tune on real sensor datasets", icon=":material/model_training:")
+    st.page_link(ZEROSHOT_PAGE, label="Zero-shot recognition on real data", icon=":material/text_fields:")
 
 
 def _use(folder: str | None) -> None:
