@@ -53,6 +53,7 @@ PAGES = [
     st.Page("pages/3_Retrieval.py", title="Retrieval", icon=":material/manage_search:"),
     st.Page("pages/4_Fine_tuning.py", title="Fine-tuning", icon=":material/model_training:"),
     st.Page("pages/5_Zero_shot.py", title="Zero-shot", icon=":material/text_fields:"),
+    st.Page("pages/6_Curation.py", title="Curation", icon=":material/label:"),
 ]
 
 st.navigation(PAGES).run()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 import numpy as np
 import pandas as pd
 
-from mujo.store.labels import LABELS
+from mujo.store.labels import LABELS, check_label_event
 from mujo.store.runs import now_iso
 from mujo.store.schema import write
 
@@ -288,9 +288,13 @@ def _check_row(raw: Mapping[str, Any], durations: Mapping[str, float] | None, an
     if problems:
         return None, problems
     activity = _text(raw.get("activity")) or None  # CSV cannot tell "" from missing: both mean no activity
-    return {"clip_id": clip, "t0_s": t0, "t1_s": t1, "label": label, "activity": activity,
-            "annotator": _text(raw.get("annotator")) or (annotator or ""), "note": _text(raw.get("note")),
-            "created": created or now_iso()}, []
+    try:  # the store's own rules (text, lengths, activity only with "activity"), as for a label set in the app
+        event = check_label_event(clip, label, t0_s=t0, t1_s=t1, activity=activity,
+                                  annotator=_text(raw.get("annotator")) or (annotator or ""),
+                                  note=_text(raw.get("note")))
+    except ValueError as e:
+        return None, [str(e)]
+    return {**event, "created": created or now_iso()}, []
 
 
 def parse_label_file(path: str | Path, durations: Mapping[str, float] | None = None,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from contextlib import closing
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
@@ -15,6 +17,89 @@ from mujo.store.schema import write
 LABELS = ("null", "activity", "unsure", "bad")
 EVENT_COLUMNS = ["id", "dataset", "clip_id", "t0_s", "t1_s", "label", "activity", "annotator", "note", "created",
                  "undo_of"]
+MAX_NOTE_BYTES = 4096  # a note is a remark, not a document; the page shows it in a table cell
+MAX_NAME_CHARS = 200  # annotator and activity names
+ROW_KEYS = ("clip_id", "label", "t0_s", "t1_s", "activity", "annotator", "note")  # what a bulk row may hold
+PROGRESS_COLUMNS = ["video", "clips", "labelled", "null", "activity", "unsure", "bad", "partly", "unlabelled",
+                    "progress"]
+ALL_VIDEOS = "(all)"  # the `video` of labelling_progress's overall row
+_INSERT = ("INSERT INTO label_events (dataset, clip_id, t0_s, t1_s, label, activity, annotator, note, created)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_MAX_SHOWN_PROBLEMS = 20
+
+
+def _text(value: Any, what: str, *, max_chars: int | None = None, max_bytes: int | None = None,
+          one_line: bool = False) -> str:
+    """`value` as a plain str, checked: any Unicode that UTF-8 can encode, no NUL, within the size limits."""
+    if not isinstance(value, str):
+        raise ValueError(f"{what} must be text, got {type(value).__name__}")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from a badly decoded file name
+        raise ValueError(f"{what} is not valid Unicode text (it has a lone surrogate)") from None
+    if "\x00" in value:
+        raise ValueError(f"{what} contains a NUL character")
+    if one_line and ("\n" in value or "\r" in value):
+        raise ValueError(f"{what} must be one line")
+    if max_chars is not None and len(value) > max_chars:
+        raise ValueError(f"{what} is {len(value)} characters long; at most {max_chars} are allowed")
+    if max_bytes is not None and size > max_bytes:
+        raise ValueError(f"{what} is {size} bytes of UTF-8; at most {max_bytes} are allowed (shorten it)")
+    return str(value)
+
+
+def _seconds(value: Any, what: str) -> float:
+    try:  # numpy scalars and numeric text too
+        if isinstance(value, bool):
+            raise TypeError
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number of seconds, got {value!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be a finite number of seconds, got {value}")
+    return value
+
+
+def check_label_event(clip_id: str, label: str, *, t0_s: float = 0.0, t1_s: float | None = None,
+                      activity: str | None = None, annotator: str = "", note: str = "") -> dict[str, Any]:
+    """Validate one label event and return its normalised fields (the columns of an insert, less dataset/created).
+
+    The activity is stripped and "" becomes None; it is only allowed with label "activity" (where it is optional).
+
+    Raises:
+        ValueError: what is wrong, naming the clip.
+    """
+    clip = _text(clip_id, "clip id", one_line=True)  # the dataset's identifier: no length cap
+    if not clip:
+        raise ValueError("clip id is empty")
+    if label not in LABELS:
+        raise ValueError(f"label {label!r} is not one of {LABELS}")
+    t0 = _seconds(t0_s, f"t0_s of clip {clip!r}")
+    t1 = None if t1_s is None else _seconds(t1_s, f"t1_s of clip {clip!r}")
+    if t0 < 0:
+        raise ValueError(f"label range of clip {clip!r} starts before the clip: t0_s={t0_s}")
+    if t1 is not None and not t1 > t0:
+        raise ValueError(f"label range of clip {clip!r} is empty: t0_s={t0_s} >= t1_s={t1_s}")
+    if activity is not None:
+        activity = _text(activity, f"activity of clip {clip!r}", max_chars=MAX_NAME_CHARS, one_line=True).strip()
+        activity = activity or None
+    if activity is not None and label != "activity":
+        raise ValueError(f"clip {clip!r}: an activity name ({activity!r}) needs label 'activity', not {label!r}")
+    return {"clip_id": clip, "t0_s": t0, "t1_s": t1, "label": label, "activity": activity,
+            "annotator": _text(annotator, "annotator", max_chars=MAX_NAME_CHARS, one_line=True),
+            "note": _text(note, f"note of clip {clip!r}", max_bytes=MAX_NOTE_BYTES)}
+
+
+def _missing(v: Any) -> bool:
+    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+
+
+def _bulk_rows(rows: Iterable[Mapping[str, Any]] | pd.DataFrame) -> list[Mapping[str, Any]]:
+    if isinstance(rows, pd.DataFrame):  # missing cells (NaN/None/NA) mean "not given"
+        return [{k: v for k, v in r.items() if not _missing(v)} for r in rows.to_dict("records")]
+    if isinstance(rows, Mapping):
+        raise ValueError("rows must be a list of mappings (one per event), got a single mapping")
+    return list(rows)
 
 
 class LabelsMixin:
@@ -34,25 +119,63 @@ class LabelsMixin:
             label: one of LABELS.
             t0_s, t1_s: the range in seconds from the clip start; t1_s None = to the clip's end. A later event with
                 the same (clip, t0_s, t1_s) supersedes this one.
-            activity: the exercise, for label "activity".
+            activity: the exercise's (canonical) name, only with label "activity"; optional there.
+            annotator: who labels (one line, at most MAX_NAME_CHARS). note: free text, at most MAX_NOTE_BYTES.
         Returns:
             The event id.
         Raises:
-            ValueError: unknown label or an empty/inverted range.
+            ValueError: unknown label, an empty/inverted range, an activity with another label, text that is too
+                long or not text (see `check_label_event`).
         """
-        if label not in LABELS:
-            raise ValueError(f"label {label!r} is not one of {LABELS}")
-        if t1_s is not None and not float(t1_s) > float(t0_s):
-            raise ValueError(f"label range of clip {clip_id!r} is empty: t0_s={t0_s} >= t1_s={t1_s}")
-        if float(t0_s) < 0:
-            raise ValueError(f"label range of clip {clip_id!r} starts before the clip: t0_s={t0_s}")
+        e = check_label_event(clip_id, label, t0_s=t0_s, t1_s=t1_s, activity=activity, annotator=annotator,
+                              note=note)
+        dataset = _text(dataset, "dataset")
         with closing(self.connect()) as conn, write(conn):
-            cur = conn.execute(
-                "INSERT INTO label_events (dataset, clip_id, t0_s, t1_s, label, activity, annotator, note, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (dataset, clip_id, float(t0_s), None if t1_s is None else float(t1_s), label, activity, annotator,
-                 note, now_iso()))
+            cur = conn.execute(_INSERT, (dataset, e["clip_id"], e["t0_s"], e["t1_s"], e["label"], e["activity"],
+                                         e["annotator"], e["note"], now_iso()))
             return int(cur.lastrowid)
+
+    def add_label_events(self, dataset: str, rows: Iterable[Mapping[str, Any]] | pd.DataFrame, *,
+                         annotator: str = "", note: str = "") -> list[int]:
+        """Append many label events in one transaction (bulk labelling of a selection): all of them, or none.
+
+        Args:
+            dataset: as in `add_label_event`.
+            rows: one mapping per event with clip_id and label, optionally t0_s, t1_s, activity, annotator, note
+                (other keys are an error). A DataFrame works too; its missing cells count as not given.
+            annotator, note: for rows that do not give their own.
+        Returns:
+            The event ids, in row order.
+        Raises:
+            ValueError: every bad row ("row i: ..." counted from 0); nothing was written.
+        """
+        rows = _bulk_rows(rows)
+        dataset = _text(dataset, "dataset")
+        events, problems = [], []
+        for i, row in enumerate(rows):
+            try:
+                if not isinstance(row, Mapping):
+                    raise ValueError(f"expected a mapping, got {type(row).__name__}")
+                unknown = sorted(map(str, set(row) - set(ROW_KEYS)))
+                if unknown:
+                    raise ValueError(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(ROW_KEYS)}")
+                if "clip_id" not in row or "label" not in row:
+                    raise ValueError("clip_id and label are required")
+                events.append(check_label_event(**{"annotator": annotator, "note": note, **row}))
+            except ValueError as err:
+                problems.append(f"row {i}: {err}")
+        if problems:
+            more = len(problems) - _MAX_SHOWN_PROBLEMS
+            raise ValueError(f"{len(problems)} of {len(rows)} label rows are invalid; nothing was written:\n"
+                             + "\n".join(problems[:_MAX_SHOWN_PROBLEMS] + ([f"... and {more} more"] if more > 0
+                                                                           else [])))
+        if not events:
+            return []
+        created = now_iso()
+        with closing(self.connect()) as conn, write(conn):
+            return [int(conn.execute(_INSERT, (dataset, e["clip_id"], e["t0_s"], e["t1_s"], e["label"],
+                                               e["activity"], e["annotator"], e["note"], created)).lastrowid)
+                    for e in events]
 
     def undo_label_event(self, event_id: int, *, annotator: str = "", note: str = "") -> int:
         """Append an event that undoes an earlier label event (the range falls back to its previous label).
@@ -62,6 +185,8 @@ class LabelsMixin:
         Raises:
             ValueError: no such event, it is itself an undo, or it was already undone.
         """
+        annotator = _text(annotator, "annotator", max_chars=MAX_NAME_CHARS, one_line=True)
+        note = _text(note, "note", max_bytes=MAX_NOTE_BYTES)
         with closing(self.connect()) as conn, write(conn):
             row = conn.execute("SELECT * FROM label_events WHERE id = ?", (int(event_id),)).fetchone()
             if row is None:
@@ -70,15 +195,39 @@ class LabelsMixin:
                 raise ValueError(f"label event {event_id} is an undo; add the label again instead")
             if conn.execute("SELECT 1 FROM label_events WHERE undo_of = ?", (int(event_id),)).fetchone():
                 raise ValueError(f"label event {event_id} was already undone")
-            cur = conn.execute(
-                "INSERT INTO label_events (dataset, clip_id, t0_s, t1_s, label, annotator, note, created, undo_of)"
-                " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)",
-                (row["dataset"], row["clip_id"], row["t0_s"], row["t1_s"], annotator, note, now_iso(),
-                 int(event_id)))
-            return int(cur.lastrowid)
+            return self._insert_undo(conn, row, annotator, note)
+
+    @staticmethod
+    def _insert_undo(conn: sqlite3.Connection, row: sqlite3.Row, annotator: str, note: str) -> int:
+        cur = conn.execute(
+            "INSERT INTO label_events (dataset, clip_id, t0_s, t1_s, label, annotator, note, created, undo_of)"
+            " VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)",
+            (row["dataset"], row["clip_id"], row["t0_s"], row["t1_s"], annotator, note, now_iso(), int(row["id"])))
+        return int(cur.lastrowid)
+
+    def undo_last(self, dataset: str, clip_id: str, annotator: str) -> int | None:
+        """Undo this annotator's latest label event on this clip that is not undone yet (the page's undo key).
+
+        Pressing it again undoes the one before, and so on. Other annotators' events are never touched; an event
+        of this annotator that someone else has since superseded is still "the latest" (undoing it changes nothing
+        in force, as `undo_label_event` would).
+
+        Returns:
+            The id of the undo event, or None when there is nothing of this annotator's left to undo.
+        """
+        annotator = _text(annotator, "annotator", max_chars=MAX_NAME_CHARS, one_line=True)
+        with closing(self.connect()) as conn, write(conn):  # find and undo under one lock: two presses, two events
+            row = conn.execute(
+                "SELECT * FROM label_events e WHERE e.dataset = ? AND e.clip_id = ? AND e.annotator = ?"
+                " AND e.undo_of IS NULL AND NOT EXISTS (SELECT 1 FROM label_events u WHERE u.undo_of = e.id)"
+                " ORDER BY e.id DESC LIMIT 1", (dataset, clip_id, annotator)).fetchone()
+            return None if row is None else self._insert_undo(conn, row, annotator, "")
 
     def label_events(self, dataset: str, clip_id: str | None = None) -> pd.DataFrame:
-        """The full event log of a dataset (or one clip), oldest first."""
+        """The full event log of a dataset (or one clip), oldest first.
+
+        For the label in force before and after each event, see `mujo.store.label_io.label_history`.
+        """
         sql, args = "SELECT * FROM label_events WHERE dataset = ?", [dataset]
         if clip_id is not None:
             sql, args = sql + " AND clip_id = ?", args + [clip_id]
@@ -105,3 +254,36 @@ class LabelsMixin:
         with closing(self.connect()) as conn:
             df = pd.read_sql_query(sql, conn, params=(dataset,))
         return df[[c for c in EVENT_COLUMNS if c != "undo_of"]].reset_index(drop=True)
+
+    def labelling_progress(self, dataset: str, clip_ids_by_video: Mapping[str, Iterable[str]]) -> pd.DataFrame:
+        """How far labelling has come, per video and overall, from the labels in force.
+
+        A clip is "labelled" when a whole-clip label (t0_s 0, open end) is in force; its label is counted in
+        null/activity/unsure/bad. A clip with only ranged labels in force is "partly" labelled; the rest are
+        "unlabelled". Labels of clips not in `clip_ids_by_video` are ignored.
+
+        Args:
+            dataset: the store's key of the dataset.
+            clip_ids_by_video: video -> its clip ids.
+        Returns:
+            PROGRESS_COLUMNS, one row per video in the mapping's order, then the overall row (video ALL_VIDEOS,
+            each distinct clip counted once); progress = labelled / clips (0 for no clips).
+        """
+        cur = self.current_labels(dataset)
+        whole = cur[(cur["t0_s"] == 0) & cur["t1_s"].isna()]
+        whole_label = dict(zip(whole["clip_id"], whole["label"]))
+        ranged = set(cur["clip_id"]) - set(whole_label)
+
+        def row(video: str, clips: list[str]) -> dict[str, Any]:
+            clips = list(dict.fromkeys(clips))
+            labels = [whole_label[c] for c in clips if c in whole_label]
+            partly = sum(c in ranged for c in clips)
+            return {"video": video, "clips": len(clips), "labelled": len(labels),
+                    **{name: labels.count(name) for name in LABELS}, "partly": partly,
+                    "unlabelled": len(clips) - len(labels) - partly,
+                    "progress": len(labels) / len(clips) if clips else 0.0}
+
+        groups = {str(v): [str(c) for c in clips] for v, clips in clip_ids_by_video.items()}  # iterators: once
+        rows = [row(v, clips) for v, clips in groups.items()]
+        rows.append(row(ALL_VIDEOS, [c for clips in groups.values() for c in clips]))
+        return pd.DataFrame(rows, columns=PROGRESS_COLUMNS)

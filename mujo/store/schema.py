@@ -87,6 +87,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX sweep_cells_status ON sweep_cells(sweep_id, status, position)",
         "CREATE INDEX sweep_cells_run ON sweep_cells(run_id)",
     ),
+    (  # 3: find a label event's undo by index (current_labels was quadratic in the number of events without it)
+        "CREATE INDEX label_events_undo ON label_events(undo_of) WHERE undo_of IS NOT NULL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -14,7 +14,7 @@ from mujo.eval import embedding_view as ev
 from mujo.eval import projection
 from mujo.ui import background, embed_plot
 from mujo.ui.model import store_stamp
-from mujo.ui.state import StateKeys, absolute_browse_url, browse_link
+from mujo.ui.state import CURATION_PAGE, StateKeys, absolute_browse_url, browse_link
 from mujo.ui.text import md_escape
 
 MAX_POINT_CHOICES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
@@ -224,3 +224,6 @@ def selection_panel(frame: pd.DataFrame, positions: np.ndarray) -> None:
     clip = st.session_state[StateKeys.EMB_OPEN_CLIP]
     with c2:
         browse_link(clip, float(table.at[clip, "t0_s"]), label=f"Open {clip} in Browse")
+    if st.button(f"Label these {len(ids)} clips in Curation", key=StateKeys.EMB_TO_CURATION, icon=":material/label:"):
+        st.session_state[StateKeys.CUR_SELECTION] = ids  # the Curation page offers to label them at once
+        st.switch_page(CURATION_PAGE)

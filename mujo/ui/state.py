@@ -52,6 +52,7 @@ class StateKeys(StrEnum):
     EMB_SEED = "emb.seed"
     EMB_CHART = "emb.chart"  # the scatter (its lasso/box selection)
     EMB_OPEN_CLIP = "emb.open_clip"  # selectbox: which selected clip the Browse link opens
+    EMB_TO_CURATION = "emb.to_curation"  # button: hand the selected clips to Curation (CUR_SELECTION)
     # Retrieval
     RET_MODE = "ret.mode"  # "text", "example" or "metrics"
     RET_TEXT = "ret.text"  # the free-text query
@@ -103,6 +104,38 @@ class StateKeys(StrEnum):
     ZS_TASK = "zs.task"  # the background task of the run in progress (mujo.ui.background.Task)
     ZS_SELECTED_RUN = "zs.selected_run"  # run id shown when the table selects none (the session's last run)
     ZS_RUNS_TABLE = "zs.runs_table"  # earlier runs (dataframe with multi-row selection)
+    # Curation
+    CUR_ANNOTATOR = "cur.annotator"  # text input (sidebar): who labels; required before labelling
+    CUR_VIDEOS = "cur.videos"  # queue filter: multiselect of video ids
+    CUR_SPLITS = "cur.splits"  # queue filter: multiselect of splits
+    CUR_MIN_SCORE = "cur.min_score"  # queue filter: slider, minimum combined NULL score (0: no minimum)
+    CUR_STATUS = "cur.status"  # queue filter: multiselect of mujo.eval.null_suggest.STATUSES
+    CUR_ONLY_SELECTION = "cur.only_selection"  # toggle: queue only the clips of CUR_SELECTION
+    CUR_REFRESH = "cur.refresh"  # button: rebuild the queue with the current labels
+    CUR_QUEUE = "cur.queue"  # the queue: clip ids, most NULL-like first (a snapshot, see mujo.ui.curation_queue)
+    CUR_QUEUE_FOR = "cur.queue_for"  # what the queue was built for (dataset, model, filters)
+    CUR_CLIP = "cur.clip"  # the clip shown (also ?clip= in the URL)
+    CUR_DECIDE = "cur.decide"  # prefix of the decision buttons (+ ".null", ".activity", ".unsure", ".bad")
+    CUR_PREV = "cur.prev"  # button (K)
+    CUR_PREV_ARROW = "cur.prev_arrow"  # button (Left arrow)
+    CUR_NEXT = "cur.next"  # button (J)
+    CUR_NEXT_ARROW = "cur.next_arrow"  # button (Right arrow)
+    CUR_UNDO = "cur.undo"  # button (Z)
+    CUR_ACTIVITY = "cur.activity"  # selectbox: the activity an "activity" decision writes
+    CUR_ACTIVITY_FOR = "cur.activity_for"  # the clip whose default CUR_ACTIVITY holds
+    CUR_NOTE = "cur.note"  # text input: optional note of the next decision
+    CUR_RANGE = "cur.range"  # toggle: decisions label the range CUR_T0..CUR_T1 instead of the whole clip
+    CUR_T0 = "cur.t0"  # number input, seconds
+    CUR_T1 = "cur.t1"  # number input, seconds (None: to the clip's end)
+    CUR_FEEDBACK = "cur.feedback"  # (level, message) shown once after a decision
+    CUR_LAST = "cur.last"  # (clip id, event id) of this session's last decision: undo after moving on
+    CUR_SELECTION = "cur.selection"  # clip ids handed over by the Embedding Space selection (None: none)
+    CUR_BULK_LABEL = "cur.bulk_label"  # selectbox: the label of the selected clips
+    CUR_BULK_ACTIVITY = "cur.bulk_activity"  # selectbox: their activity (label "activity")
+    CUR_BULK_NOTE = "cur.bulk_note"  # text input
+    CUR_BULK_CONFIRM = "cur.bulk_confirm"  # checkbox: the bulk button works only when ticked
+    CUR_BULK_RUN = "cur.bulk_run"  # button: label the selected clips
+    CUR_BULK_CLEAR = "cur.bulk_clear"  # button: forget the selection
 
 
 IMU_COMPONENTS: tuple[str, ...] = ("x", "y", "z", "|·|")
@@ -170,6 +203,28 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.ZS_PART: "all",
     StateKeys.ZS_TASK: None,
     StateKeys.ZS_SELECTED_RUN: None,
+    StateKeys.CUR_ANNOTATOR: "",
+    StateKeys.CUR_VIDEOS: [],
+    StateKeys.CUR_SPLITS: [],
+    StateKeys.CUR_MIN_SCORE: 0.0,
+    StateKeys.CUR_STATUS: ["unlabelled"],
+    StateKeys.CUR_ONLY_SELECTION: False,
+    StateKeys.CUR_QUEUE: [],
+    StateKeys.CUR_QUEUE_FOR: None,
+    StateKeys.CUR_CLIP: None,
+    StateKeys.CUR_ACTIVITY: None,
+    StateKeys.CUR_ACTIVITY_FOR: None,
+    StateKeys.CUR_NOTE: "",
+    StateKeys.CUR_RANGE: False,
+    StateKeys.CUR_T0: 0.0,
+    StateKeys.CUR_T1: None,
+    StateKeys.CUR_FEEDBACK: None,
+    StateKeys.CUR_LAST: None,
+    StateKeys.CUR_SELECTION: None,
+    StateKeys.CUR_BULK_LABEL: "null",
+    StateKeys.CUR_BULK_ACTIVITY: None,
+    StateKeys.CUR_BULK_NOTE: "",
+    StateKeys.CUR_BULK_CONFIRM: False,
 }
 
 # URL query parameters of the Browse page: ?clip=<clip_id>&t=<seconds>&problems=1
@@ -178,6 +233,7 @@ QP_TIME = "t"
 QP_PROBLEMS = "problems"
 BROWSE_PAGE = "pages/1_Browse.py"
 BROWSE_URL_PATH = "Browse"
+CURATION_PAGE = "pages/6_Curation.py"
 
 
 def init_state() -> None:

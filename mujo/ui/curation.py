@@ -1,0 +1,336 @@
+"""The Curation page's parts: annotator, queue filters, one-key decisions, the suggestion, labels, bulk and progress.
+
+The queue and the decision callbacks live in `mujo.ui.curation_queue`; the clip is drawn by the Browse page's
+synchronised view (`mujo.ui.clip_view`). Dataset text and notes are shown as text (st.text, dataframes, escaped
+Markdown), never as HTML.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from mujo.data.fimad import FimadDataset
+from mujo.eval import null_suggest as nsg
+from mujo.store import LABELS
+from mujo.store.label_io import label_history
+from mujo.ui import curation_queue as cq
+from mujo.ui import dataset as uds
+from mujo.ui.clip_view import clip_view
+from mujo.ui.state import StateKeys
+from mujo.ui.text import md_escape
+
+SHORTCUTS = {"null": "N", "activity": "A", "unsure": "U", "bad": "B"}
+ICONS = {"null": ":material/block:", "activity": ":material/directions_run:", "unsure": ":material/help:",
+         "bad": ":material/broken_image:"}
+RECENT = 10  # label events listed under "Recent labels"
+
+
+def annotator_sidebar() -> str:
+    """The annotator's name (sidebar text input, kept for the session); "" until typed."""
+    with st.sidebar:
+        st.text_input("Annotator", key=StateKeys.CUR_ANNOTATOR, persist_state="session", max_chars=80,
+                      placeholder="your name or initials", help="Stored with every label you make.")
+    return cq.annotator()
+
+
+def _options(sig: pd.DataFrame, col: str, key: StateKeys) -> list[str]:
+    opts = sorted(v for v in sig[col].unique() if v)
+    kept = [v for v in st.session_state.get(key) or [] if v in opts]
+    if kept != list(st.session_state.get(key) or []):
+        st.session_state[key] = kept  # choices of another dataset would be invalid values
+    return opts
+
+
+def filter_controls(sig: pd.DataFrame, selection: list[str] | None) -> cq.QueueFilter:
+    """The queue filters (in an expander); return what they ask for."""
+    videos, splits = _options(sig, "video_id", StateKeys.CUR_VIDEOS), _options(sig, "split", StateKeys.CUR_SPLITS)
+    with st.expander("Queue filters", icon=":material/filter_alt:"):
+        c = st.columns([1.4, 1, 1.2, 1.6], vertical_alignment="bottom")
+        c[0].multiselect("Source video", videos, key=StateKeys.CUR_VIDEOS, placeholder="all",
+                         persist_state="session")
+        c[1].multiselect("Split", splits, key=StateKeys.CUR_SPLITS, placeholder="all", persist_state="session")
+        c[2].slider("Minimum NULL score", 0.0, 1.0, step=0.05, key=StateKeys.CUR_MIN_SCORE,
+                    persist_state="session", help="0 keeps every clip, also those without any signal.")
+        c[3].multiselect("Status", list(nsg.STATUSES), key=StateKeys.CUR_STATUS, placeholder="any",
+                         persist_state="session", help="The clip's curation label now (whole clip), or partly "
+                                                       "labelled when only ranges of it are.")
+        if selection:
+            st.toggle(f"Only the {len(selection)} clips selected in the Embedding Space",
+                      key=StateKeys.CUR_ONLY_SELECTION)
+        r = st.columns([1, 3], vertical_alignment="center")
+        r[0].button("Refresh queue", key=StateKeys.CUR_REFRESH, icon=":material/refresh:",
+                    help="Rebuild the queue with the labels as they are now (labelled clips leave an 'unlabelled' "
+                         "queue).")
+        r[1].caption("The queue is kept while you label (a labelled clip keeps its place, so Previous goes back to "
+                     "it); it is rebuilt when a filter changes or on Refresh.")
+    only = bool(st.session_state.get(StateKeys.CUR_ONLY_SELECTION)) and selection
+    return cq.QueueFilter(videos=tuple(st.session_state[StateKeys.CUR_VIDEOS]),
+                          splits=tuple(st.session_state[StateKeys.CUR_SPLITS]),
+                          min_score=float(st.session_state[StateKeys.CUR_MIN_SCORE] or 0.0),
+                          status=tuple(st.session_state[StateKeys.CUR_STATUS] or ()),
+                          only=tuple(selection) if only else None)
+
+
+def activity_options(ds: FimadDataset) -> list[str]:
+    """The dataset's activity names: its labels other than the NULL ones."""
+    if "label" not in ds.clips.columns:
+        return []
+    labels = ds.clips["label"].dropna().astype(str).str.strip()
+    labels = labels[(labels != "") & ~nsg.is_null_label(labels)]
+    return sorted(labels.unique().tolist())
+
+
+def default_activity(ds: FimadDataset, clip_id: str, options: list[str]) -> str | None:
+    """The clip's own label when it names an activity, else its normalised chapter, else the first option."""
+    row = ds.clips.loc[clip_id]
+    for col in ("label", "chapter_norm"):
+        v = row.get(col)
+        if isinstance(v, str) and v.strip() and not nsg.is_null_label([v])[0]:
+            return v.strip()
+    return options[0] if options else None
+
+
+def decision_bar(key: str, clip_id: str, ds: FimadDataset, queue: list[str], who: str) -> None:
+    """The one-key decisions, the activity choice, Previous/Next/Undo, the note and the time-range panel."""
+    options = activity_options(ds)
+    if st.session_state.get(StateKeys.CUR_ACTIVITY_FOR) != clip_id:
+        st.session_state[StateKeys.CUR_ACTIVITY] = default_activity(ds, clip_id, options)
+        st.session_state[StateKeys.CUR_ACTIVITY_FOR] = clip_id
+    current = st.session_state.get(StateKeys.CUR_ACTIVITY)
+    if current and current not in options:
+        options = [current, *options]
+    off = not who
+    c = st.columns([1, 1.1, 1.9, 1, 1], vertical_alignment="bottom")
+    for col, label in zip((c[0], c[1], c[3], c[4]), ("null", "activity", "unsure", "bad")):
+        col.button(cq.LABEL_NAMES[label], key=f"{StateKeys.CUR_DECIDE}.{label}", shortcut=SHORTCUTS[label],
+                   icon=ICONS[label], on_click=cq.decide, args=(key, clip_id, label), disabled=off, width="stretch",
+                   type="primary" if label == "null" else "secondary")
+    c[2].selectbox("Activity", options, key=StateKeys.CUR_ACTIVITY, accept_new_options=True,
+                   label_visibility="collapsed", placeholder="activity (type a new one)",
+                   help="What the Activity decision writes; type to add a name the dataset lacks.")
+    pos = cq.position(queue, clip_id)
+    n = st.columns([1, 0.5, 0.5, 1, 1], vertical_alignment="bottom")
+    first, last = pos is None or pos == 0, pos is not None and pos == len(queue) - 1
+    n[0].button("Previous", key=StateKeys.CUR_PREV, shortcut="K", on_click=cq.move, args=(-1,), disabled=first,
+                icon=":material/skip_previous:", width="stretch")
+    n[1].button("", key=StateKeys.CUR_PREV_ARROW, shortcut="Left", on_click=cq.move, args=(-1,), disabled=first,
+                icon=":material/arrow_back:", help="Previous clip", width="stretch")
+    n[2].button("", key=StateKeys.CUR_NEXT_ARROW, shortcut="Right", on_click=cq.move, args=(1,),
+                disabled=last or not queue, icon=":material/arrow_forward:", help="Next clip", width="stretch")
+    n[3].button("Next", key=StateKeys.CUR_NEXT, shortcut="J", on_click=cq.move, args=(1,),
+                disabled=last or not queue, icon=":material/skip_next:", width="stretch")
+    n[4].button("Undo", key=StateKeys.CUR_UNDO, shortcut="Z", on_click=cq.undo, args=(key, clip_id), disabled=off,
+                icon=":material/undo:", width="stretch", help="Undo your latest label of this clip (or, when it has "
+                                                               "none, your last decision and go back to it).")
+    st.text_input("Note (optional, stored with the next decision)", key=StateKeys.CUR_NOTE, max_chars=500)
+    range_panel(ds, clip_id)
+    st.caption("Keys work while no text box has focus (click an empty spot of the page first; inside the player "
+               "the keys go to the player): N NULL · A activity · U unsure · B bad · J/→ next · K/← previous "
+               "· Z undo. A whole-clip decision moves to the next clip.")
+
+
+def range_panel(ds: FimadDataset, clip_id: str) -> None:
+    """Label a time range inside the clip instead of the whole clip."""
+    duration = float(ds.clips.at[clip_id, "duration_s"]) if "duration_s" in ds.clips.columns else None
+    on = bool(st.session_state.get(StateKeys.CUR_RANGE))
+    with st.expander("Label a time range" + (" (on)" if on else ""), expanded=on, icon=":material/timeline:"):
+        st.toggle("Decisions label this range, not the whole clip (and stay on the clip)", key=StateKeys.CUR_RANGE)
+        c = st.columns(2)
+        c[0].number_input("From (s)", min_value=0.0, step=0.5, key=StateKeys.CUR_T0, format="%.2f")
+        c[1].number_input("To (s; empty = the clip's end)", min_value=0.0, step=0.5, key=StateKeys.CUR_T1,
+                          format="%.2f")
+        if duration is not None and np.isfinite(duration):
+            st.caption(f"The clip is {duration:.2f} s long.")
+
+
+def suggestion_panel(ranked: pd.DataFrame, clip_id: str) -> None:
+    """The combined NULL score and each signal's score and reason."""
+    st.markdown("**Suggestion**")
+    rows = ranked[ranked["clip_id"] == clip_id]
+    if rows.empty:
+        st.caption("No signals for this clip.")
+        return
+    row = rows.iloc[0]
+    combined = row["combined"]
+    if pd.notna(combined):
+        verdict = "looks like NULL" if combined >= 0.5 else "looks like an activity"
+        st.markdown(f"NULL score **{combined:.2f}** ({verdict}; {int(row['n_signals'])} of {len(nsg.SIGNALS)} "
+                    "signals available)")
+    else:
+        st.caption("No signal is available for this clip.")
+    weights = nsg.NullWeights()
+    table = pd.DataFrame({"signal": list(nsg.SIGNALS),
+                          "score": [row[s] for s in nsg.SIGNALS],
+                          "weight": [getattr(weights, s) for s in nsg.SIGNALS],
+                          "reason": [str(row[f"{s}_reason"]) for s in nsg.SIGNALS]})
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0,
+                                                                         format="%.2f"),
+                                "weight": st.column_config.NumberColumn("weight", format="%.1f", width="small"),
+                                "reason": st.column_config.TextColumn("reason", width="large")})
+
+
+def _range_text(t0: Any, t1: Any) -> str:
+    t0 = float(t0) if pd.notna(t0) else 0.0
+    if (t1 is None or pd.isna(t1)) and t0 <= 0:
+        return "whole clip"
+    return f"{t0:g} s – " + ("end" if t1 is None or pd.isna(t1) else f"{float(t1):g} s")
+
+
+def label_panel(key: str, clip_id: str, labels: pd.DataFrame) -> None:
+    """The labels in force on this clip and its full history (undo events included)."""
+    st.markdown("**Current label**")
+    mine = labels[labels["clip_id"] == clip_id]
+    if mine.empty:
+        st.markdown("Unlabelled")
+    for r in mine.itertuples(index=False):
+        by = f" · by {r.annotator}" if r.annotator else ""
+        note = f" · note: {r.note}" if r.note else ""
+        st.markdown(f"**{md_escape(cq.describe(r.label, r.activity))}** "
+                    + md_escape(f"({_range_text(r.t0_s, r.t1_s)}{by}, {r.created}){note}"))
+    hist = label_history(cq.store(), key, clip_id)
+    with st.expander(f"History of this clip ({len(hist)} events)", icon=":material/history:"):
+        if hist.empty:
+            st.caption("No label events yet.")
+        else:
+            shown = hist[["created", "kind", "label", "activity", "t0_s", "t1_s", "annotator", "note",
+                          "after_label"]].iloc[::-1]
+            st.dataframe(shown, hide_index=True, width="stretch",
+                         column_config={"after_label": st.column_config.TextColumn("label after")})
+
+
+def bulk_panel(key: str, ds: FimadDataset, selection: list[str], who: str) -> None:
+    """Label every clip handed over by the Embedding Space selection at once (with a confirmation)."""
+    known = [c for c in selection if c in ds.clips.index]
+    with st.container(border=True):
+        st.markdown(f"**Label the {len(known)} clips selected in the Embedding Space**")
+        if len(known) < len(selection):
+            st.caption(f"{len(selection) - len(known)} selected clips are not in this dataset and are left out.")
+        st.caption(md_escape(", ".join(known[:12]) + (f" … and {len(known) - 12} more" if len(known) > 12 else "")))
+        c = st.columns([1, 1.6, 2], vertical_alignment="bottom")
+        c[0].selectbox("as", list(LABELS), key=StateKeys.CUR_BULK_LABEL, format_func=cq.LABEL_NAMES.get)
+        label = st.session_state[StateKeys.CUR_BULK_LABEL]
+        options = activity_options(ds)
+        if st.session_state.get(StateKeys.CUR_BULK_ACTIVITY) not in options + [None]:
+            options = [st.session_state[StateKeys.CUR_BULK_ACTIVITY], *options]
+        c[1].selectbox("Activity", options, key=StateKeys.CUR_BULK_ACTIVITY, accept_new_options=True,
+                       disabled=label != "activity", placeholder="for Activity: choose or type")
+        c[2].text_input("Note (optional)", key=StateKeys.CUR_BULK_NOTE, max_chars=500)
+        d = st.columns([2.4, 1.2, 1], vertical_alignment="center")
+        what = cq.describe(label, st.session_state.get(StateKeys.CUR_BULK_ACTIVITY))
+        d[0].checkbox(f"Yes, label all {len(known)} clips {what}", key=StateKeys.CUR_BULK_CONFIRM, disabled=not known)
+        d[1].button(f"Label {len(known)} clips", key=StateKeys.CUR_BULK_RUN, type="primary",
+                    icon=":material/done_all:", on_click=cq.bulk_label, args=(key, known), width="stretch",
+                    disabled=not (who and known and st.session_state.get(StateKeys.CUR_BULK_CONFIRM)))
+        d[2].button("Forget the selection", key=StateKeys.CUR_BULK_CLEAR, on_click=cq.forget_selection,
+                    width="stretch")
+
+
+def progress_frame(ds: FimadDataset, labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """(per video: clips, labelled, share; per clip: its status). A clip counts as labelled when it has any label."""
+    ids = ds.clips.index.astype(str)
+    status = pd.Series(nsg.clip_status(ids, labels), index=ids)
+    video = (ds.clips["video_id"].astype(str).to_numpy() if "video_id" in ds.clips.columns
+             else np.full(len(ids), ""))
+    df = pd.DataFrame({"video_id": video, "labelled": (status != "unlabelled").to_numpy()})
+    per = df.groupby("video_id", sort=True).agg(clips=("labelled", "size"), labelled=("labelled", "sum"))
+    per["share"] = per["labelled"] / per["clips"]
+    return per, status
+
+
+def progress_panel(ds: FimadDataset, labels: pd.DataFrame) -> None:
+    """Overall progress (a bar and the count per status) and a bar per source video."""
+    per, status = progress_frame(ds, labels)
+    done, total = int(per["labelled"].sum()), int(per["clips"].sum())
+    st.progress(done / total if total else 0.0,
+                text=f"{done:,} of {total:,} clips labelled ({done / max(total, 1):.0%})")
+    counts = status.value_counts()
+    st.caption(" · ".join(f"{s}: {int(counts.get(s, 0)):,}" for s in nsg.STATUSES))
+    with st.expander(f"Progress per source video ({len(per)} videos)", icon=":material/bar_chart:"):
+        st.dataframe(per.reset_index(), hide_index=True, width="stretch",
+                     column_config={"video_id": st.column_config.TextColumn("source video"),
+                                    "clips": st.column_config.NumberColumn("clips", format="%d"),
+                                    "labelled": st.column_config.NumberColumn("labelled", format="%d"),
+                                    "share": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0,
+                                                                             format="percent")})
+
+
+def recent_panel(key: str) -> None:
+    """The dataset's latest label events (any annotator), newest first, as text."""
+    hist = label_history(cq.store(), key)
+    st.markdown("**Recent labels**")
+    if hist.empty:
+        st.caption("No labels yet.")
+        return
+    tail = hist.iloc[::-1].head(RECENT)
+    rows = [{"clip": r.clip_id,
+             "decision": ("undo of " if r.kind == "undo" else "") + cq.describe(r.label, r.activity),
+             "range": _range_text(r.t0_s, r.t1_s), "annotator": r.annotator or "",
+             "when": str(r.created or "")[:19].replace("T", " ")}
+            for r in tail.itertuples(index=False)]
+    # st.table renders Markdown in its cells: every cell is escaped, so names and notes stay text.
+    st.table(pd.DataFrame([{k: md_escape(str(v)) for k, v in row.items()} for row in rows]), hide_index=True)
+
+
+def _show_feedback() -> None:
+    fb = st.session_state.pop(StateKeys.CUR_FEEDBACK, None)
+    if fb:
+        level, message = fb
+        getattr(st, level if level in ("success", "info", "warning", "error") else "info")(md_escape(message))
+
+
+def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
+    """The whole page below its title."""
+    who = annotator_sidebar()
+    key = cq.the_dataset_key(ds)
+    cq.sync_from_url()
+    model = cq.current_model(ref.root)
+    sig = cq.signals(ref, ds, model)
+    labels = cq.current_labels(key)
+    ranked = nsg.rank_signals(sig, labels=labels)
+    selection = [str(c) for c in st.session_state.get(StateKeys.CUR_SELECTION) or []]
+    message = st.empty()  # the last decision's feedback: filled once the queue is in place (it may add one)
+    if not who:
+        st.warning("Type your name under **Annotator** in the sidebar to label: every label records who made it.",
+                   icon=":material/person:")
+    progress_panel(ds, labels)
+    if selection:
+        bulk_panel(key, ds, selection, who)
+    flt = filter_controls(sig, selection)
+    signature = (ref.root, ref.stamp, model, flt)
+    queue = cq.sync_queue(sig, labels, flt, signature, refresh=bool(st.session_state.get(StateKeys.CUR_REFRESH)))
+    with message.container():
+        _show_feedback()
+    if model.checkpoint is None:
+        st.caption("Signals: chapter text and IMU motion only. With a model whose embeddings of this dataset exist "
+                   "(Embedding Space computes them), the prompt-distance and uncertainty signals join in.")
+    clip_id = st.session_state.get(StateKeys.CUR_CLIP)
+    if not clip_id:
+        st.info("No clip matches the queue filters." if len(ranked) else "This dataset has no clips.",
+                icon=":material/filter_alt_off:")
+        recent_panel(key)
+        return
+    pos = cq.position(queue, clip_id)
+    where = (f"Clip {pos + 1} of {len(queue)}" if pos is not None
+             else f"Not in the queue (its {len(queue)} clips match the filters; Next goes to the first)")
+    status = ranked.loc[ranked["clip_id"] == clip_id, "status"]
+    st.markdown(f"**{where}** · {md_escape(clip_id)}" + (f" · status: {md_escape(status.iloc[0])}" if len(status)
+                                                          else ""))
+    if clip_id not in ds.clips.index:
+        clip_view(ref, ds, clip_id, None)  # says that there is no such clip
+        return
+    decision_bar(key, clip_id, ds, queue, who)
+    left, right = st.columns([1.4, 1], gap="medium")
+    with left:
+        suggestion_panel(ranked, clip_id)
+    with right:
+        label_panel(key, clip_id, labels)
+    clip_view(ref, ds, clip_id, uds.validation_report(ref.root, ref.stamp))
+    recent_panel(key)
+
+
+__all__ = ["activity_options", "curation_page", "default_activity", "progress_frame"]
