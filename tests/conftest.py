@@ -31,6 +31,20 @@ def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def tiny_synth_imu(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny synthetic FiMAD without video (pose, IMU, text, ground-truth labels; 12 clips, half of them NULL, one
+    video per split), generated once per test session in a few seconds."""
+    import dataclasses  # noqa: PLC0415
+
+    from mujo.data.synth import generate_dataset
+    from mujo.demo import preset_config
+
+    root = tmp_path_factory.mktemp("synth_imu") / "tiny"
+    generate_dataset(root, dataclasses.replace(preset_config("tiny"), with_video=False), workers=1)
+    return root
+
+
 @pytest.fixture()
 def one_torch_thread():
     """Tiny models run fastest on one thread, and a busy machine does not stall OpenMP barriers."""

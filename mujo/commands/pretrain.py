@@ -23,7 +23,7 @@ def _settings(args: argparse.Namespace):
         cycle_epochs=args.cycle_epochs, patience=args.patience, seed=args.seed, same_clip=args.same_clip,
         monitor=args.monitor,
         text_field=args.text_field, video_feature=args.video_feature, threads=args.threads, name=args.name or "",
-        resume=args.resume,
+        null_anchor=args.null_anchor, null_labels=args.null_labels, resume=args.resume,
         overwrite=args.overwrite)
 
 
@@ -122,6 +122,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "together, or ignore")
     p.add_argument("--text-field", default="chapter_norm", help="clips.csv column for the text features")
     p.add_argument("--video-feature", help="features/<name> to use (default: precomputed, else computed)")
+    p.add_argument("--null-anchor", metavar="TEXT",
+                   help="NULL anchor text, e.g. \"no exercise: the trainer talks, rests or explains\": NULL clips' "
+                        "windows train against it instead of their chapter, and the checkpoint keeps its embedding "
+                        "for zero-shot (--null-embedding learned)")
+    p.add_argument("--null-labels", choices=["truth", "curated"],
+                   help="which clips are NULL: truth (clips.csv label null_class; the default with --null-anchor) or "
+                        "curated (the store's whole-clip null labels); also keeps the NULL windows' centroid")
     p.add_argument("--threads", type=int, help="torch threads per process (default: all cores)")
     p.add_argument("--name", help="run name in the store")
     p.add_argument("--resume", action="store_true", help="continue the interrupted run in --out")

@@ -30,12 +30,17 @@ def _settings(args: argparse.Namespace):
     return ZeroShotSettings(
         dataset=args.dataset, checkpoint=args.checkpoint, inputs=args.inputs,
         templates=tuple(args.template) if args.template else DEFAULT_TEMPLATES,
-        class_text=_class_text(args.class_text), null=args.null, split=args.split,
+        class_text=_class_text(args.class_text), null=args.null, null_embedding=args.null_embedding,
+        split=args.split,
         part=args.part or ("test" if args.split else "all"), normalize=args.normalize,
         batch_size=args.batch_size, threads=args.threads)
 
 
-def format_result(result: "ZeroShotResult") -> str:
+NULL_ROWS = {"mean": "(mean of the classes)", "learned": "(the checkpoint's learned NULL anchor)",
+             "centroid": "(centroid of the NULL training windows)"}
+
+
+def format_result(result: "ZeroShotResult", null_embedding: str = "mean") -> str:
     """The metrics and the per-class F1 (with support) as plain text tables."""
     def num(v: float | None) -> str:
         return "  -  " if v is None else f"{v:.3f}"
@@ -49,7 +54,7 @@ def format_result(result: "ZeroShotResult") -> str:
     width = max(8, *(len(c) for c in result.classes)) + 2
     lines += ["", f"{'class':<{width}}{'windows':>8}{'F1':>8}  first prompt"]
     for c in result.classes:
-        first = (result.prompts.get(c) or ["(mean of the classes)" if c == "NULL" else ""])[0]
+        first = (result.prompts.get(c) or [NULL_ROWS.get(null_embedding, "") if c == "NULL" else ""])[0]
         lines.append(f"{c:<{width}}{result.support.get(c, 0):>8}{num(result.per_class_f1.get(c)):>8}  {first}")
     lines += [f"warning: {w}" for w in result.warnings]
     return "\n".join(lines)
@@ -78,7 +83,7 @@ def cmd_zeroshot(args: argparse.Namespace) -> int:
         raise
     finally:
         bar and bar.close()
-    print(format_result(result))
+    print(format_result(result, args.null_embedding))
     if result.run_id is not None:
         print(f"\nrun {result.run_id} in the store")
     job and job.done(f"top-1 {result.top1:.3f}, macro F1 {result.macro_f1:.3f}"
@@ -108,7 +113,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "prompt ensembling; default: the built-in set)")
     p.add_argument("--class-text", nargs="+", metavar="CLASS=PHRASE",
                    help="phrases replacing the dataset's, e.g. dws=\"going down the stairs\"")
-    p.add_argument("--null", action="store_true", help="keep NULL windows as a class (mean of the class embeddings)")
+    p.add_argument("--null", action="store_true", help="keep NULL windows as a class (see --null-embedding)")
+    p.add_argument("--null-embedding", choices=["mean", "learned", "centroid"], default="mean",
+                   help="the NULL class's embedding: mean of the class embeddings (paper, default), the checkpoint's "
+                        "learned NULL anchor (pretrain --null-anchor) or its NULL training windows' centroid")
     p.add_argument("--split", help="evaluate one part of this split (default part: test)")
     p.add_argument("--part", choices=["all", "train", "val", "test"],
                    help="windows to evaluate (default all; test when --split is given)")

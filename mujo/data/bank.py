@@ -8,6 +8,7 @@ file listings and the text/video features used) and the spec; the same dataset a
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import json
 import logging
@@ -164,6 +165,7 @@ class WindowBank:
         st = self.stats
         self._imu_norm = self._norm(st.get(Modality.IMU.value)) if Modality.IMU in self.modalities else None
         self._video_norm = self._norm(st.get(Modality.VIDEO.value)) if Modality.VIDEO in self.modalities else None
+        self._shared_text: tuple[list[str], list[float]] | None = None  # see with_shared_text
 
     @staticmethod
     def _norm(entry: dict[str, Any] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +186,50 @@ class WindowBank:
 
     def __reduce__(self) -> tuple:
         # pickled (DataLoader workers, spawn) as its folder: the memory-mapped arrays are reopened, never copied
-        return (WindowBank, (str(self.folder),))
+        if self._shared_text is None:
+            return (WindowBank, (str(self.folder),))
+        return (_reopen_shared, (str(self.folder), *self._shared_text))
+
+    def with_shared_text(self, clip_ids: list[str] | set[str], vector: np.ndarray) -> WindowBank:
+        """A view of this bank whose windows of `clip_ids` all take one text vector instead of their clip's.
+
+        Pre-training with a NULL anchor uses it: every NULL clip's windows get the anchor text's features, so the
+        text encoder learns one NULL point that they are all pulled towards. Such windows share a text like the
+        windows of one clip do, so `shared_text_windows` marks them for the batches' mask (mujo.train.batches).
+        Nothing on disk changes; the bank's own text array is not modified.
+
+        Args:
+            clip_ids: clips of `.clips` (others are ignored).
+            vector: (Dt,) the shared text features, in the space of the bank's text features.
+        Returns:
+            A new WindowBank sharing this one's memory-mapped arrays.
+        Raises:
+            ValueError: the bank holds no text, or the vector's size differs from its text features'.
+        """
+        text = self._arrays.get(Modality.TEXT)
+        if text is None:
+            raise ValueError(f"{self.folder}: the bank holds no text features to replace")
+        vector = np.asarray(vector, np.float32).ravel()
+        if vector.shape != text.shape[1:]:
+            raise ValueError(f"the shared text vector has {vector.size} values; the bank's text features have "
+                             f"{text.shape[1]}")
+        wanted = set(clip_ids)
+        rows = np.flatnonzero(self.clips["clip_id"].isin(wanted).to_numpy())
+        view = copy.copy(self)
+        view._arrays = dict(self._arrays)
+        view._arrays[Modality.TEXT] = np.array(text, np.float32)  # (n_clips, Dt), a small in-memory copy
+        view._arrays[Modality.TEXT][rows] = vector
+        view._shared_text = (self.clips["clip_id"].iloc[rows].tolist(), vector.tolist())
+        view.__dict__.pop("shared_text_windows", None)
+        return view
+
+    @cached_property
+    def shared_text_windows(self) -> np.ndarray | None:
+        """(N,) bool: windows whose text was replaced by `with_shared_text` (None for a plain bank)."""
+        if self._shared_text is None:
+            return None
+        shared = self.clips["clip_id"].isin(set(self._shared_text[0])).to_numpy()  # per clip
+        return shared[self._clip]
 
     @property
     def dims(self) -> dict[Modality, int]:
@@ -269,6 +314,11 @@ class WindowBank:
         if self.meta.get("problems"):
             lines.append(f"{len(self.meta['problems'])} clips with unreadable files left out")
         return "\n".join(lines)
+
+
+def _reopen_shared(folder: str, clip_ids: list[str], vector: list[float]) -> WindowBank:
+    """Unpickle a `with_shared_text` view: the bank reopened, the same clips given the same vector."""
+    return WindowBank(folder).with_shared_text(clip_ids, np.asarray(vector, np.float32))
 
 
 def banks_dir() -> Path:

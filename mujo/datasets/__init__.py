@@ -87,6 +87,14 @@ class _Registry(Mapping):
 
 DATASETS: Mapping[str, type[TargetDataset]] = _Registry(_LOADERS)
 
+# Formats opened by path only ("name:/path" or recognised in a folder), with no default root: the generic format and
+# FiMAD folders (pre-training data such as the embedded demo, labelled by ground truth or by the store's curation).
+_PATH_LOADERS: dict[str, str] = {
+    "generic": "mujo.datasets.generic:GenericDataset",
+    "fimad": "mujo.datasets.fimad_target:FimadTarget",
+    "fimad-curated": "mujo.datasets.fimad_target:FimadCuratedTarget",
+}
+
 
 def default_root(name: str) -> Path:
     """Where the registered dataset `name` is expected by default (under `shared_root()`)."""
@@ -100,8 +108,10 @@ def open_target(spec: str | Path, **kw: Any) -> TargetDataset:
 
     Args:
         spec: a registry name ("motionsense": its default root under ../shared/datasets), "name:/path" (that
-            loader on that path; "generic:/path" for the generic format), or a path: a folder with
-            `mujo-dataset.json` is read as the generic format, anything else is recognised by its content
+            loader on that path; "generic:/path" for the generic format, "fimad:/path" or "fimad-curated:/path" for
+            a FiMAD folder labelled by its ground truth or by the store's curation), or a path: a folder with
+            `mujo-dataset.json` is read as the generic format, one with `fimad.json` as FiMAD (ground truth labels),
+            anything else is recognised by its content
             (MotionSense zip or folder, UTD-MHAD Inertial/, MM-Fit wXX/, mHealth_subject*.log, MyoGym.mat).
         **kw: passed to the loader (e.g. `actions="wrist"` for UTD-MHAD, `subjects=` for MotionSense).
 
@@ -116,29 +126,27 @@ def open_target(spec: str | Path, **kw: Any) -> TargetDataset:
         root = kw.pop("root", None) or default_root(text)
         return DATASETS[text](root, **kw)
     m = re.match(r"^([a-z][a-z0-9-]*):(.+)$", text)
-    if m and (m.group(1) in DATASETS or m.group(1) == "generic"):
+    if m and (m.group(1) in DATASETS or m.group(1) in _PATH_LOADERS):
         name, path = m.groups()
-        if name == "generic":
-            from mujo.datasets.generic import GenericDataset
-
-            return GenericDataset(Path(path).expanduser(), **kw)
+        if name in _PATH_LOADERS:
+            return _resolve(name, _PATH_LOADERS[name])(Path(path).expanduser(), **kw)
         return DATASETS[name](Path(path).expanduser(), **kw)
     path = Path(text).expanduser()
     if not path.exists():
         raise DatasetError(f"{text!r} is neither a known dataset ({', '.join(DATASETS)}) nor an existing path")
     name, root = detect(path)
-    if name == "generic":
-        from mujo.datasets.generic import GenericDataset
-
-        return GenericDataset(root, **kw)
+    if name in _PATH_LOADERS:
+        return _resolve(name, _PATH_LOADERS[name])(root, **kw)
     return DATASETS[name](root, **kw)
 
 
 def detect(path: str | Path) -> tuple[str, Path]:
-    """(loader name or "generic", root to give it) recognised from a path's content; DatasetError if none."""
+    """(loader name, "generic" or "fimad", root to give it) recognised from a path's content; DatasetError if none."""
     p = Path(path)
     if p.is_file() and p.name == "mujo-dataset.json":
         return "generic", p.parent
+    if p.is_file() and p.name == "fimad.json":
+        return "fimad", p.parent
     if p.is_file():
         if p.suffix.lower() == ".zip" and "devicemotion" in p.name.lower():
             return "motionsense", p
@@ -152,6 +160,8 @@ def detect(path: str | Path) -> tuple[str, Path]:
     lower = {n.lower() for n in names}
     if "mujo-dataset.json" in names:
         return "generic", p
+    if "fimad.json" in names:
+        return "fimad", p
     if "A_DeviceMotion_data.zip" in names or "A_DeviceMotion_data" in names or any(
             re.match(r"(dws|ups|wlk|jog|sit|std)_\d+$", n) for n in names):
         return "motionsense", p
@@ -164,8 +174,8 @@ def detect(path: str | Path) -> tuple[str, Path]:
     if "myogym.mat" in lower:
         return "myogym", p
     raise DatasetError(f"{p}: no recognised dataset here; expected mujo-dataset.json (generic format, see "
-                       "docs/generic-format.md), a MotionSense A_DeviceMotion_data zip or folder, UTD-MHAD "
-                       "Inertial/, MM-Fit wXX/ folders, mHealth_subjectN.log files or MyoGym.mat")
+                       "docs/generic-format.md), fimad.json (a FiMAD folder), a MotionSense A_DeviceMotion_data zip "
+                       "or folder, UTD-MHAD Inertial/, MM-Fit wXX/ folders, mHealth_subjectN.log files or MyoGym.mat")
 
 
 def describe_targets() -> list[dict[str, Any]]:

@@ -155,7 +155,9 @@ def segments_to_labels(n: int, segments: Sequence[tuple[int, int, int]]) -> np.n
 
 
 def _natural(s: str) -> tuple:
-    return tuple(int(t) if t.isdigit() else t for t in _split_digits(s))
+    # (0, number) or (1, text) per run: "s2" < "s10" as before, and ids that start with a digit ("3-MMhq", a video
+    # id) sort beside ones that do not instead of failing to compare an int with a str
+    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in _split_digits(s))
 
 
 def _split_digits(s: str) -> list[str]:

@@ -128,6 +128,8 @@ def fingerprint(ds: TargetDataset, spec: PrepareSpec) -> str:
     info = asdict(ds.info)
     parts = [CACHE_VERSION, type(ds).__qualname__, ds.info.name, str(Path(ds.root).resolve()), list(ds.ids),
              json.dumps(info, sort_keys=True, default=str), json.dumps(asdict(spec), sort_keys=True)]
+    if getattr(ds, "label_stamp", ""):  # labels kept outside the dataset's files (a store's curation: fimad_target)
+        parts.append(ds.label_stamp)
     for p in parts:
         h.update(repr(p).encode())
     for line in _source_stamp(Path(ds.root)):

@@ -33,14 +33,45 @@ TOPK = (1, 3, 5)
 Progress = Callable[[float, str], None]
 
 
-def mean_null(class_rows: np.ndarray) -> np.ndarray:
+def mean_null(class_rows: np.ndarray, extra: Mapping[str, Any] | None = None) -> np.ndarray:
     """The paper's NULL embedding: the normalised mean of the activity classes' embeddings. (K, D) -> (D,)"""
     v = class_rows.mean(0)
     return v / max(float(np.linalg.norm(v)), 1e-12)
 
 
-# How the NULL row is made, by name; a learned NULL (issue 5) registers here or is passed in as a vector.
-NULL_EMBEDDINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"mean": mean_null}
+# NULL vectors a checkpoint can carry in its extra (mujo.train.null_anchor): name -> (extra key, how to get one)
+CHECKPOINT_NULLS: dict[str, tuple[str, str]] = {
+    "learned": ("null_embedding", "mujo pretrain --null-anchor TEXT"),
+    "centroid": ("null_centroid", "mujo pretrain --null-labels truth|curated (or --null-anchor TEXT)"),
+}
+
+
+def checkpoint_null_problem(how: Any, extra: Mapping[str, Any] | None, where: str | Path) -> str | None:
+    """Why the NULL embedding `how` cannot come from this checkpoint's extra, or None (also for other methods)."""
+    if not isinstance(how, str) or how not in CHECKPOINT_NULLS:
+        return None
+    key, hint = CHECKPOINT_NULLS[how]
+    if (extra or {}).get(key) is not None:
+        return None
+    return (f"null_embedding {how!r} needs the checkpoint's extra.{key}, which {where} lacks: it was pre-trained "
+            f"without NULL chapters; pre-train with {hint}, or use null_embedding 'mean'")
+
+
+def _from_checkpoint(name: str) -> Callable[[np.ndarray, Mapping[str, Any] | None], np.ndarray]:
+    def null(class_rows: np.ndarray, extra: Mapping[str, Any] | None = None) -> np.ndarray:
+        problem = checkpoint_null_problem(name, extra, "the checkpoint")
+        if problem:
+            raise CheckpointError(problem)
+        return null_row(class_rows, extra[CHECKPOINT_NULLS[name][0]])  # checked and renormalised as a vector
+
+    null.__doc__ = f"The checkpoint's extra.{CHECKPOINT_NULLS[name][0]} as the NULL row (CheckpointError if absent)."
+    return null
+
+
+# How the NULL row is made, by name: (class rows (K, D), the checkpoint's extra) -> (D,) unit-norm. "mean" is the
+# paper's; "learned" and "centroid" are what a pre-training with NULL chapters stored (issue 5).
+NULL_EMBEDDINGS: dict[str, Callable[[np.ndarray, Mapping[str, Any] | None], np.ndarray]] = {
+    "mean": mean_null, "learned": _from_checkpoint("learned"), "centroid": _from_checkpoint("centroid")}
 
 
 @dataclass
@@ -53,7 +84,8 @@ class ZeroShotSettings:
     templates: tuple[str, ...] = DEFAULT_TEMPLATES  # each with one "{}" for the class phrase
     class_text: dict[str, str] | None = None  # class -> phrase, overriding the dataset's readable phrases
     null: bool = False  # keep NULL windows as a class (else they are dropped)
-    null_embedding: str | tuple[float, ...] = "mean"  # a NULL_EMBEDDINGS name or a (D,) joint-space vector
+    null_embedding: str | tuple[float, ...] = "mean"  # mean (paper), learned (the checkpoint's NULL anchor),
+    #   centroid (its NULL training windows' mean embedding): a NULL_EMBEDDINGS name, or a (D,) joint-space vector
     split: str | None = None  # a split name of dataset_splits; None with part != "all": the first split
     part: str = "all"  # "all" windows, or the "test" (or "train"/"val") part of the split
     normalize: str = "dataset"  # IMU z-score: the dataset's own stats or the checkpoint's (its bank's)
@@ -118,12 +150,14 @@ def check_text_encoder(config: Any, where: str | Path, extra: Mapping[str, Any] 
                               "pre-trained on MiniLM text features")
 
 
-def null_row(class_rows: np.ndarray, how: str | Sequence[float] | np.ndarray = "mean") -> np.ndarray:
-    """The NULL class's (D,) unit-norm embedding: a NULL_EMBEDDINGS method by name, or a given vector."""
+def null_row(class_rows: np.ndarray, how: str | Sequence[float] | np.ndarray = "mean",
+             extra: Mapping[str, Any] | None = None) -> np.ndarray:
+    """The NULL class's (D,) unit-norm embedding: a NULL_EMBEDDINGS method by name (given the checkpoint's
+    `extra`, where "learned" and "centroid" live), or a given vector."""
     if isinstance(how, str):
         if how not in NULL_EMBEDDINGS:
             raise ValueError(f"unknown null_embedding {how!r}; known: {', '.join(NULL_EMBEDDINGS)} or a vector")
-        return NULL_EMBEDDINGS[how](class_rows)
+        return NULL_EMBEDDINGS[how](class_rows, extra)
     v = np.asarray(how, np.float32).ravel()
     if v.shape != (class_rows.shape[1],) or not np.isfinite(v).all() or not np.linalg.norm(v) > 0:
         raise ValueError(f"a NULL embedding vector must be {class_rows.shape[1]} finite values, not all zero "
@@ -139,8 +173,8 @@ def embed_prompts(model: torch.nn.Module, prompts: Sequence[str]) -> np.ndarray:
 
 
 def class_embeddings(model: torch.nn.Module, classes: Sequence[str], phrases: Mapping[str, str],
-                     templates: Sequence[str], *, null_embedding: str | Sequence[float] | np.ndarray = "mean"
-                     ) -> np.ndarray:
+                     templates: Sequence[str], *, null_embedding: str | Sequence[float] | np.ndarray = "mean",
+                     extra: Mapping[str, Any] | None = None) -> np.ndarray:
     """One joint-space vector per class by prompt ensembling.
 
     Args:
@@ -148,7 +182,9 @@ def class_embeddings(model: torch.nn.Module, classes: Sequence[str], phrases: Ma
         classes: class names in label order; a class named "NULL" gets the NULL row (see `null_embedding`).
         phrases: class -> phrase (see `mujo.eval.prompts.class_phrases`); NULL needs none.
         templates: prompt templates with one "{}".
-        null_embedding: "mean" (paper: normalised mean of the class rows) or a (D,) vector.
+        null_embedding: a NULL_EMBEDDINGS name ("mean", the paper's normalised mean of the class rows;
+            "learned"/"centroid" from `extra`) or a (D,) vector.
+        extra: the checkpoint's extra (for "learned" and "centroid").
     Returns:
         (K, D) float32 unit-norm rows: each class's mean of its unit-norm prompt embeddings, renormalised.
     """
@@ -161,7 +197,7 @@ def class_embeddings(model: torch.nn.Module, classes: Sequence[str], phrases: Ma
         v = vecs[i: i + len(prompts[c])].mean(0)
         rows[c], i = v / max(float(np.linalg.norm(v)), 1e-12), i + len(prompts[c])
     if NULL_NAME in classes:
-        rows[NULL_NAME] = null_row(np.stack([rows[c] for c in acts]), null_embedding)
+        rows[NULL_NAME] = null_row(np.stack([rows[c] for c in acts]), null_embedding, extra)
     return np.stack([rows[c] for c in classes]).astype(np.float32)
 
 
@@ -219,6 +255,9 @@ def zeroshot(settings: ZeroShotSettings, *, store: Store | str | Path | None = N
     model, extra = loaded or load_checkpoint(s.checkpoint)
     model = model.eval()
     check_text_encoder(model.config, s.checkpoint, extra)
+    problem = checkpoint_null_problem(s.null_embedding, extra, s.checkpoint) if s.null else None
+    if problem:  # before the windows are prepared
+        raise CheckpointError(problem)
     if Modality(s.inputs) not in model.config.modalities:
         has = ", ".join(m.value for m in model.config.modalities)
         raise CheckpointError(f"{s.checkpoint} has no {s.inputs} encoder (it has {has}); choose inputs among them")
@@ -235,7 +274,7 @@ def zeroshot(settings: ZeroShotSettings, *, store: Store | str | Path | None = N
             prompts[NULL_NAME] = []  # its row is made from the others (null_embedding), not from prompts
         progress(0.4, f"embedding {sum(map(len, prompts.values()))} prompts")
         null_how = s.null_embedding if isinstance(s.null_embedding, str) else np.asarray(s.null_embedding)
-        cls = class_embeddings(model, classes, phrases, templates, null_embedding=null_how)  # (K, D)
+        cls = class_embeddings(model, classes, phrases, templates, null_embedding=null_how, extra=extra)  # (K, D)
         emb = window_embeddings(model, sel, s.batch_size,
                                 progress=lambda f, m: progress(0.45 + 0.55 * f, m))  # (N, D)
     finally:

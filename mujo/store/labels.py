@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from contextlib import closing
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
@@ -254,6 +255,16 @@ class LabelsMixin:
         with closing(self.connect()) as conn:
             df = pd.read_sql_query(sql, conn, params=(dataset,))
         return df[[c for c in EVENT_COLUMNS if c != "undo_of"]].reset_index(drop=True)
+
+    def whole_clip_labels(self, dataset: str) -> dict[str, tuple[str, str | None]]:
+        """clip_id -> (label, activity) of the whole-clip labels in force (t0_s 0, open end); ranged labels are
+        left out. A store file that does not exist yet holds none (and is not created)."""
+        if not Path(getattr(self, "path", "")).exists():
+            return {}
+        cur = self.current_labels(dataset)
+        whole = cur[(cur["t0_s"] == 0) & cur["t1_s"].isna()]
+        return {str(c): (str(lab), None if _missing(act) else str(act))
+                for c, lab, act in zip(whole["clip_id"], whole["label"], whole["activity"])}
 
     def labelling_progress(self, dataset: str, clip_ids_by_video: Mapping[str, Iterable[str]]) -> pd.DataFrame:
         """How far labelling has come, per video and overall, from the labels in force.

@@ -124,6 +124,10 @@ class BankBatches:
         self.bank, self.modalities, self.same_clip, self.seed = bank, list(modalities), same_clip, seed
         self.rank, self.world_size = rank, world_size
         self.clips = pd.factorize(bank.index["clip_id"])[0]  # (N,) clip code per window
+        # Windows given one shared text (WindowBank.with_shared_text: a NULL anchor for every NULL clip) describe the
+        # same text as each other, like windows of one clip: the mask keeps them from being each other's negatives.
+        shared = getattr(bank, "shared_text_windows", None)
+        self.mask_groups = self.clips if shared is None else np.where(shared, -1, self.clips)
         self.train_rows, val_rows = np.asarray(bank.rows("train")), np.asarray(bank.rows("val"))
         if len(self.train_rows) < 2:
             raise ValueError(f"{len(self.train_rows)} training windows; need at least 2")
@@ -141,7 +145,7 @@ class BankBatches:
         """{Modality: inputs} of these windows, plus the (B, B) "same_clip" mask unless same_clip is "ignore"."""
         out: dict[Any, torch.Tensor] = dict(self.bank.batch(rows, self.modalities))
         if self.same_clip != "ignore":
-            out["same_clip"] = same_clip_mask(self.clips[rows])
+            out["same_clip"] = same_clip_mask(self.mask_groups[rows])
         return out
 
     def plan(self, epoch: int) -> list[np.ndarray]:

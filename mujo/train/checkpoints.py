@@ -23,6 +23,8 @@ from mujo.train.resume import STATE_JSON, existing_dir, load_train_state, replac
 from mujo.train.settings import PretrainSettings, Resolved, resolve
 
 HEAD = "proxy_head.safetensors"  # a proxy baseline's head (multi-task heads, decoder, SimCLR projection)
+# extra keys measured on the weights they are saved with (mujo.train.null_anchor): the best model keeps its own
+WEIGHT_KEYS = ("null_embedding", "null_centroid")
 
 
 class RunFiles:
@@ -65,7 +67,8 @@ class RunFiles:
         old = {k: tuple(v) if isinstance(v, list) else v for k, v in extra["settings"].items() if k in fields}
         saved = PretrainSettings(**old)
         fixed = ("method", "modalities", "sites", "gyro", "batch_size", "lr", "min_lr", "warmup_epochs",
-                 "cycle_epochs", "weight_decay", "seed", "monitor", "same_clip", "text_field", "video_feature")
+                 "cycle_epochs", "weight_decay", "seed", "monitor", "same_clip", "text_field", "video_feature",
+                 "null_anchor", "null_labels")
         changed = [k for k in fixed if getattr(given, k) not in (None, getattr(saved, k))
                    and getattr(given, k) != getattr(PretrainSettings(dataset="", out=""), k)]
         if changed:
@@ -127,7 +130,8 @@ class RunFiles:
         best = existing_dir(self.best)
         if best is None:
             return
-        model, _ = load_checkpoint(best)
+        model, best_extra = load_checkpoint(best)
+        extra = extra | {k: best_extra[k] for k in WEIGHT_KEYS if k in best_extra}
         save_checkpoint(self.out, model, extra)
         if (best / HEAD).is_file():
             tmp = self.out / f".{HEAD}.tmp"

@@ -23,6 +23,7 @@ from mujo.train.batches import BankBatches
 from mujo.train.checkpoints import RunFiles
 from mujo.train.diagnostics import pair_metrics, pair_names
 from mujo.train.loop import EpochResult, LoopSettings, TrainState, epoch_seed, fit
+from mujo.train.null_anchor import NullSetup, setup_null
 from mujo.train.proxies import build_proxy
 from mujo.train.schedule import WarmupCosine
 from mujo.train.settings import PretrainSettings, Resolved, maximized, resolve
@@ -165,6 +166,9 @@ def pretrain(settings: PretrainSettings, *, progress: Progress | None = None, st
             files.clear()
         train = resolved.train
         bank = _build_bank(ds, train, settings, ctx, progress)
+        # NULL chapters (issue 5): with a NULL anchor the bank gives every NULL clip the anchor's text; the NULL
+        # vectors are measured into the checkpoint's extra after each epoch (None: no NULL handling, as before)
+        bank, null = setup_null(settings, bank, store)
         if saved is not None:
             model, _ = load_checkpoint(saved)
             problems = compatibility(model.config, _model_overrides(bank, train) | {"window": bank.spec.window})
@@ -182,7 +186,7 @@ def pretrain(settings: PretrainSettings, *, progress: Progress | None = None, st
         # A run that stopped early continues when resumed with more patience.
         state.stopped_early = train.patience is not None and state.bad_epochs >= train.patience
         return _train(settings, resolved, ds, bank, model, objective, optimizer, state, files, ctx, progress,
-                      open_store(store) if ctx.is_main else None, should_stop)
+                      open_store(store) if ctx.is_main else None, should_stop, null)
     finally:
         distributed.shutdown(ctx)
 
@@ -208,7 +212,7 @@ def _evaluator(model: nn.Module, data: BankBatches, ctx: distributed.DistContext
 def _train(settings: PretrainSettings, resolved: Resolved, ds: Any, bank: Any, model: nn.Module,
            objective: nn.Module, optimizer: torch.optim.Optimizer, state: TrainState, files: RunFiles,
            ctx: distributed.DistContext, progress: Progress | None, store: Store | None,
-           should_stop: Callable[[], bool] | None) -> PretrainResult:
+           should_stop: Callable[[], bool] | None, null: NullSetup | None = None) -> PretrainResult:
     train, monitor = resolved.train, resolved.monitor
     if monitor != "val_loss" and monitor != "val_top1" and monitor.split("_", 2)[-1] not in pair_names(
             model.config.modalities):
@@ -229,7 +233,7 @@ def _train(settings: PretrainSettings, resolved: Resolved, ds: Any, bank: Any, m
                                              "world_size": ctx.world_size})
     t_start = time.time()
 
-    def extra(st: TrainState) -> dict[str, Any]:
+    def extra(st: TrainState, measure_null: bool = True) -> dict[str, Any]:
         best = st.history[st.best_epoch] if 0 <= st.best_epoch < len(st.history) else {}
         summary = {"epochs": st.epoch, "best_epoch": st.best_epoch, "monitor": monitor,
                    "best_value": None if math.isnan(st.best_value) else st.best_value,
@@ -238,10 +242,11 @@ def _train(settings: PretrainSettings, resolved: Resolved, ds: Any, bank: Any, m
                    "val_windows": int(len(data.val_rows)), "batch_size": data.batch_size,
                    "world_size": ctx.world_size, "seconds": round(time.time() - t_start, 1)}
         summary |= {k: _finite(v) for k, v in best.items() if k.startswith("val_top1")}
-        return {"method": train.method, "bank_spec": bank.spec.to_dict(), "stats": bank.stats,
-                "dataset": str(ds.root), "dataset_name": ds.manifest.name, "settings": settings.to_dict(),
-                "train": to_dict(train), "schedule": resolved.schedule, "monitor": monitor, "run_id": run_id,
-                "summary": summary}
+        out = {"method": train.method, "bank_spec": bank.spec.to_dict(), "stats": bank.stats,
+               "dataset": str(ds.root), "dataset_name": ds.manifest.name, "settings": settings.to_dict(),
+               "train": to_dict(train), "schedule": resolved.schedule, "monitor": monitor, "run_id": run_id,
+               "summary": summary}
+        return out | (null.extra(model, bank) if null is not None and measure_null else {})  # of these weights
 
     def on_epoch_end(st: TrainState, result: EpochResult) -> None:
         if ctx.is_main:
@@ -282,7 +287,7 @@ def _train(settings: PretrainSettings, resolved: Resolved, ds: Any, bank: Any, m
             else:
                 store.fail_run(run_id, f"{type(e).__name__}: {e}")
         raise
-    best = extra(state)["summary"]
+    best = extra(state, measure_null=False)["summary"]
     return PretrainResult(run_id=run_id, out=files.out, method=train.method, epochs=state.epoch,
                           best_epoch=state.best_epoch, best_loss=best["best_loss"] or math.nan, monitor=monitor,
                           best_value=state.best_value, stopped_early=state.stopped_early,

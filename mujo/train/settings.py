@@ -41,6 +41,12 @@ class PretrainSettings:
     #   of all modality pairs), val_top1_<a>_<b> or val_loss_<a>_<b>; None: the preset's (TrainConfig.monitor when it
     #   has one), else val_loss
     simclr_temperature: float = 0.1  # NT-Xent temperature of the simclr baseline
+    null_anchor: str | None = None  # NULL anchor text, e.g. "no exercise: the trainer talks, rests or explains":
+    #   windows of NULL clips take its text features instead of their chapter's, so the text encoder learns one NULL
+    #   point; the checkpoint keeps it as extra.null_embedding (mujo.train.null_anchor). None: chapters as they are
+    null_labels: str | None = None  # which clips are NULL: "truth" (clips.csv label "null_class") or "curated" (the
+    #   store's whole-clip "null" labels); the checkpoint then keeps extra.null_centroid. None: "truth" with a
+    #   null_anchor, else no NULL handling at all
     threads: int | None = None  # torch intra-op threads of this process; None: torch's default (all cores)
     name: str = ""  # run name in the store (default: <method> <preset> <dataset name>)
     resume: bool = False  # continue the run in `out` (a fresh start when there is nothing to resume)
@@ -109,6 +115,8 @@ def resolve(settings: PretrainSettings, dataset_sites: tuple[str, ...]) -> Resol
     channels = tuple(c for c in IMU_CHANNEL_GROUPS if c in channels)
     train = dataclasses.replace(train, modalities=modalities, imu_sites=sites, imu_channels=channels)
 
+    check_null(settings, train.method, modalities)
+
     monitor = settings.monitor or base.monitor
     if settings.monitor is None and train.method != "mujo":
         monitor = "val_loss"  # the preset's ranking monitor exists only for the contrastive objective
@@ -122,6 +130,29 @@ def resolve(settings: PretrainSettings, dataset_sites: tuple[str, ...]) -> Resol
                 "cycle": float(settings.cycle_epochs if settings.cycle_epochs is not None
                                else max(base.cycle_epochs * f, 1e-3))}
     return Resolved(preset=preset, train=train, schedule=schedule, monitor=monitor)
+
+
+NULL_LABELS = ("truth", "curated")
+
+
+def null_labels(settings: PretrainSettings) -> str | None:
+    """Where the run's NULL clips come from ("truth" or "curated"), or None for a run without NULL handling."""
+    return settings.null_labels or ("truth" if settings.null_anchor is not None else None)
+
+
+def check_null(settings: PretrainSettings, method: str, modalities: tuple[str, ...] | None) -> None:
+    """Raise ValueError for NULL settings the run cannot use."""
+    if settings.null_labels is not None and settings.null_labels not in NULL_LABELS:
+        raise ValueError(f"null_labels must be one of {', '.join(NULL_LABELS)}, got {settings.null_labels!r}")
+    if settings.null_anchor is None:
+        return
+    if not isinstance(settings.null_anchor, str) or not settings.null_anchor.strip():
+        raise ValueError("null_anchor must be a non-empty text (what NULL chapters are, e.g. \"no exercise: the "
+                         "trainer talks, rests or explains\")")
+    if method != "mujo":
+        raise ValueError(f"a NULL anchor is a text for the contrastive objective; method {method} has no text")
+    if modalities is not None and Modality.TEXT.value not in modalities:
+        raise ValueError(f"a NULL anchor needs the text modality; the run trains on {list(modalities)}")
 
 
 def check_monitor(monitor: str, method: str, modalities: tuple[str, ...] | None) -> None:

@@ -1,13 +1,11 @@
-"""The Curation page's parts: annotator, queue filters, one-key decisions, the suggestion, labels, bulk and progress.
+"""The Curation page: annotator, queue filters, the one-key decision bar, the suggestion, and the page's layout.
 
-The queue and the decision callbacks live in `mujo.ui.curation_queue`; the clip is drawn by the Browse page's
-synchronised view (`mujo.ui.clip_view`). Dataset text and notes are shown as text (st.text, dataframes, escaped
-Markdown), never as HTML.
+The queue and the decision callbacks live in `mujo.ui.curation_queue`, the label, progress and bulk panels in
+`mujo.ui.curation_panels`; the clip is drawn by the Browse page's synchronised view (`mujo.ui.clip_view`). Dataset
+text and notes are shown as text (st.text, dataframes, escaped Markdown), never as HTML.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,18 +13,17 @@ import streamlit as st
 
 from mujo.data.fimad import FimadDataset
 from mujo.eval import null_suggest as nsg
-from mujo.store import LABELS
-from mujo.store.label_io import label_history
 from mujo.ui import curation_queue as cq
 from mujo.ui import dataset as uds
 from mujo.ui.clip_view import clip_view
+from mujo.ui.curation_panels import (activity_options, bulk_panel, default_activity, label_panel, progress_panel,
+                                     recent_panel)
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 
 SHORTCUTS = {"null": "N", "activity": "A", "unsure": "U", "bad": "B"}
 ICONS = {"null": ":material/block:", "activity": ":material/directions_run:", "unsure": ":material/help:",
          "bad": ":material/broken_image:"}
-RECENT = 10  # label events listed under "Recent labels"
 
 
 def annotator_sidebar() -> str:
@@ -75,29 +72,12 @@ def filter_controls(sig: pd.DataFrame, selection: list[str] | None) -> cq.QueueF
                           only=tuple(selection) if only else None)
 
 
-def activity_options(ds: FimadDataset) -> list[str]:
-    """The dataset's activity names: its labels other than the NULL ones."""
-    if "label" not in ds.clips.columns:
-        return []
-    labels = ds.clips["label"].dropna().astype(str).str.strip()
-    labels = labels[(labels != "") & ~nsg.is_null_label(labels)]
-    return sorted(labels.unique().tolist())
-
-
-def default_activity(ds: FimadDataset, clip_id: str, options: list[str]) -> str | None:
-    """The clip's own label when it names an activity, else its normalised chapter, else the first option."""
-    row = ds.clips.loc[clip_id]
-    for col in ("label", "chapter_norm"):
-        v = row.get(col)
-        if isinstance(v, str) and v.strip() and not nsg.is_null_label([v])[0]:
-            return v.strip()
-    return options[0] if options else None
-
-
 def decision_bar(key: str, clip_id: str, ds: FimadDataset, queue: list[str], who: str) -> None:
     """The one-key decisions, the activity choice, Previous/Next/Undo, the note and the time-range panel."""
     options = activity_options(ds)
-    if st.session_state.get(StateKeys.CUR_ACTIVITY_FOR) != clip_id:
+    # A new clip, or back from another page (the selectbox's state was dropped there): the clip's own default.
+    if (st.session_state.get(StateKeys.CUR_ACTIVITY_FOR) != clip_id
+            or st.session_state.get(StateKeys.CUR_ACTIVITY) is None):
         st.session_state[StateKeys.CUR_ACTIVITY] = default_activity(ds, clip_id, options)
         st.session_state[StateKeys.CUR_ACTIVITY_FOR] = clip_id
     current = st.session_state.get(StateKeys.CUR_ACTIVITY)
@@ -174,108 +154,6 @@ def suggestion_panel(ranked: pd.DataFrame, clip_id: str) -> None:
                                 "reason": st.column_config.TextColumn("reason", width="large")})
 
 
-def _range_text(t0: Any, t1: Any) -> str:
-    t0 = float(t0) if pd.notna(t0) else 0.0
-    if (t1 is None or pd.isna(t1)) and t0 <= 0:
-        return "whole clip"
-    return f"{t0:g} s – " + ("end" if t1 is None or pd.isna(t1) else f"{float(t1):g} s")
-
-
-def label_panel(key: str, clip_id: str, labels: pd.DataFrame) -> None:
-    """The labels in force on this clip and its full history (undo events included)."""
-    st.markdown("**Current label**")
-    mine = labels[labels["clip_id"] == clip_id]
-    if mine.empty:
-        st.markdown("Unlabelled")
-    for r in mine.itertuples(index=False):
-        by = f" · by {r.annotator}" if r.annotator else ""
-        note = f" · note: {r.note}" if r.note else ""
-        st.markdown(f"**{md_escape(cq.describe(r.label, r.activity))}** "
-                    + md_escape(f"({_range_text(r.t0_s, r.t1_s)}{by}, {r.created}){note}"))
-    hist = label_history(cq.store(), key, clip_id)
-    with st.expander(f"History of this clip ({len(hist)} events)", icon=":material/history:"):
-        if hist.empty:
-            st.caption("No label events yet.")
-        else:
-            shown = hist[["created", "kind", "label", "activity", "t0_s", "t1_s", "annotator", "note",
-                          "after_label"]].iloc[::-1]
-            st.dataframe(shown, hide_index=True, width="stretch",
-                         column_config={"after_label": st.column_config.TextColumn("label after")})
-
-
-def bulk_panel(key: str, ds: FimadDataset, selection: list[str], who: str) -> None:
-    """Label every clip handed over by the Embedding Space selection at once (with a confirmation)."""
-    known = [c for c in selection if c in ds.clips.index]
-    with st.container(border=True):
-        st.markdown(f"**Label the {len(known)} clips selected in the Embedding Space**")
-        if len(known) < len(selection):
-            st.caption(f"{len(selection) - len(known)} selected clips are not in this dataset and are left out.")
-        st.caption(md_escape(", ".join(known[:12]) + (f" … and {len(known) - 12} more" if len(known) > 12 else "")))
-        c = st.columns([1, 1.6, 2], vertical_alignment="bottom")
-        c[0].selectbox("as", list(LABELS), key=StateKeys.CUR_BULK_LABEL, format_func=cq.LABEL_NAMES.get)
-        label = st.session_state[StateKeys.CUR_BULK_LABEL]
-        options = activity_options(ds)
-        if st.session_state.get(StateKeys.CUR_BULK_ACTIVITY) not in options + [None]:
-            options = [st.session_state[StateKeys.CUR_BULK_ACTIVITY], *options]
-        c[1].selectbox("Activity", options, key=StateKeys.CUR_BULK_ACTIVITY, accept_new_options=True,
-                       disabled=label != "activity", placeholder="for Activity: choose or type")
-        c[2].text_input("Note (optional)", key=StateKeys.CUR_BULK_NOTE, max_chars=500)
-        d = st.columns([2.4, 1.2, 1], vertical_alignment="center")
-        what = cq.describe(label, st.session_state.get(StateKeys.CUR_BULK_ACTIVITY))
-        d[0].checkbox(f"Yes, label all {len(known)} clips {what}", key=StateKeys.CUR_BULK_CONFIRM, disabled=not known)
-        d[1].button(f"Label {len(known)} clips", key=StateKeys.CUR_BULK_RUN, type="primary",
-                    icon=":material/done_all:", on_click=cq.bulk_label, args=(key, known), width="stretch",
-                    disabled=not (who and known and st.session_state.get(StateKeys.CUR_BULK_CONFIRM)))
-        d[2].button("Forget the selection", key=StateKeys.CUR_BULK_CLEAR, on_click=cq.forget_selection,
-                    width="stretch")
-
-
-def progress_frame(ds: FimadDataset, labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """(per video: clips, labelled, share; per clip: its status). A clip counts as labelled when it has any label."""
-    ids = ds.clips.index.astype(str)
-    status = pd.Series(nsg.clip_status(ids, labels), index=ids)
-    video = (ds.clips["video_id"].astype(str).to_numpy() if "video_id" in ds.clips.columns
-             else np.full(len(ids), ""))
-    df = pd.DataFrame({"video_id": video, "labelled": (status != "unlabelled").to_numpy()})
-    per = df.groupby("video_id", sort=True).agg(clips=("labelled", "size"), labelled=("labelled", "sum"))
-    per["share"] = per["labelled"] / per["clips"]
-    return per, status
-
-
-def progress_panel(ds: FimadDataset, labels: pd.DataFrame) -> None:
-    """Overall progress (a bar and the count per status) and a bar per source video."""
-    per, status = progress_frame(ds, labels)
-    done, total = int(per["labelled"].sum()), int(per["clips"].sum())
-    st.progress(done / total if total else 0.0,
-                text=f"{done:,} of {total:,} clips labelled ({done / max(total, 1):.0%})")
-    counts = status.value_counts()
-    st.caption(" · ".join(f"{s}: {int(counts.get(s, 0)):,}" for s in nsg.STATUSES))
-    with st.expander(f"Progress per source video ({len(per)} videos)", icon=":material/bar_chart:"):
-        st.dataframe(per.reset_index(), hide_index=True, width="stretch",
-                     column_config={"video_id": st.column_config.TextColumn("source video"),
-                                    "clips": st.column_config.NumberColumn("clips", format="%d"),
-                                    "labelled": st.column_config.NumberColumn("labelled", format="%d"),
-                                    "share": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0,
-                                                                             format="percent")})
-
-
-def recent_panel(key: str) -> None:
-    """The dataset's latest label events (any annotator), newest first, as text."""
-    hist = label_history(cq.store(), key)
-    st.markdown("**Recent labels**")
-    if hist.empty:
-        st.caption("No labels yet.")
-        return
-    tail = hist.iloc[::-1].head(RECENT)
-    rows = [{"clip": r.clip_id,
-             "decision": ("undo of " if r.kind == "undo" else "") + cq.describe(r.label, r.activity),
-             "range": _range_text(r.t0_s, r.t1_s), "annotator": r.annotator or "",
-             "when": str(r.created or "")[:19].replace("T", " ")}
-            for r in tail.itertuples(index=False)]
-    # st.table renders Markdown in its cells: every cell is escaped, so names and notes stay text.
-    st.table(pd.DataFrame([{k: md_escape(str(v)) for k, v in row.items()} for row in rows]), hide_index=True)
-
-
 def _show_feedback() -> None:
     fb = st.session_state.pop(StateKeys.CUR_FEEDBACK, None)
     if fb:
@@ -333,4 +211,4 @@ def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
     recent_panel(key)
 
 
-__all__ = ["activity_options", "curation_page", "default_activity", "progress_frame"]
+__all__ = ["curation_page", "decision_bar", "filter_controls", "suggestion_panel"]

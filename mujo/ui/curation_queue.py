@@ -267,10 +267,8 @@ def _latest_own_event(s: Store, key: str, clip_id: str, who: str) -> int | None:
 
 
 def bulk_label(key: str, clip_ids: Sequence[str]) -> None:
-    """Button callback: label every clip of the Embedding Space selection (whole clips) as the bulk panel says.
-
-    The store has no bulk insert: this appends one event per clip (each its own short transaction).
-    """
+    """Button callback: label every clip of the Embedding Space selection (whole clips) as the bulk panel says,
+    all in one transaction (every clip or none)."""
     label = str(st.session_state.get(StateKeys.CUR_BULK_LABEL) or "")
     activity = str(st.session_state.get(StateKeys.CUR_BULK_ACTIVITY) or "").strip() or None
     note = str(st.session_state.get(StateKeys.CUR_BULK_NOTE) or "")
@@ -281,19 +279,16 @@ def bulk_label(key: str, clip_ids: Sequence[str]) -> None:
     if label == "activity" and activity is None:
         feedback("warning", "Choose or type the activity of the selected clips first.")
         return
-    s = store()
-    done = 0
+    rows = [{"clip_id": cid, "label": label, "activity": activity if label == "activity" else None}
+            for cid in clip_ids]
     try:
-        for cid in clip_ids:
-            s.add_label_event(key, cid, label, activity=activity if label == "activity" else None,
-                              annotator=who, note=note)
-            done += 1
+        store().add_label_events(key, rows, annotator=who, note=note)
     except ValueError as e:
-        feedback("error", f"Labelled {done} of {len(clip_ids)} clips, then: {e}")
+        feedback("error", f"No clip was labelled: {e}")
         return
     finally:
         st.session_state[StateKeys.CUR_BULK_CONFIRM] = False
-    feedback("success", f"Labelled {done} selected clips {describe(label, activity)}.")
+    feedback("success", f"Labelled {len(rows)} selected clips {describe(label, activity)}.")
 
 
 def forget_selection() -> None:

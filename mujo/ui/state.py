@@ -227,7 +227,7 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.CUR_BULK_CONFIRM: False,
 }
 
-# URL query parameters of the Browse page: ?clip=<clip_id>&t=<seconds>&problems=1
+# URL query parameters of the Browse page: ?clip=<clip_id>&t=<seconds>&problems=1 (Curation reads ?clip= too)
 QP_CLIP = "clip"
 QP_TIME = "t"
 QP_PROBLEMS = "problems"

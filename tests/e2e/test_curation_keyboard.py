@@ -3,7 +3,6 @@ a reload the label is still there, on the page and in the store."""
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Iterator
@@ -72,6 +71,8 @@ def test_label_a_clip_with_the_keyboard_and_find_it_after_a_reload(curation_serv
         page.wait_for_selector("h1", timeout=30_000)
         page.goto(f"{base}/Curation")
         assert _position(page)[:2] == (1, 4)
+        # the first run ends with the recent labels: typing earlier would interrupt it
+        page.wait_for_function("() => document.body.innerText.includes('No labels yet')", timeout=30_000)
         null_button = page.locator("button", has_text="NULL").first
         assert null_button.is_disabled()  # no annotator yet
         annotator = page.get_by_role("textbox", name="Annotator")
