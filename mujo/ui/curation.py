@@ -108,8 +108,8 @@ def decision_bar(key: str, clip_id: str, ds: FimadDataset, queue: list[str], who
                                                                "none, your last decision and go back to it).")
     st.text_input("Note (optional, stored with the next decision)", key=StateKeys.CUR_NOTE, max_chars=500)
     range_panel(ds, clip_id)
-    st.caption("Keys work while no text box has focus (click an empty spot of the page first; inside the player "
-               "the keys go to the player): N NULL · A activity · U unsure · B bad · J/→ next · K/← previous "
+    st.caption("Keys work while no text box has focus (letter keys also while the player has it; there the arrows "
+               "and space stay with the video): N NULL · A activity · U unsure · B bad · J/→ next · K/← previous "
                "· Z undo. A whole-clip decision moves to the next clip.")
 
 

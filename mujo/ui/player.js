@@ -481,6 +481,19 @@
   }
   function loop() { render(); window.requestAnimationFrame(loop); }
   window.addEventListener("resize", () => { poseDirty = true; layoutImu(); render(); });
+  // Letter keys pressed while the player has the focus (after a click on the video or a plot) are handed to the
+  // page around it, so the app's one-key shortcuts (the Curation page's N/A/U/B/J/K/Z) keep working. Space and
+  // the arrows stay with the video (play/pause, seeking).
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || !/^[a-z]$/i.test(e.key)) return;
+    const init = { key: e.key, code: e.code, keyCode: e.keyCode, which: e.which, shiftKey: e.shiftKey,
+                   bubbles: true, cancelable: true };
+    try {
+      const doc = window.parent.document;
+      (doc.activeElement || doc.body).dispatchEvent(new KeyboardEvent("keydown", init));
+      (doc.activeElement || doc.body).dispatchEvent(new KeyboardEvent("keyup", init));
+    } catch (err) { /* a parent of another origin: nothing to hand the key to */ }
+  });
   layoutImu();
   // Tests drive the player through these (and read the data-* attributes on #mujo-player).
   window.mujoPlayer = { seek: (t) => clock.seek(t), play: () => clock.play(), pause: () => clock.pause(),

@@ -86,6 +86,13 @@ def test_label_a_clip_with_the_keyboard_and_find_it_after_a_reload(curation_serv
         page.wait_for_function("() => /Clip 2 of 4/.test(document.body.innerText)", timeout=30_000)
         assert _position(page)[2] != clip
         assert _store_labels(home, data) == {clip: "null"}
+        # a key pressed while the player (an iframe) has the focus still reaches the page's shortcuts
+        _, _, clip2 = _position(page)
+        player = page.frame_locator("iframe").first
+        player.locator("#mujo-player").click(position={"x": 5, "y": 5})
+        page.keyboard.press("u")
+        page.wait_for_function("() => /Clip 3 of 4/.test(document.body.innerText)", timeout=30_000)
+        assert _store_labels(home, data) == {clip: "null", clip2: "unsure"}
         # a reload starts a new session: the label is in the page's list of recent labels ...
         page.reload()
         page.wait_for_function("() => document.body.innerText.includes('Recent labels')", timeout=30_000)
@@ -96,7 +103,7 @@ def test_label_a_clip_with_the_keyboard_and_find_it_after_a_reload(curation_serv
         page.wait_for_function("() => document.body.innerText.includes('Not in the queue')", timeout=30_000)
         panel = page.inner_text("body")
         assert re.search(r"Current label\s+NULL \(whole clip · by Ada", panel), panel[:2000]
-        assert _store_labels(home, data) == {clip: "null"}
+        assert _store_labels(home, data) == {clip: "null", clip2: "unsure"}
         assert not errors, errors
     finally:
         page.close()
