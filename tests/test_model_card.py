@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from mujo.checkpoint import save_checkpoint
 from mujo.cli import main

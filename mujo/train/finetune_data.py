@@ -56,13 +56,23 @@ def model_plan(settings: FinetuneSettings) -> tuple[ModelConfig | None, str | No
 
 
 def open_windows(settings: FinetuneSettings, channels: tuple[str, ...], window: int,
-                 progress: Progress | None) -> WindowSet:
-    """Open the dataset named by `settings.dataset` and prepare (or reuse the cached) windows."""
+                 progress: Progress | None, sites: tuple[str, ...] | None = None) -> WindowSet:
+    """Open the dataset named by `settings.dataset` and prepare (or reuse the cached) windows.
+
+    With the checkpoint's `sites`, a dataset with more sensors than the model (a FiMAD folder's 16 sites) is cut
+    with only the placements at those sites, as zero-shot does; otherwise every placement is kept.
+    """
     from mujo.datasets import open_target  # noqa: PLC0415
     from mujo.datasets.prepare import PrepareSpec, prepare  # noqa: PLC0415
 
     ds = open_target(settings.dataset)
-    spec = PrepareSpec(window=window, hop=max(1, window // 2), channels=channels, pose="pose" in settings.inputs)
+    placements = None
+    if sites and "imu" in settings.inputs:
+        mine = tuple(p for p, site in ds.info.placements.items() if site in sites)
+        if sorted(ds.info.placements[p] for p in mine) == sorted(sites) and len(mine) < len(ds.info.placements):
+            placements = mine
+    spec = PrepareSpec(window=window, hop=max(1, window // 2), channels=channels, placements=placements,
+                       pose="pose" in settings.inputs)
     return prepare(ds, spec, progress=progress)
 
 
@@ -82,7 +92,8 @@ def prepare_run(settings: FinetuneSettings, windows: WindowSet | None, progress:
         problems = compatibility(config, {"modalities": list(settings.inputs)})
         if problems:
             raise CheckpointError(f"checkpoint {settings.checkpoint}: " + "; ".join(problems))
-    ws = windows if windows is not None else open_windows(settings, channels, window, progress)
+    ws = windows if windows is not None else open_windows(settings, channels, window, progress,
+                                                          tuple(config.imu_sites) if config is not None else None)
     name = ws.info.name
     if ws.spec.window != window:
         raise DatasetError(f"{name} windows are {ws.spec.window} samples long; the model takes {window}")

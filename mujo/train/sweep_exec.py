@@ -349,11 +349,12 @@ def _prewarm(store: Store, sweep_id: int, keys: list[str], report: Progress) -> 
             continue
         planned.add(plan)
         try:
-            _, _, channels, window = model_plan(settings)
-            what = (settings.dataset, channels, window, "pose" in settings.inputs)
+            config, _, channels, window = model_plan(settings)
+            sites = tuple(config.imu_sites) if config is not None else None
+            what = (settings.dataset, channels, window, "pose" in settings.inputs, sites)
             if what not in seen:
                 seen.add(what)
                 report(0.0, f"preparing the windows of {Path(settings.dataset).name}")
-                open_windows(settings, channels, window, None)
+                open_windows(settings, channels, window, None, sites)
         except Exception:  # noqa: BLE001 - the cell itself fails with this error and records it
             continue
