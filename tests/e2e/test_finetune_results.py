@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM_ARGS, _require_browser
-from e2e_server import CHROMIUM, streamlit_server
+from conftest import _require_browser  # the `browser` fixture comes from conftest.py too
+from e2e_server import streamlit_server
 
 pytestmark = pytest.mark.e2e
 
@@ -38,19 +38,6 @@ def results_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         os.environ.pop("MUJO_HOME") if old is None else os.environ.__setitem__("MUJO_HOME", old)
     with streamlit_server({"MUJO_DATA": str(data), "MUJO_HOME": str(home)}, root) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_browser()
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_results_tab_draws_boxplots_table_and_download(results_server: str, browser) -> None:
