@@ -13,7 +13,7 @@ from mujo.data.query import ClipFilter, coverage_options, facet_values, filter_c
 from mujo.data.validate import ValidationReport
 from mujo.ui import dataset as uds
 from mujo.ui.clip_view import clip_view
-from mujo.ui.state import QP_CLIP, QP_PROBLEMS, QP_TIME, StateKeys
+from mujo.ui.state import QP_CLIP, QP_PROBLEMS, QP_TIME, StateKeys, start_player, write_clip_param
 
 TABLE_COLUMNS = ["chapter", "label", "split", "duration_s", "has_video", "has_pose", "has_imu", "issues", "caption",
                  "video_id", "chapter_index"]
@@ -52,13 +52,9 @@ def sync_from_url() -> None:
 def select_clip(clip_id: str | None, t: float = 0.0, *, write_url: bool = True) -> None:
     """Make `clip_id` the shown clip, starting at `t` seconds (a new start token makes the player honour t)."""
     st.session_state[StateKeys.SELECTED_CLIP] = clip_id
-    st.session_state[StateKeys.START_TIME] = t
-    st.session_state[StateKeys.START_TOKEN] = int(st.session_state.get(StateKeys.START_TOKEN, 0)) + 1
+    start_player(t)
     if write_url:
-        if clip_id:
-            st.query_params[QP_CLIP] = clip_id
-        elif QP_CLIP in st.query_params:
-            del st.query_params[QP_CLIP]
+        write_clip_param(clip_id)
         if QP_TIME in st.query_params:
             del st.query_params[QP_TIME]
 

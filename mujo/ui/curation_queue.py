@@ -22,7 +22,7 @@ from mujo.store import LABELS, Store
 from mujo.store.label_io import dataset_key
 from mujo.ui import dataset as uds
 from mujo.ui.model import demo_training, store_stamp
-from mujo.ui.state import QP_CLIP, StateKeys
+from mujo.ui.state import QP_CLIP, StateKeys, start_player, write_clip_param
 
 LABEL_NAMES = {"null": "NULL", "activity": "Activity", "unsure": "Unsure", "bad": "Bad"}
 
@@ -133,14 +133,9 @@ def sync_from_url() -> None:
 def goto(clip_id: str | None, *, write_url: bool = True) -> None:
     """Show `clip_id` from its start (the player honours a new start token) and put it in the URL."""
     st.session_state[StateKeys.CUR_CLIP] = clip_id
-    # The player of mujo.ui.clip_view starts at START_TIME: a clip of the queue starts at 0, not where Browse was.
-    st.session_state[StateKeys.START_TIME] = 0.0
-    st.session_state[StateKeys.START_TOKEN] = int(st.session_state.get(StateKeys.START_TOKEN, 0)) + 1
+    start_player(0.0)  # a clip of the queue starts at 0, not where Browse was
     if write_url:
-        if clip_id:
-            st.query_params[QP_CLIP] = clip_id
-        elif QP_CLIP in st.query_params:
-            del st.query_params[QP_CLIP]
+        write_clip_param(clip_id)
 
 
 def position(queue: Sequence[str], clip_id: str | None) -> int | None:

@@ -236,6 +236,20 @@ BROWSE_URL_PATH = "Browse"
 CURATION_PAGE = "pages/6_Curation.py"
 
 
+def start_player(t: float = 0.0) -> None:
+    """Make the clip player (mujo.ui.clip_view) start at `t` seconds: a new start token makes it honour t."""
+    st.session_state[StateKeys.START_TIME] = float(t)
+    st.session_state[StateKeys.START_TOKEN] = int(st.session_state.get(StateKeys.START_TOKEN, 0)) + 1
+
+
+def write_clip_param(clip_id: str | None) -> None:
+    """Put the shown clip in the URL (`?clip=`), or take it out when there is none."""
+    if clip_id:
+        st.query_params[QP_CLIP] = clip_id
+    elif QP_CLIP in st.query_params:
+        del st.query_params[QP_CLIP]
+
+
 def init_state() -> None:
     """Seed every key that is not set yet with its default (call at the top of each page)."""
     for key, value in DEFAULTS.items():
