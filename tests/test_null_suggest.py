@@ -12,6 +12,7 @@ import pytest
 from mujo.data.fimad import FimadDataset
 from mujo.data.fimad_writer import FimadWriter
 from mujo.eval import null_signals as ns
+from mujo.eval import null_quality as nq
 from mujo.eval import null_suggest as nsg
 
 APP_TESTS = Path(__file__).resolve().parent / "app"
@@ -166,7 +167,7 @@ def test_rank_clips_without_model_puts_null_first(handmade: Path):
         assert df[f"{s}_reason"].map(lambda r: isinstance(r, str) and len(r) > 0).all()
         vals = df[s].dropna()
         assert ((vals >= 0) & (vals <= 1)).all()
-    q = nsg.ranking_quality(df, nsg.null_truth(ds.clips), ks=(3, 6))
+    q = nq.ranking_quality(df, nq.null_truth(ds.clips), ks=(3, 6))
     assert q.loc["combined", "ap"] == 1.0 and q.loc["energy", "ap"] == 1.0 and q.loc["combined", "p@6"] == 1.0
     assert np.isnan(q.loc["prompt", "ap"]) and q.loc["prompt", "n"] == 0
 
@@ -216,25 +217,25 @@ def test_ranking_quality_matches_sklearn_with_ties():
     s = rng.integers(0, 4, 40).astype(float)  # many ties
     y = rng.random(40) < 0.4
     metrics = pytest.importorskip("sklearn.metrics")
-    assert nsg.average_precision(s, y) == pytest.approx(metrics.average_precision_score(y, s))
-    assert nsg.precision_at_k(np.array([3.0, 2, 2, 1]), np.array([1, 1, 0, 0], bool), 2) == pytest.approx(0.75)
-    assert np.isnan(nsg.average_precision(s, np.zeros(40, bool)))
+    assert nq.average_precision(s, y) == pytest.approx(metrics.average_precision_score(y, s))
+    assert nq.precision_at_k(np.array([3.0, 2, 2, 1]), np.array([1, 1, 0, 0], bool), 2) == pytest.approx(0.75)
+    assert np.isnan(nq.average_precision(s, np.zeros(40, bool)))
     df = pd.DataFrame({"clip_id": list("abcd"), "combined": [0.9, 0.8, 0.1, np.nan], "text": [1.0, 0, 0.5, 0.2]})
-    q = nsg.ranking_quality(df, pd.Series({"a": True, "b": False, "c": False}), ks=(1,))
+    q = nq.ranking_quality(df, pd.Series({"a": True, "b": False, "c": False}), ks=(1,))
     assert q.loc["combined", "n"] == 3 and q.loc["combined", "ap"] == 1.0 and q.loc["combined", "p@1"] == 1.0
     assert q.loc["text", "base_rate"] == pytest.approx(1 / 3)
     clips = pd.DataFrame({"label": ["NULL", "squat", "", ""], "segment_kind": ["", "", "rest", ""]},
                          index=pd.Index(list("abcd"), name="clip_id"))
-    assert nsg.null_truth(clips).to_dict() == {"a": True, "b": False, "c": True}  # d: unknown, left out
+    assert nq.null_truth(clips).to_dict() == {"a": True, "b": False, "c": True}  # d: unknown, left out
 
 
 # --- synthetic data and a checkpoint ------------------------------------------------------------------------------
 def test_combined_ranking_on_tiny_synth(synth: Path):
     ds = FimadDataset(synth)
-    truth = nsg.null_truth(ds.clips)
+    truth = nq.null_truth(ds.clips)
     assert truth.sum() == 8 and len(truth) == 12
     df = nsg.rank_clips(ds)
-    q = nsg.ranking_quality(df, truth)
+    q = nq.ranking_quality(df, truth)
     base = q.loc["combined", "base_rate"]
     assert q.loc["combined", "ap"] > base + 0.25 and q.loc["text", "ap"] > base + 0.25
     assert q.loc["energy", "ap"] > base  # a hint only: planks and curls are quiet too
@@ -258,7 +259,7 @@ def test_model_signals_with_checkpoint_and_store(handmade: Path, tmp_path: Path,
     ckpt = make_checkpoint(tmp_path / "ckpt")
     store = EmbeddingStore.open(make_store(tmp_path, ckpt, handmade))  # vectors clustered by label
     ds = FimadDataset(handmade)
-    truth = nsg.null_truth(ds.clips)
+    truth = nq.null_truth(ds.clips)
 
     # through the checkpoint's (random) text encoder: every signal is computed, in range, with reasons
     df = nsg.rank_clips(ds, checkpoint=ckpt, embeddings=store)
@@ -273,7 +274,7 @@ def test_model_signals_with_checkpoint_and_store(handmade: Path, tmp_path: Path,
     imu = np.asarray(store.vectors("imu"), np.float32)
     centres = np.stack([imu[(idx["label"] == lab).to_numpy()].mean(0) for lab in ("squat", "lunge")])
     df = nsg.rank_clips(ds, embeddings=store, prompt_vectors=centres, prompts=["squat", "lunge"], temperature=0.5)
-    q = nsg.ranking_quality(df, truth)
+    q = nq.ranking_quality(df, truth)
     assert q.loc["prompt", "ap"] == 1.0 and q.loc["combined", "ap"] == 1.0
     assert df["uncertainty_reason"].str.contains(r"T=0\.5\)").all()
 

@@ -2,8 +2,8 @@
 
 `compute_signals` gives one row per clip with each signal in [0, 1] (1 = looks like NULL) and its reason
 (see `mujo.eval.null_signals`); `rank_signals` adds the combined score and the curation status, filters and sorts;
-`rank_clips` does both. `ranking_quality` measures how well each signal finds the NULL clips of a dataset whose
-ground truth is known (the synthetic FiMAD's label "null_class").
+`rank_clips` does both. `mujo.eval.null_quality` measures how well each signal finds the NULL clips of a dataset
+whose ground truth is known (the synthetic FiMAD's label "null_class").
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class NullWeights:
         return np.array([getattr(self, s) for s in SIGNALS], np.float64)
 
 
-def _text_col(clips: pd.DataFrame, col: str) -> pd.Series:
+def text_col(clips: pd.DataFrame, col: str) -> pd.Series:
+    """A column of clips.csv as str, "" where the cell is empty or the column absent."""
     if col not in clips.columns:
         return pd.Series("", index=clips.index, dtype=object)
     s = clips[col].astype(object)
@@ -73,16 +74,16 @@ def activity_prompts(ds: FimadDataset, max_prompts: int = MAX_PROMPTS) -> list[s
     from mujo.eval.prompts import readable  # noqa: PLC0415
 
     clips = ds.clips
-    labels = _text_col(clips, "label").str.strip()
+    labels = text_col(clips, "label").str.strip()
     labels = labels[(labels != "") & ~is_null_label(labels)]
     if len(labels):
         return sorted({readable(x) for x in labels})
     if "chapter_norm" in clips.columns:
-        titles = _text_col(clips, "chapter_norm")
+        titles = text_col(clips, "chapter_norm")
     else:
         from mujo.data.text_normalize import normalize_chapter  # noqa: PLC0415
 
-        titles = _text_col(clips, "chapter").map(normalize_chapter)
+        titles = text_col(clips, "chapter").map(normalize_chapter)
     titles = titles[titles.str.strip() != ""]
     titles = titles[[ns.text_evidence(t)[0] < 0.5 for t in titles]]
     return titles.value_counts().index[:max_prompts].tolist()
@@ -212,10 +213,10 @@ def compute_signals(ds: FimadDataset, *, embeddings: EmbeddingStore | str | Path
         entropy.
     """
     clips = ds.clips
-    chapter = _text_col(clips, "chapter" if "chapter" in clips.columns else "chapter_norm")
-    out = pd.DataFrame({"clip_id": clips.index.astype(str), "video_id": _text_col(clips, "video_id").to_numpy(),
-                        "split": _text_col(clips, "split").to_numpy(), "chapter": chapter.to_numpy()})
-    fields = {f: _text_col(clips, f).tolist() for f in ("chapter", "caption", "description") if f in clips.columns}
+    chapter = text_col(clips, "chapter" if "chapter" in clips.columns else "chapter_norm")
+    out = pd.DataFrame({"clip_id": clips.index.astype(str), "video_id": text_col(clips, "video_id").to_numpy(),
+                        "split": text_col(clips, "split").to_numpy(), "chapter": chapter.to_numpy()})
+    fields = {f: text_col(clips, f).tolist() for f in ("chapter", "caption", "description") if f in clips.columns}
     if "chapter" not in fields and "chapter_norm" in clips.columns:
         fields = {"chapter": chapter.tolist(), **fields}
     if fields:
@@ -319,79 +320,3 @@ def rank_clips(ds: FimadDataset, *, checkpoint: str | Path | torch.nn.Module | N
     signals = compute_signals(ds, embeddings=embeddings, checkpoint=checkpoint, **signal_options)
     return rank_signals(signals, weights=weights, labels=labels, videos=videos, splits=splits, min_score=min_score,
                         status=status)
-
-
-# --- evaluation ------------------------------------------------------------------------------------------------
-def null_truth(clips: pd.DataFrame) -> pd.Series:
-    """Ground truth per clip_id where known: label in NULL_LABELS, else segment_kind in NULL_KINDS.
-
-    Returns:
-        bool Series indexed by clip_id; clips with neither a label nor a segment kind are left out.
-    """
-    label = _text_col(clips, "label").str.strip()
-    kind = _text_col(clips, "segment_kind").str.strip()
-    truth = pd.Series(is_null_label(label), index=clips.index.astype(str))
-    from_kind = (label == "").to_numpy() & (kind != "").to_numpy()
-    truth[from_kind] = kind[from_kind].isin(NULL_KINDS).to_numpy()
-    return truth[((label != "") | (kind != "")).to_numpy()]
-
-
-def average_precision(scores: np.ndarray, truth: np.ndarray) -> float:
-    """AP of scores against bool truth, tied scores counted as one threshold (as sklearn); NaN without positives."""
-    s, y = np.asarray(scores, np.float64), np.asarray(truth, bool)
-    if not y.any():
-        return float("nan")
-    order = np.argsort(-s, kind="stable")
-    s, y = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # the last index of each tie group
-    tp = np.cumsum(y)[last]
-    precision = tp / (last + 1)
-    recall_gain = np.diff(np.r_[0, tp]) / y.sum()
-    return float((precision * recall_gain).sum())
-
-
-def precision_at_k(scores: np.ndarray, truth: np.ndarray, k: int) -> float:
-    """Expected precision of the top k (ties at the cut broken at random; k past the end counts every row)."""
-    s, y = np.asarray(scores, np.float64), np.asarray(truth, bool)
-    k = min(int(k), len(s))
-    if k <= 0:
-        return float("nan")
-    cut = np.sort(s)[::-1][k - 1]
-    above = s > cut
-    tied = s == cut
-    return float((y[above].sum() + (k - above.sum()) * y[tied].mean()) / k)
-
-
-def ranking_quality(df: pd.DataFrame, truth: pd.Series | np.ndarray | str,
-                    ks: Sequence[int] = (5, 10, 20)) -> pd.DataFrame:
-    """How well the combined score and each signal rank the true NULL clips first.
-
-    Args:
-        df: `rank_signals`/`rank_clips` output (or `compute_signals`: then only the signals are rated).
-        truth: a bool Series indexed by clip_id (`null_truth(ds.clips)`), a (N,) bool array aligned to df's rows,
-            or the name of a bool column of df. Rows without truth are left out.
-        ks: precision@k cut-offs.
-    Returns:
-        One row per score (combined, then SIGNALS): n (rows where it is available), positives, base_rate (the
-        NULL share among them: the AP of a random ranking), ap, p@k per k.
-    """
-    if isinstance(truth, str):
-        y = df[truth]
-    elif isinstance(truth, pd.Series):
-        y = df["clip_id"].map(truth)
-    else:
-        y = pd.Series(np.asarray(truth), index=df.index)
-    known = y.notna().to_numpy()
-    rows = {}
-    for col in ("combined", *SIGNALS):
-        if col not in df.columns:
-            continue
-        s = df[col].to_numpy(np.float64)
-        ok = known & np.isfinite(s)
-        yy = y[ok].astype(bool).to_numpy()
-        row = {"n": int(ok.sum()), "positives": int(yy.sum()), "base_rate": float(yy.mean()) if ok.any() else np.nan,
-               "ap": average_precision(s[ok], yy)}
-        for k in ks:
-            row[f"p@{k}"] = precision_at_k(s[ok], yy, k) if ok.sum() else np.nan
-        rows[col] = row
-    return pd.DataFrame.from_dict(rows, orient="index")
