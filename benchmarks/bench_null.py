@@ -1,19 +1,23 @@
 """NULL in pre-training and zero-shot (issue 5): mean-embedding NULL against a learned NULL anchor and a centroid.
 
-On the embedded dataset (data/fimad-demo; built with `python -m mujo.cli demo` when absent), two models per seed are
-pre-trained with the demo model's settings (preset small, sites LWrist RWrist LKnee RKnee Spine, gyro, one thread)
-and nothing else different but the NULL anchor:
+On the embedded dataset (data/fimad-demo; built with `python -m mujo.cli demo` when absent), models are pre-trained
+per seed with the demo model's settings (preset small, sites LWrist RWrist LKnee RKnee Spine, gyro, one thread),
+differing only in how NULL chapters take part:
 - "plain": the chapters as they are (null_labels "truth" only measures the NULL training windows' centroid into the
   checkpoint; the training itself is that of a run without any NULL option);
-- "anchor": every NULL chapter's windows train against one anchor text instead of their own chapter title.
-NULL clips are the generator's ground truth (label "null_class"). Then zero-shot on the dataset's validation split
-(the FiMAD target's fixed split "fimad", part val, the 36 activity classes + NULL), with the NULL row from
+- "anchor": every NULL chapter's windows (the generator's ground truth, label "null_class") train against one
+  anchor text instead of their own chapter title;
+- "curN": the same with the NULL clips of a curation: a simulated annotator works through the Curation page's
+  queue of train clips (most NULL-like first, text and IMU signals) and labels the first N clips as they truly are;
+  only those labelled NULL take the anchor (`mujo pretrain --null-anchor TEXT --null-labels curated`).
+Then zero-shot on the dataset's validation split (the FiMAD target's fixed split "fimad", part val, ground-truth
+labels: the 36 activity classes + NULL), with the NULL row from
 - mean: the normalised mean of the class embeddings (the paper's);
-- learned: the anchor through the text encoder (anchor model only);
+- learned: the anchor through the text encoder (anchor models only);
 - centroid: the normalised mean IMU embedding of the NULL training windows;
 and, for reference, without the NULL class (NULL windows dropped). Printed per seed and as mean ± std over seeds.
 
-    python benchmarks/bench_null.py [--seeds 0 1 2] [--epochs 60] [--keep DIR]
+    python benchmarks/bench_null.py [--seeds 0 1 2] [--curated 20 60] [--epochs 60] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -31,10 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from mujo import paths  # noqa: E402
+from mujo.data.synth_plan import NULL_LABEL  # noqa: E402
 from mujo.demo import DEMO_SITES  # noqa: E402
+from mujo.eval.null_feedback import DEFAULT_ANCHOR  # noqa: E402
 
-ANCHOR = "no exercise: the trainer talks, rests or explains"
-EMBEDDINGS = {"plain": ("mean", "centroid"), "anchor": ("mean", "learned", "centroid")}
 COLUMNS = ("macro_f1", "top1", "null_f1", "null_recall", "null_precision", "act_f1")
 
 
@@ -46,14 +50,41 @@ def dataset() -> Path:
     return root
 
 
-def pretrain_pair(root: Path, out: Path, store: Path, seed: int, epochs: int | None) -> dict[str, Path]:
+def simulate_curation(root: Path, store: Path, budget: int) -> tuple[int, int]:
+    """An annotator who follows the Curation page's queue (train clips, most NULL-like first; signals from the
+    chapter text and the IMU, as on a dataset without a model yet) and labels the first `budget` clips as they
+    truly are (null / activity) into `store`. Returns (clips labelled, of them NULL)."""
+    from mujo.data.fimad import FimadDataset  # noqa: PLC0415
+    from mujo.eval.null_suggest import rank_clips  # noqa: PLC0415
+    from mujo.store import Store  # noqa: PLC0415
+    from mujo.store.label_io import dataset_key  # noqa: PLC0415
+
+    ds = FimadDataset(root)
+    queue = rank_clips(ds, splits="train")["clip_id"].head(budget).tolist()
+    truth = ds.clips.loc[queue, "label"] == NULL_LABEL
+    rows = [{"clip_id": c, "label": "null" if t else "activity"} for c, t in zip(queue, truth)]
+    Store(store).add_label_events(dataset_key(root), rows, annotator="simulated annotator")
+    return len(rows), int(truth.sum())
+
+
+def plan(budgets: list[int]) -> dict[str, tuple[str | None, str, int | None]]:
+    """Model name -> (NULL anchor, NULL clips, curation budget)."""
+    models = {"plain": (None, "truth", None), "anchor": (DEFAULT_ANCHOR, "truth", None)}
+    return models | {f"cur{b}": (DEFAULT_ANCHOR, "curated", b) for b in budgets}
+
+
+def pretrain_all(root: Path, out: Path, seed: int, epochs: int | None, budgets: list[int]) -> dict[str, Path]:
     from mujo.train.pretrain import PretrainSettings, pretrain  # noqa: PLC0415
 
     models = {}
-    for name, anchor in (("plain", None), ("anchor", ANCHOR)):
+    for name, (anchor, labels, budget) in plan(budgets).items():
         folder = out / f"{name}-seed{seed}"
+        store = out / (f"curated-{budget}.sqlite" if budget else "bench_null.sqlite")  # runs stay out of the project's
+        if budget and not store.exists():
+            n, n_null = simulate_curation(root, store, budget)
+            print(f"curation of the first {n} queued train clips: {n_null} NULL, {n - n_null} activity", flush=True)
         s = PretrainSettings(dataset=str(root), out=str(folder), preset="small", sites=DEMO_SITES, gyro=True,
-                             threads=1, seed=seed, epochs=epochs, null_labels="truth", null_anchor=anchor,
+                             threads=1, seed=seed, epochs=epochs, null_labels=labels, null_anchor=anchor,
                              name=f"bench_null {name} seed {seed}", overwrite=True)
         t0 = time.perf_counter()
         r = pretrain(s, store=store)
@@ -63,36 +94,19 @@ def pretrain_pair(root: Path, out: Path, store: Path, seed: int, epochs: int | N
     return models
 
 
-def scores(result) -> dict[str, float]:
-    """Macro F1, top-1, the NULL class's F1 / recall / precision and the activities' macro F1 of a result."""
-    out = {"macro_f1": result.macro_f1, "top1": result.top1}
-    conf = np.asarray(result.confusion)
-    if "NULL" in result.classes:
-        k = result.classes.index("NULL")
-        tp = conf[k, k]
-        out["null_f1"] = result.per_class_f1["NULL"] or 0.0
-        out["null_recall"] = tp / max(conf[k].sum(), 1)
-        out["null_precision"] = tp / max(conf[:, k].sum(), 1)
-        acts = [v for c, v in result.per_class_f1.items() if c != "NULL" and result.support.get(c, 0) > 0]
-        out["act_f1"] = float(np.mean([v or 0.0 for v in acts]))
-    else:
-        out |= {"null_f1": float("nan"), "null_recall": float("nan"), "null_precision": float("nan"),
-                "act_f1": result.macro_f1}
-    return out
-
-
 def evaluate(root: Path, models: dict[str, Path]) -> dict[tuple[str, str], dict[str, float]]:
     from mujo.checkpoint import load_checkpoint  # noqa: PLC0415
+    from mujo.eval.null_feedback import PART, SPLIT, null_rows_of, null_scores, target_spec  # noqa: PLC0415
     from mujo.eval.zeroshot import ZeroShotSettings, zeroshot  # noqa: PLC0415
 
     rows = {}
     for name, folder in models.items():
         loaded = load_checkpoint(folder)
-        for how in (*EMBEDDINGS[name], "no NULL"):
-            s = ZeroShotSettings(dataset=str(root), checkpoint=str(folder), null=how != "no NULL",
-                                 null_embedding="mean" if how == "no NULL" else how, split="fimad", part="val")
+        for how in (*null_rows_of(loaded.extra), "no NULL"):
+            s = ZeroShotSettings(dataset=target_spec(root), checkpoint=str(folder), null=how != "no NULL",
+                                 null_embedding="mean" if how == "no NULL" else how, split=SPLIT, part=PART)
             r = zeroshot(s, loaded=loaded)
-            rows[(name, how)] = scores(r) | {"windows": r.n_windows, "classes": len(r.classes)}
+            rows[(name, how)] = null_scores(r) | {"windows": r.n_windows, "classes": len(r.classes)}
     return rows
 
 
@@ -125,6 +139,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="pre-training seeds (default 0 1 2)")
     ap.add_argument("--epochs", type=int, default=None, help="epochs (default: the small preset's 60)")
+    ap.add_argument("--curated", type=int, nargs="*", default=[20, 60], metavar="N",
+                    help="also pre-train with the NULL clips a simulated annotator curates among the first N queued "
+                         "train clips, one model per N (default 20 60; none: leave out)")
     ap.add_argument("--keep", type=Path, default=None, help="keep the models here (default: a temporary folder)")
     args = ap.parse_args()
 
@@ -133,13 +150,12 @@ def main() -> int:
     torch.set_num_threads(1)
     root = dataset()
     out = args.keep or Path(tempfile.mkdtemp(prefix="bench-null-"))
-    store = out / "bench_null.sqlite"  # the runs stay out of the project's store
-    print(f"dataset {root}; models and store in {out}; anchor {ANCHOR!r}; epochs "
-          f"{args.epochs or 'preset (60)'}; seeds {args.seeds}", flush=True)
+    print(f"dataset {root}; models and stores in {out}; anchor {DEFAULT_ANCHOR!r}; epochs "
+          f"{args.epochs or 'preset (60)'}; seeds {args.seeds}; curation budgets {args.curated}", flush=True)
     per_seed = []
     t0 = time.perf_counter()
     for seed in args.seeds:
-        rows = evaluate(root, pretrain_pair(root, out, store, seed, args.epochs))
+        rows = evaluate(root, pretrain_all(root, out, seed, args.epochs, args.curated))
         print(table(rows, f"\nzero-shot, validation split, seed {seed}"), flush=True)
         per_seed.append(rows)
     print("\n" + summary(per_seed))

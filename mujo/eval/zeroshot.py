@@ -308,12 +308,13 @@ def _now() -> str:
     return now_iso()
 
 
-RUN_COLUMNS = ("run_id", "started", "dataset", "checkpoint", "method", "inputs", "null", "templates", "split",
-               "part", "n_windows", "top1", "top3", "top5", "macro_f1", "accuracy")
+RUN_COLUMNS = ("run_id", "started", "dataset", "checkpoint", "method", "inputs", "null", "null_embedding", "templates",
+               "split", "part", "n_windows", "top1", "top3", "top5", "macro_f1", "accuracy")
 
 
 def zeroshot_runs(store: Store | str | Path | None = None) -> pd.DataFrame:
     """Earlier zero-shot runs (newest first), one row each with their settings and metrics, for comparison."""
+    from mujo.eval.null_feedback import null_row_name  # noqa: PLC0415
     from mujo.store import open_store  # noqa: PLC0415
 
     store = open_store(store)
@@ -330,7 +331,8 @@ def zeroshot_runs(store: Store | str | Path | None = None) -> pd.DataFrame:
         cfg, met = json.loads(r["config"] or "{}"), json.loads(r["metrics"] or "{}")
         out.append({"run_id": int(r["id"]), "started": r["started"], "dataset": r["dataset"],
                     "checkpoint": r["checkpoint"], "method": cfg.get("method"), "inputs": cfg.get("inputs"),
-                    "null": bool(cfg.get("null")), "templates": len(cfg.get("templates") or []),
+                    "null": bool(cfg.get("null")), "null_embedding": null_row_name(cfg),
+                    "templates": len(cfg.get("templates") or []),
                     "split": cfg.get("resolved_split"), "part": cfg.get("part", "all"),
                     "n_windows": json.loads(r["n"]) if r["n"] else None,
                     **{k: (np.nan if met.get(k) is None else met[k])

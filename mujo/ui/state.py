@@ -8,7 +8,8 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from mujo.eval.prompts import DEFAULT_TEMPLATES  # light: no torch
+from mujo.eval.null_feedback import DEFAULT_ANCHOR  # light: no torch
+from mujo.eval.prompts import DEFAULT_TEMPLATES
 
 
 class StateKeys(StrEnum):
@@ -98,7 +99,8 @@ class StateKeys(StrEnum):
     ZS_PHRASES = "zs.phrases"  # data editor: per-class phrases
     ZS_PHRASES_FOR = "zs.phrases_for"  # the dataset spec the phrase edits belong to
     ZS_NULL = "zs.null"  # toggle
-    ZS_PART = "zs.part"  # "all" windows or the "test" part of the first split
+    ZS_NULL_EMBEDDING = "zs.null_embedding"  # radio: NULL's row, "mean" (paper), "learned" or "centroid"
+    ZS_PART = "zs.part"  # "all" windows, or the "val" or "test" part of the first split
     ZS_PRETRAIN = "zs.pretrain"  # button: pre-train a checkpoint for the dataset's sites
     ZS_RUN = "zs.run"  # button
     ZS_TASK = "zs.task"  # the background task of the run in progress (mujo.ui.background.Task)
@@ -136,6 +138,10 @@ class StateKeys(StrEnum):
     CUR_BULK_CONFIRM = "cur.bulk_confirm"  # checkbox: the bulk button works only when ticked
     CUR_BULK_RUN = "cur.bulk_run"  # button: label the selected clips
     CUR_BULK_CLEAR = "cur.bulk_clear"  # button: forget the selection
+    CUR_FB_ANCHOR = "cur.fb_anchor"  # text input: the NULL anchor text of the feedback pre-training
+    CUR_FB_PRETRAIN = "cur.fb_pretrain"  # button: pre-train with the curated NULL chapters (background job)
+    CUR_FB_COMPARE = "cur.fb_compare"  # button: zero-shot NULL rows compared on the validation split
+    CUR_FB_TASK = "cur.fb_task"  # the background task of that comparison (mujo.ui.background.Task)
 
 
 IMU_COMPONENTS: tuple[str, ...] = ("x", "y", "z", "|·|")
@@ -200,6 +206,7 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.ZS_TEMPLATES: "\n".join(DEFAULT_TEMPLATES),
     StateKeys.ZS_PHRASES_FOR: None,
     StateKeys.ZS_NULL: False,
+    StateKeys.ZS_NULL_EMBEDDING: None,  # None: "learned" where the checkpoint has it, else "mean"
     StateKeys.ZS_PART: "all",
     StateKeys.ZS_TASK: None,
     StateKeys.ZS_SELECTED_RUN: None,
@@ -225,6 +232,8 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.CUR_BULK_ACTIVITY: None,
     StateKeys.CUR_BULK_NOTE: "",
     StateKeys.CUR_BULK_CONFIRM: False,
+    StateKeys.CUR_FB_ANCHOR: DEFAULT_ANCHOR,
+    StateKeys.CUR_FB_TASK: None,
 }
 
 # URL query parameters of the Browse page: ?clip=<clip_id>&t=<seconds>&problems=1 (Curation reads ?clip= too)

@@ -62,10 +62,11 @@ def folder_spec(text: str) -> str | None:
     return str(Path(text).expanduser()) if text else None
 
 
-def no_dataset_guard(folder_key: StateKeys, *, stop: bool = True) -> bool:
-    """When no registered dataset is present and no folder is given: explain where datasets go, offer the folder
-    field and a link to Home, then st.stop() (or, with stop=False, return False). True when there is a dataset."""
-    if present_targets() or folder_spec(st.session_state.get(folder_key, "")):
+def no_dataset_guard(folder_key: StateKeys, *, stop: bool = True, other: bool = False) -> bool:
+    """When no registered dataset is present, no folder is given and `other` (another dataset the page offers) is
+    False: explain where datasets go, offer the folder field and a link to Home, then st.stop() (or, with
+    stop=False, return False). True when there is a dataset."""
+    if other or present_targets() or folder_spec(st.session_state.get(folder_key, "")):
         return True
     roots = ", ".join(sorted({str(Path(d["root"]).parent) for d in known_targets() if d.get("root")}))
     st.info(md_escape("No target dataset found. Put MotionSense, UTD-MHAD, MM-Fit, MHEALTH or MyoGym in their "

@@ -21,6 +21,11 @@ from mujo.ui.text import md_escape
 from mujo.ui.zeroshot_view import compare_runs, show_run
 
 OTHER_FOLDER = "__folder__"  # dataset choice: a folder typed by the user
+CURRENT_FIMAD = "__fimad__"  # dataset choice: the FiMAD folder the app has open (its ground-truth labels)
+NULL_HELP = {"mean": "the normalised mean of the class embeddings (the paper's)",
+             "learned": "the checkpoint's NULL anchor through its text encoder (pre-trained with NULL chapters)",
+             "centroid": "the mean embedding of the checkpoint's NULL training windows"}
+NULL_NAMES = {"mean": "mean of the classes", "learned": "learned NULL", "centroid": "NULL windows' centroid"}
 _FINISHED: dict[str, int] = {}  # background task key -> run id it saved (written by the task's thread)
 
 
@@ -40,18 +45,59 @@ def _choose_checkpoint(ckpts: list[registry.CheckpointInfo]) -> registry.Checkpo
     return ckpts[options.index(chosen)]
 
 
+def _current_fimad() -> tuple[str, str] | None:
+    """(spec, label) of the FiMAD folder the app has open, as a zero-shot dataset; None when it has none."""
+    from mujo import settings  # noqa: PLC0415
+    from mujo.eval.null_feedback import target_spec  # noqa: PLC0415
+
+    root = settings.dataset_dir()
+    if not (root / "fimad.json").is_file():
+        return None
+    return target_spec(root), f"The open FiMAD dataset ({root.name}; its own splits, ground-truth labels)"
+
+
 def _choose_dataset() -> str | None:
     present = tg.present_targets()
-    names = [d["name"] for d in present] + [OTHER_FOLDER]
+    names = [d["name"] for d in present]
     desc = {d["name"]: d.get("description") or d["name"] for d in present}
+    fimad = _current_fimad()
+    if fimad:
+        names.append(CURRENT_FIMAD)
+        desc[CURRENT_FIMAD] = fimad[1]
+    names.append(OTHER_FOLDER)
     if st.session_state.get(StateKeys.ZS_DATASET) not in names:
         st.session_state[StateKeys.ZS_DATASET] = names[0]
     name = st.selectbox("Dataset", names, key=StateKeys.ZS_DATASET,
                         format_func=lambda n: "Another folder…" if n == OTHER_FOLDER else desc.get(n, n))
+    if name == CURRENT_FIMAD and fimad:
+        return fimad[0]
     if name != OTHER_FOLDER:
         return name
     st.text_input("Dataset folder (generic format or an original release)", key=StateKeys.ZS_FOLDER)
     return tg.folder_spec(st.session_state.get(StateKeys.ZS_FOLDER, ""))
+
+
+def _null_choice(info: Any, ckpt: registry.CheckpointInfo) -> tuple[bool, str]:
+    """The NULL toggle and, when it is on, which NULL row (the mean, or what the checkpoint learned)."""
+    from mujo.eval.null_feedback import null_rows_of  # noqa: PLC0415
+
+    if not info.has_null:
+        st.session_state[StateKeys.ZS_NULL] = False
+    null = st.toggle("Keep NULL windows as a class", key=StateKeys.ZS_NULL, disabled=not info.has_null,
+                     help="NULL windows are then a class of their own." if info.has_null
+                     else "This dataset has no NULL windows.")
+    if not null:
+        return False, "mean"
+    offered = null_rows_of(ckpt.extra)
+    if st.session_state.get(StateKeys.ZS_NULL_EMBEDDING) not in offered:
+        st.session_state[StateKeys.ZS_NULL_EMBEDDING] = "learned" if "learned" in offered else "mean"
+    how = st.radio("NULL's embedding", offered, key=StateKeys.ZS_NULL_EMBEDDING, horizontal=True,
+                   format_func=NULL_NAMES.get, help="; ".join(f"{NULL_NAMES[k]}: {NULL_HELP[k]}" for k in offered))
+    if "learned" not in offered:
+        st.caption("This checkpoint was pre-trained without a NULL anchor, so NULL's embedding is the mean of the "
+                   "classes (or its NULL windows' centroid). The Curation page pre-trains one with the curated NULL "
+                   "chapters.")
+    return True, str(how)
 
 
 def _phrases(spec: str, info: Any) -> dict[str, str] | None:
@@ -111,15 +157,13 @@ def _form() -> Any | None:
         return None
     st.caption("Class phrases (edit a phrase to change the class's prompts)")
     class_text = _phrases(spec, info)
-    if not info.has_null:
-        st.session_state[StateKeys.ZS_NULL] = False
-    null = st.toggle("Keep NULL windows as a class", key=StateKeys.ZS_NULL, disabled=not info.has_null,
-                     help="NULL's embedding is the normalised mean of the class embeddings (paper)."
-                     if info.has_null else "This dataset has no NULL windows.")
-    part = st.radio("Windows", ["all", "test"], key=StateKeys.ZS_PART, horizontal=True,
-                    format_func={"all": "all windows", "test": "test part of the first split"}.get)
+    null, null_embedding = _null_choice(info, ckpt)
+    part = st.radio("Windows", ["all", "val", "test"], key=StateKeys.ZS_PART, horizontal=True,
+                    format_func={"all": "all", "val": "validation part", "test": "test part"}.get,
+                    help="The validation or test part of the dataset's first split (its fixed split where it "
+                         "has one, e.g. a FiMAD folder's own train/val/test).")
     return ZeroShotSettings(dataset=spec, checkpoint=str(ckpt.path), inputs=inputs, templates=templates,
-                            class_text=class_text, null=bool(null), part=part)
+                            class_text=class_text, null=bool(null), null_embedding=null_embedding, part=part)
 
 
 def _work(key: str, settings: Any, progress: Any) -> None:
@@ -163,8 +207,8 @@ def _runs_table(runs: pd.DataFrame) -> list[int]:
     shown = runs.assign(checkpoint=runs["checkpoint"].map(lambda p: tg.checkpoint_label(p) if p else ""),
                         dataset=runs["dataset"].map(_short_dataset),
                         started=runs["started"].astype(str).str.slice(0, 16).str.replace("T", " "))
-    cols = ["run_id", "dataset", "inputs", "null", "macro_f1", "top1", "top3", "top5", "checkpoint", "method",
-            "templates", "part", "n_windows", "started"]
+    cols = ["run_id", "dataset", "inputs", "null", "null_embedding", "macro_f1", "top1", "top3", "top5",
+            "checkpoint", "method", "templates", "part", "n_windows", "started"]
     event = st.dataframe(shown, key=StateKeys.ZS_RUNS_TABLE, on_select="rerun", selection_mode="multi-row",
                          hide_index=True, width="stretch", column_order=[c for c in cols if c in shown.columns],
                          column_config={
@@ -191,7 +235,7 @@ def zeroshot_page() -> None:
                           "one."), icon=":material/model_training:")
         st.page_link(tg.HOME_PAGE, label="Go to Home", icon=":material/home:")
         st.stop()
-    tg.no_dataset_guard(StateKeys.ZS_FOLDER)
+    tg.no_dataset_guard(StateKeys.ZS_FOLDER, other=_current_fimad() is not None)
     left, right = st.columns([1, 2], gap="large")
     with left:
         settings = _form()

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mujo.eval.null_feedback import null_row_name
 from mujo.ui.embed_plot import html_escape
 from mujo.ui.text import md_escape
 
@@ -77,7 +78,7 @@ def show_run(store: Any, run_id: int) -> None:
     classes = [str(c) for c in res.get("classes") or []]
     st.subheader(f"Run {run_id}", anchor=False)
     st.caption(md_escape(f"{run.get('dataset', '')} · {cfg.get('inputs', '?')} · "
-                         + ("with NULL" if cfg.get("null") else "without NULL")
+                         + (f"with NULL ({null_row_name(cfg)} NULL row)" if cfg.get("null") else "without NULL")
                          + f" · {len(cfg.get('templates') or [])} templates · {res.get('n_windows', '?')} windows"
                          + f" · checkpoint {run.get('checkpoint') or '?'}"))
     c = st.columns(4)
@@ -109,9 +110,9 @@ def compare_runs(store: Any, run_ids: Sequence[int]) -> None:
         if run is None:
             continue
         cfg, m = run.get("config") or {}, res.get("metrics") or {}
-        label = f"run {rid}: {cfg.get('inputs', '?')}" + (" +NULL" if cfg.get("null") else "")
+        label = f"run {rid}: {cfg.get('inputs', '?')}" + (f" +NULL ({null_row_name(cfg)})" if cfg.get("null") else "")
         rows.append({"run": rid, "dataset": run.get("dataset"), "inputs": cfg.get("inputs"),
-                     "null": bool(cfg.get("null")), "templates": len(cfg.get("templates") or []),
+                     "null": null_row_name(cfg) if cfg.get("null") else "no", "templates": len(cfg.get("templates") or []),
                      **{k: m.get(k) for k in ("top1", "top3", "top5", "macro_f1")}})
         series[label] = res.get("per_class_f1") or {}
     st.subheader(f"{len(rows)} runs compared", anchor=False)

@@ -21,8 +21,8 @@ SITES = ("RWrist", "LWrist")
 
 
 def make_checkpoint(folder: Path, modalities: tuple[str, ...] = MODALITIES, embed_dim: int = 32,
-                    summary: dict[str, Any] | None = None) -> Path:
-    """A real MuJo checkpoint of a tiny model (random weights) in `folder`."""
+                    summary: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> Path:
+    """A real MuJo checkpoint of a tiny model (random weights) in `folder`; `extra` adds to its extra."""
     from mujo.checkpoint import save_checkpoint  # noqa: PLC0415
     from mujo.models import create_model  # noqa: PLC0415
 
@@ -30,7 +30,7 @@ def make_checkpoint(folder: Path, modalities: tuple[str, ...] = MODALITIES, embe
                          embed_dim=embed_dim)
     extra = {"method": "mujo", "settings": {"preset": "small"},
              "summary": summary or {"epochs": 12, "best_epoch": 9, "best_loss": 4.2, "train_windows": 60,
-                                    "val_windows": 24, "seconds": 31.5}}
+                                    "val_windows": 24, "seconds": 31.5}} | (extra or {})
     return save_checkpoint(folder, model, extra)
 
 

@@ -14,6 +14,7 @@ from target_fixtures import CLASSES, TRICKY_CLASS, make_target, save_zeroshot, z
 
 from mujo.store import Store
 from mujo.ui.state import StateKeys
+from mujo.ui.zeroshot import OTHER_FOLDER
 
 PAGE = "pages/5_Zero_shot.py"
 
@@ -40,6 +41,7 @@ def env(tmp_path: Path, app_env: dict[str, Path], monkeypatch: pytest.MonkeyPatc
 
 def _open(env: dict[str, Path]):
     at = app_test(PAGE).run()
+    at.selectbox(key=StateKeys.ZS_DATASET).set_value(OTHER_FOLDER).run()
     at.text_input(key=StateKeys.ZS_FOLDER).input(str(env["target"])).run()
     _ok(at)
     return at
@@ -184,3 +186,49 @@ def test_real_run_in_the_background(tmp_path: Path, app_env: dict[str, Path], mo
     res = Store().results(run_id)
     assert res["classes"] == list(CLASSES) and res["n_windows"] > 0
     assert len(at.get("plotly_chart")) == 2
+
+
+def _unit(dim: int, seed: int) -> list[float]:
+    import numpy as np  # noqa: PLC0415
+
+    v = np.random.default_rng(seed).normal(size=dim)
+    return (v / np.linalg.norm(v)).tolist()
+
+
+def test_null_embedding_offers_what_the_checkpoint_learned(env: dict[str, Path],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _fake_run(monkeypatch)
+    at = _open(env)
+    at.toggle(key=StateKeys.ZS_NULL).set_value(True).run()
+    _ok(at)
+    assert at.radio(key=StateKeys.ZS_NULL_EMBEDDING).options == ["mean of the classes"]  # plain checkpoint
+    assert any("Curation page" in c.value for c in at.caption)
+    make_checkpoint(env["checkpoint"], extra={"null_embedding": _unit(32, 1), "null_centroid": _unit(32, 2)})
+    at = _open(env)
+    at.toggle(key=StateKeys.ZS_NULL).set_value(True).run()
+    radio = at.radio(key=StateKeys.ZS_NULL_EMBEDDING)
+    assert radio.options == ["mean of the classes", "learned NULL", "NULL windows' centroid"]
+    assert radio.value == "learned"  # what a checkpoint with a NULL anchor is for
+    at.button(key=StateKeys.ZS_RUN).click().run()
+    _ok(at)
+    assert seen[-1].null and seen[-1].null_embedding == "learned"
+    runs = next(d.value for d in at.dataframe if "top1" in d.value.columns)
+    assert runs["null_embedding"].tolist() == ["learned"]
+    radio.set_value("mean").run()
+    at.button(key=StateKeys.ZS_RUN).click().run()
+    assert seen[-1].null_embedding == "mean"
+
+
+def test_the_open_fimad_dataset_is_offered(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from mujo.eval.null_feedback import target_spec  # noqa: PLC0415
+    from mujo.ui.zeroshot import CURRENT_FIMAD  # noqa: PLC0415
+
+    seen = _fake_run(monkeypatch)
+    at = app_test(PAGE).run()
+    _ok(at)
+    box = at.selectbox(key=StateKeys.ZS_DATASET)
+    assert box.options[0].startswith("The open FiMAD dataset") and box.value == CURRENT_FIMAD
+    at.radio(key=StateKeys.ZS_PART).set_value("val").run()
+    at.button(key=StateKeys.ZS_RUN).click().run()
+    _ok(at)
+    assert seen[-1].dataset == target_spec(env["data"]) and seen[-1].part == "val"
