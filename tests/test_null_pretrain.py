@@ -148,3 +148,75 @@ def test_zeroshot_learned_and_centroid(runs: dict[str, Path], tiny_synth_imu: Pa
     assert main(["zeroshot", str(tiny_synth_imu), "--checkpoint", str(runs["anchor"]), "--null", "--null-embedding",
                  "learned", "--split", "fimad", "--part", "val", "--no-store", "--quiet"]) == 0
     assert "learned NULL anchor" in capsys.readouterr().out
+
+
+def test_feedback_settings_follow_the_base_checkpoint(runs: dict[str, Path], tiny_synth_imu: Path,
+                                                      tmp_path: Path) -> None:
+    import argparse  # noqa: PLC0415
+    import dataclasses  # noqa: PLC0415
+
+    from mujo.commands import pretrain as cmd  # noqa: PLC0415
+    from mujo.eval import null_feedback as nf  # noqa: PLC0415
+
+    out = nf.feedback_out(runs["plain"])
+    assert out == runs["plain"].parent / "plain-curated-null" and nf.feedback_out(out) == out
+    s = nf.feedback_settings(runs["plain"], tiny_synth_imu, out, anchor="just talking")
+    assert (s.preset, tuple(s.sites), s.epochs) == (str(runs["preset"]), SITES, 2)  # the base run's settings
+    assert (s.null_anchor, s.null_labels, s.overwrite, s.resume, s.threads) == ("just talking", "curated", True,
+                                                                                False, 1)
+    argv = nf.pretrain_argv(s)
+    parser = argparse.ArgumentParser()
+    cmd.register(parser.add_subparsers())
+    again = cmd._settings(parser.parse_args(argv))  # what `mujo pretrain` makes of the argv: the same settings
+    assert dataclasses.asdict(again) == dataclasses.asdict(s)
+    with pytest.raises(ValueError, match="no `mujo pretrain` option"):
+        nf.pretrain_argv(dataclasses.replace(s, weight_decay=0.5))
+    with pytest.raises(ValueError, match="config.json"):
+        nf.feedback_settings(tmp_path, tiny_synth_imu, out)
+
+
+def test_feedback_refuses_a_proxy_checkpoint(tiny_synth_imu: Path, tmp_path: Path) -> None:
+    from mujo.eval import null_feedback as nf  # noqa: PLC0415
+
+    preset = write_preset(tmp_path)
+    pretrain(settings(tiny_synth_imu, tmp_path / "simclr", preset, epochs=1, method="simclr", modalities=("imu",)),
+             store=tmp_path / "s.sqlite")
+    with pytest.raises(ValueError, match="proxy task 'simclr'"):
+        nf.feedback_settings(tmp_path / "simclr", tiny_synth_imu, tmp_path / "out")
+
+
+def test_compare_null_stores_every_null_row(runs: dict[str, Path], tiny_synth_imu: Path, tmp_path: Path) -> None:
+    from mujo.eval import null_feedback as nf  # noqa: PLC0415
+
+    store = Store(tmp_path / "s.sqlite")
+    seen = []
+    df = nf.compare_null(tiny_synth_imu, [runs["plain"], runs["anchor"]], store=store,
+                         progress=lambda f, m: seen.append(f))
+    assert list(zip(df["checkpoint"].map(lambda p: Path(p).name), df["null_row"])) == [
+        ("plain", "mean"), ("anchor", "mean"), ("anchor", "learned"), ("anchor", "centroid")]
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    assert (df["windows"] == df["windows"].iloc[0]).all() and df["run_id"].notna().all()
+    assert df[["macro_f1", "null_f1", "null_recall", "null_precision"]].apply(lambda c: c.between(0, 1)).all().all()
+    back = nf.null_comparison(tiny_synth_imu, store)
+    assert sorted(back["run_id"]) == sorted(df["run_id"])
+    merged = back.merge(df, on="run_id", suffixes=("", "_run"))
+    np.testing.assert_allclose(merged["macro_f1"], merged["macro_f1_run"])
+    np.testing.assert_allclose(merged["null_f1"], merged["null_f1_run"])
+    again = nf.compare_null(tiny_synth_imu, [runs["anchor"]], store=store)
+    latest = nf.null_comparison(tiny_synth_imu, store)
+    assert len(latest) == 4 and set(again["run_id"]) <= set(latest["run_id"])  # the newest run of each pair
+
+
+def test_curated_counts(tiny_synth_imu: Path, tmp_path: Path) -> None:
+    from mujo.eval import null_feedback as nf  # noqa: PLC0415
+
+    store = Store(tmp_path / "s.sqlite")
+    key = dataset_key(tiny_synth_imu)
+    clips = pd.read_csv(tiny_synth_imu / "clips.csv", keep_default_na=False)["clip_id"].tolist()
+    assert nf.curated_counts(tiny_synth_imu, store) == {"null": 0, "activity": 0, "labelled": 0,
+                                                         "clips": len(clips)}
+    store.add_label_events(key, [{"clip_id": clips[0], "label": "null"}, {"clip_id": clips[1], "label": "null"},
+                                 {"clip_id": clips[2], "label": "activity"},
+                                 {"clip_id": clips[3], "label": "null", "t0_s": 1.0, "t1_s": 2.0}])
+    assert nf.curated_counts(tiny_synth_imu, store, clips) == {"null": 2, "activity": 1, "labelled": 3,
+                                                                "clips": len(clips)}

@@ -53,10 +53,14 @@ def target_spec(root: str | Path) -> str:
     return f"fimad:{Path(root).expanduser().resolve()}"
 
 
+FEEDBACK_SUFFIX = "-curated-null"
+
+
 def feedback_out(base: str | Path) -> Path:
-    """Where the fed-back model of checkpoint `base` goes: beside it, "<name>-curated-null"."""
+    """Where the fed-back model of checkpoint `base` goes: beside it, "<name>-curated-null"; a fed-back model is
+    its own (pre-training it again after more curation replaces it)."""
     base = Path(base)
-    return base.parent / f"{base.name}-curated-null"
+    return base if base.name.endswith(FEEDBACK_SUFFIX) else base.parent / f"{base.name}{FEEDBACK_SUFFIX}"
 
 
 def feedback_settings(base: str | Path, dataset: str | Path, out: str | Path, *, anchor: str = DEFAULT_ANCHOR,
@@ -120,14 +124,19 @@ def pretrain_argv(s: PretrainSettings) -> list[str]:
     return argv
 
 
-def curated_counts(root: str | Path, store: Store | str | Path | None = None) -> dict[str, int]:
-    """How many clips of the FiMAD folder the store's curation labels as a whole: null, activity, any label."""
-    from mujo.data.fimad import FimadDataset  # noqa: PLC0415
+def curated_counts(root: str | Path, store: Store | str | Path | None = None,
+                   clip_ids: Sequence[str] | None = None) -> dict[str, int]:
+    """How many clips of the FiMAD folder the store's curation labels as a whole: null, activity, any label; and
+    the folder's number of clips (`clip_ids` when given, saving a read of clips.csv)."""
     from mujo.store import open_store  # noqa: PLC0415
     from mujo.store.label_io import dataset_key  # noqa: PLC0415
 
+    if clip_ids is None:
+        from mujo.data.fimad import FimadDataset  # noqa: PLC0415
+
+        clip_ids = FimadDataset(root).clips.index
+    clips = {str(c) for c in clip_ids}
     labels = open_store(store).whole_clip_labels(dataset_key(root))
-    clips = set(FimadDataset(root).clips.index.astype(str))
     kinds = [lab for c, (lab, _) in labels.items() if c in clips]
     return {"null": kinds.count("null"), "activity": kinds.count("activity"), "labelled": len(kinds),
             "clips": len(clips)}
@@ -176,7 +185,7 @@ def compare_null(root: str | Path, checkpoints: Sequence[str | Path], *, store: 
     loaded = {}
     for ckpt in checkpoints:
         loaded[str(ckpt)] = load_checkpoint(ckpt)
-        jobs += [(str(ckpt), how) for how in null_rows_of(loaded[str(ckpt)].extra)]
+        jobs += [(str(ckpt), how) for how in null_rows_of(loaded[str(ckpt)][1])]
     rows = []
     for i, (ckpt, how) in enumerate(jobs):
         def step(f: float, m: str, i: int = i) -> None:

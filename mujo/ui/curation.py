@@ -1,7 +1,7 @@
 """The Curation page: annotator, queue filters, the one-key decision bar, the suggestion, and the page's layout.
 
 The queue and the decision callbacks live in `mujo.ui.curation_queue`, the label, progress and bulk panels in
-`mujo.ui.curation_panels`; the clip is drawn by the Browse page's synchronised view (`mujo.ui.clip_view`). Dataset
+`mujo.ui.curation_panels`, the pre-training with the curated NULL chapters in `mujo.ui.curation_feedback`; the clip is drawn by the Browse page's synchronised view (`mujo.ui.clip_view`). Dataset
 text and notes are shown as text (st.text, dataframes, escaped Markdown), never as HTML.
 """
 
@@ -16,6 +16,7 @@ from mujo.eval import null_suggest as nsg
 from mujo.ui import curation_queue as cq
 from mujo.ui import dataset as uds
 from mujo.ui.clip_view import clip_view
+from mujo.ui.curation_feedback import feedback_panel
 from mujo.ui.curation_panels import (activity_options, bulk_panel, default_activity, label_panel, progress_panel,
                                      recent_panel)
 from mujo.ui.state import StateKeys
@@ -176,6 +177,7 @@ def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
         st.warning("Type your name under **Annotator** in the sidebar to label: every label records who made it.",
                    icon=":material/person:")
     progress_panel(ds, labels)
+    feedback_panel(ref.root, ds.clips.index)
     if selection:
         bulk_panel(key, ds, selection, who)
     flt = filter_controls(sig, selection)

@@ -1,0 +1,177 @@
+"""The Curation page's feedback panel: pre-train with the curated NULL chapters, then compare zero-shot's NULL rows.
+
+The pre-training is a background job (`mujo pretrain ... --null-anchor TEXT --null-labels curated` in its own
+process, like Home's demo build: it outlives the tab and every session sees it); the comparison runs zero-shot in a
+server thread (`mujo.ui.background`) and stores its runs, which the panel reads back, so a reload keeps both.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from mujo import jobs
+from mujo import models_registry as registry
+from mujo.eval import null_feedback as nf
+from mujo.ui import background
+from mujo.ui.state import StateKeys
+from mujo.ui.text import md_escape
+
+JOB = "pretrain-curated-null"  # one feedback pre-training at a time, whoever started it
+ZEROSHOT_PAGE = "pages/5_Zero_shot.py"
+HOME_PAGE = "app.py"
+ROW_NAMES = {"mean": "mean of the classes (paper)", "learned": "learned NULL", "centroid": "NULL windows' centroid"}
+
+
+def _base() -> tuple[Path | None, str]:
+    """(the loaded checkpoint, "") when NULL can be learned from its settings, else (None, why not)."""
+    base = registry.model_dir()
+    if not registry.is_checkpoint(base):
+        return None, f"No model is loaded ({base} holds no checkpoint): Home builds the demo model or loads one."
+    try:
+        info = registry.read_checkpoint(base)
+    except Exception as e:  # noqa: BLE001 - an unreadable checkpoint must not take the page down
+        return None, f"The loaded model {base} cannot be read: {e}"
+    if info.method != "mujo" or "text" not in info.modalities:
+        return None, (f"The loaded model {base.name} has no text encoder (method {info.method}); a NULL anchor is "
+                      "learned by a MuJo model: load one on Home.")
+    return base, ""
+
+
+def _settings(root: str, base: Path, anchor: str) -> tuple[list[str] | None, str]:
+    """(`mujo pretrain` argv, "") for the feedback run, or (None, why it cannot be made)."""
+    try:
+        return nf.pretrain_argv(nf.feedback_settings(base, root, nf.feedback_out(base), anchor=anchor)), ""
+    except ValueError as e:
+        return None, str(e)
+
+
+@st.fragment(run_every=2.0)
+def _follow_job() -> None:
+    status = jobs.status(JOB)
+    if status.state != jobs.RUNNING:
+        st.rerun()  # the whole page: the new model, or why the job failed
+    st.progress(min(max(status.fraction, 0.0), 1.0),
+                text=md_escape(f"Pre-training with the curated NULL chapters: {status.fraction:.0%} "
+                               f"{status.message}"))
+
+
+def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
+    st.text_input("NULL anchor text", key=StateKeys.CUR_FB_ANCHOR, max_chars=200,
+                  help="What NULL chapters are, in words: every curated NULL clip's windows train against this text "
+                       "instead of their chapter title, so the text encoder learns one NULL point.")
+    anchor = " ".join(str(st.session_state.get(StateKeys.CUR_FB_ANCHOR) or "").split())
+    status = jobs.status(JOB)
+    if status.state == jobs.RUNNING:
+        _follow_job()
+        return
+    if status.state == jobs.FAILED:
+        st.warning(md_escape(f"The last feedback pre-training failed: {status.error or status.message}"),
+                   icon=":material/error:")
+    argv, problem = _settings(root, base, anchor or nf.DEFAULT_ANCHOR)
+    if problem:
+        st.warning(md_escape(problem), icon=":material/warning:")
+    out = nf.feedback_out(base)
+    why = ("Label NULL chapters first (whole clips): the run needs at least one." if not counts["null"]
+           else "Type the anchor text." if not anchor else "")
+    if why:
+        st.caption(why)
+    help_text = (f"Runs `mujo {shlex.join(argv)}` in the background (the settings of {base.name}, about as long as "
+                 f"its own training; a few minutes for the demo model) and writes {out}." if argv else None)
+    if st.button(f"Pre-train with the {counts['null']} curated NULL chapters", key=StateKeys.CUR_FB_PRETRAIN,
+                 icon=":material/model_training:", disabled=bool(why or not argv), help=help_text):
+        jobs.start(JOB, argv)
+        st.rerun()
+
+
+def _compare_work(root: str, checkpoints: list[str]):
+    def work(progress) -> None:
+        nf.compare_null(root, checkpoints, store=_store_path(), progress=progress)
+
+    return work
+
+
+def _store_path() -> Path:
+    from mujo.store import Store  # noqa: PLC0415
+
+    return Store().path
+
+
+@st.fragment(run_every=1.0)
+def _follow_compare(task: background.Task) -> None:
+    if task.done or task.error:
+        st.rerun()
+    st.progress(task.fraction, text=md_escape(f"Zero-shot on the validation split: {task.fraction:.0%} "
+                                              f"{task.message}"))
+
+
+def _compare_controls(root: str, base: Path, out: Path) -> None:
+    checkpoints = [str(base)] if base == out else [str(base), str(out)]
+    task = st.session_state.get(StateKeys.CUR_FB_TASK)
+    if task is not None and task.error:
+        st.error(md_escape(f"The comparison failed: {task.error}"), icon=":material/error:")
+        background.forget(task.key)
+        st.session_state[StateKeys.CUR_FB_TASK] = task = None
+    elif task is not None and task.done:
+        background.forget(task.key)
+        st.session_state[StateKeys.CUR_FB_TASK] = task = None
+    if task is not None:
+        _follow_compare(task)
+    elif st.button("Compare NULL's embeddings on the validation split", key=StateKeys.CUR_FB_COMPARE,
+                   icon=":material/compare_arrows:",
+                   help="Zero-shot with the NULL class on the dataset's validation clips (ground-truth labels): "
+                        f"{base.name} with the mean of the class embeddings (the paper's NULL), and the fed-back "
+                        "model with the mean, the learned NULL and its NULL windows' centroid. Each run is stored "
+                        "and listed on the Zero-shot page."):
+        key = f"null-compare-{abs(hash((root, *checkpoints, _stamp(checkpoints))))}"
+        st.session_state[StateKeys.CUR_FB_TASK] = background.start(key, _compare_work(root, checkpoints))
+        st.rerun()
+    table = nf.null_comparison(root, _store_path())
+    table = table[table["checkpoint"].isin(checkpoints)]
+    if table.empty:
+        return
+    shown = table.assign(model=table["checkpoint"].map(lambda p: Path(p).name),
+                         null_row=table["null_row"].map(lambda h: ROW_NAMES.get(h, h)),
+                         started=table["started"].astype(str).str.slice(0, 16).str.replace("T", " "))
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_order=["model", "null_row", "macro_f1", "null_f1", "top1", "windows", "run_id", "started"],
+                 column_config={"null_row": "NULL's embedding", "macro_f1": st.column_config.NumberColumn(
+                     "macro F1 (with NULL)", format="%.3f"), "null_f1": st.column_config.NumberColumn(
+                     "NULL F1", format="%.3f"), "top1": st.column_config.NumberColumn("top-1", format="%.3f"),
+                     "run_id": st.column_config.NumberColumn("run", format="%d")})
+    st.page_link(ZEROSHOT_PAGE, label="Per-class F1 and confusion of these runs on the Zero-shot page",
+                 icon=":material/target:")
+
+
+def _stamp(checkpoints: list[str]) -> tuple[float, ...]:
+    """Modification times of the checkpoints' weights (a retrained model is compared afresh)."""
+    return tuple((Path(c) / registry.WEIGHTS).stat().st_mtime if registry.is_checkpoint(c) else 0.0
+                 for c in checkpoints)
+
+
+def feedback_panel(root: str, clip_ids: pd.Index) -> None:
+    """Pre-training with the curated NULL chapters and the zero-shot comparison of NULL's embeddings."""
+    with st.expander("Feed the curated NULL chapters back into the model", icon=":material/model_training:"):
+        counts = nf.curated_counts(root, _store_path(), clip_ids)
+        st.markdown(f"**{counts['null']}** clips labelled NULL as a whole, {counts['activity']} as an activity "
+                    f"({counts['labelled']} of {counts['clips']} clips labelled). Pre-training with them gives the "
+                    "joint space a NULL class; zero-shot can then use the learned NULL instead of the mean of the "
+                    "class embeddings, which the paper uses and which rarely wins a window.")
+        base, problem = _base()
+        if base is None:
+            st.info(md_escape(problem), icon=":material/model_training:")
+            st.page_link(HOME_PAGE, label="Go to Home", icon=":material/home:")
+            return
+        _pretrain_controls(root, base, counts)
+        out = nf.feedback_out(base)
+        if not registry.is_checkpoint(out) or jobs.status(JOB).state == jobs.RUNNING:
+            return
+        st.caption(md_escape(f"Fed-back model: {out}" + ("" if out == base else
+                                                        " (load it on Home to use it on every page)")))
+        _compare_controls(root, base, out)
+
+
+__all__ = ["feedback_panel"]
