@@ -48,7 +48,7 @@ def _fail(name: str, message: str, code: int = EXIT_UNUSABLE) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from mujo.store import label_io  # noqa: PLC0415
-    from mujo.store.label_windows import window_labels  # noqa: PLC0415
+    from mujo.store.label_windows import export_table  # noqa: PLC0415
 
     if args.history and args.per == "window":
         return _fail("export", "--history exports events, not windows: leave out --per window", EXIT_USAGE)
@@ -59,13 +59,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         return _fail("export", str(e), EXIT_USAGE)
     except LookupError as e:
         return _fail("export", str(e))
-    if args.history:
-        df = label_io.label_history(store, key)
-    else:
-        df = label_io.clip_labels(store, key)
-        if args.per == "window":
-            index = ds.windows(args.window, args.hop, args.trim)
-            df = window_labels(df, index, ds.fps, dataset=key, all_windows=args.all_windows)
+    per = "history" if args.history else args.per
+    df = export_table(store, key, per, ds=ds, window=args.window, hop=args.hop, trim=args.trim,
+                      all_windows=args.all_windows)
     try:
         path = label_io.write_table(df, args.out, fmt)
     except OSError as e:

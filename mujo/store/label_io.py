@@ -384,6 +384,38 @@ def import_labels(store: Store, dataset: str, path: str | Path, *, durations: Ma
     return report
 
 
+def table_bytes(df: pd.DataFrame, fmt: str) -> bytes:
+    """`write_table`'s file as bytes (for a download)."""
+    import tempfile  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="mujo-labels-") as tmp:
+        return write_table(df, Path(tmp) / f"labels.{fmt}", fmt).read_bytes()
+
+
+def import_bytes(store: Store, dataset: str, name: str, data: bytes, **kw: Any) -> ImportReport:
+    """`import_labels` of a file's content (an upload), named `name` (its extension gives the format; problems and
+    the report name it, not the temporary copy).
+
+    Raises:
+        LabelImportError, ValueError: as `import_labels`.
+    """
+    import tempfile  # noqa: PLC0415
+
+    name = Path(str(name).replace("\\", "/")).name or "labels"
+    file_format(name)  # a clear error before anything is written
+    with tempfile.TemporaryDirectory(prefix="mujo-labels-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            report = import_labels(store, dataset, path, **kw)
+        except LabelImportError as e:
+            raise LabelImportError([p.replace(str(path), name) for p in e.problems]) from None
+        except ValueError as e:
+            raise ValueError(str(e).replace(str(path), name)) from None
+    report.path = Path(name)
+    return report
+
+
 def export_labels(store: Store, dataset: str, out: str | Path, *, fmt: str | None = None, history: bool = False
                   ) -> tuple[Path, int]:
     """Write the per-clip labels in force (or, with history, the whole event log) to `out`; (path, rows)."""

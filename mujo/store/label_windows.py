@@ -8,6 +8,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,6 +79,33 @@ def window_labels(labels: pd.DataFrame, index: WindowIndex, fps: float, *, datas
                         "event_id": event}, columns=WINDOW_COLUMNS)
     out["activity"] = out["activity"].astype(object).where(out["activity"].notna(), None)
     return out if all_windows else out[out["label"] != ""].reset_index(drop=True)
+
+
+EXPORTS = ("clip", "window", "history")  # what `export_table` gives: labels in force per clip or window, the event log
+OVERLAP_RULE = ("a window takes the label of the labelled range that overlaps it the most, only when that range "
+                "covers at least half the window; equal overlaps go to the latest label")
+
+
+def export_table(store: Any, dataset: str, per: str = "clip", *, ds: Any = None, window: int = 100, hop: int = 50,
+                 trim: float = 0.15, all_windows: bool = False) -> pd.DataFrame:
+    """The labels to export: in force per clip (one row per labelled range), per window (OVERLAP_RULE; needs the
+    FiMAD dataset `ds` for its windows), or the whole event history with before/after.
+
+    Raises:
+        ValueError: an unknown `per`, or "window" without `ds`.
+    """
+    from mujo.store.label_io import clip_labels, label_history  # noqa: PLC0415
+
+    if per not in EXPORTS:
+        raise ValueError(f"export per {per!r}: choose {', '.join(EXPORTS)}")
+    if per == "history":
+        return label_history(store, dataset)
+    df = clip_labels(store, dataset)
+    if per == "clip":
+        return df
+    if ds is None:
+        raise ValueError("a per-window export needs the dataset's folder (its windows)")
+    return window_labels(df, ds.windows(window, hop, trim), ds.fps, dataset=dataset, all_windows=all_windows)
 
 
 # --- clips.csv ------------------------------------------------------------------------------------------

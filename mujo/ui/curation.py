@@ -1,8 +1,10 @@
 """The Curation page: annotator, queue filters, the one-key decision bar, the suggestion, and the page's layout.
 
 The queue and the decision callbacks live in `mujo.ui.curation_queue`, the label, progress and bulk panels in
-`mujo.ui.curation_panels`, the pre-training with the curated NULL chapters in `mujo.ui.curation_feedback`; the clip is drawn by the Browse page's synchronised view (`mujo.ui.clip_view`). Dataset
-text and notes are shown as text (st.text, dataframes, escaped Markdown), never as HTML.
+`mujo.ui.curation_panels`, export / import / clips.csv in `mujo.ui.curation_io`, the pre-training with the curated
+NULL chapters in `mujo.ui.curation_feedback`; the clip is drawn by the Browse page's synchronised view
+(`mujo.ui.clip_view`). Dataset text and notes are shown as text (st.text, dataframes, escaped Markdown), never as
+HTML.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from mujo.ui import curation_queue as cq
 from mujo.ui import dataset as uds
 from mujo.ui.clip_view import clip_view
 from mujo.ui.curation_feedback import feedback_panel
+from mujo.ui.curation_io import files_panel
 from mujo.ui.curation_panels import (activity_options, bulk_panel, default_activity, label_panel, progress_panel,
                                      recent_panel)
 from mujo.ui.state import StateKeys
@@ -177,6 +180,7 @@ def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
         st.warning("Type your name under **Annotator** in the sidebar to label: every label records who made it.",
                    icon=":material/person:")
     progress_panel(ds, labels)
+    files_panel(key, ds)
     feedback_panel(ref.root, ds.clips.index)
     if selection:
         bulk_panel(key, ds, selection, who)

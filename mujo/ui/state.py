@@ -138,6 +138,16 @@ class StateKeys(StrEnum):
     CUR_BULK_CONFIRM = "cur.bulk_confirm"  # checkbox: the bulk button works only when ticked
     CUR_BULK_RUN = "cur.bulk_run"  # button: label the selected clips
     CUR_BULK_CLEAR = "cur.bulk_clear"  # button: forget the selection
+    CUR_IO_FORMAT = "cur.io_format"  # radio: export format (csv, jsonl, parquet)
+    CUR_IO_PER = "cur.io_per"  # radio: export rows per clip, per window, or the history
+    CUR_IO_PREPARE = "cur.io_prepare"  # button: make the export file
+    CUR_IO_EXPORT = "cur.io_export"  # (format, per, rows, bytes) of the prepared export
+    CUR_IO_DOWNLOAD = "cur.io_download"  # download button of the prepared export
+    CUR_IO_UPLOAD = "cur.io_upload"  # file uploader: a label file to import
+    CUR_IO_IMPORT = "cur.io_import"  # button: import the uploaded file
+    CUR_IO_BACKUP = "cur.io_backup"  # checkbox: keep clips.csv.bak when writing clips.csv
+    CUR_IO_CONFIRM = "cur.io_confirm"  # checkbox: the write button works only when ticked
+    CUR_IO_WRITE = "cur.io_write"  # button: write the whole-clip labels into clips.csv
     CUR_FB_ANCHOR = "cur.fb_anchor"  # text input: the NULL anchor text of the feedback pre-training
     CUR_FB_PRETRAIN = "cur.fb_pretrain"  # button: pre-train with the curated NULL chapters (background job)
     CUR_FB_COMPARE = "cur.fb_compare"  # button: zero-shot NULL rows compared on the validation split
@@ -232,6 +242,11 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.CUR_BULK_ACTIVITY: None,
     StateKeys.CUR_BULK_NOTE: "",
     StateKeys.CUR_BULK_CONFIRM: False,
+    StateKeys.CUR_IO_FORMAT: "csv",
+    StateKeys.CUR_IO_PER: "clip",
+    StateKeys.CUR_IO_EXPORT: None,
+    StateKeys.CUR_IO_BACKUP: True,
+    StateKeys.CUR_IO_CONFIRM: False,
     StateKeys.CUR_FB_ANCHOR: DEFAULT_ANCHOR,
     StateKeys.CUR_FB_TASK: None,
 }

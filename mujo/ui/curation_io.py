@@ -1,0 +1,112 @@
+"""The Curation page's file panel: export the labels (CSV, JSON Lines, Parquet; per clip, per window or the history),
+import a label file (checked first, all rows or none), and write the labels into the dataset's clips.csv.
+
+The page does what `mujo labels export | import | write-clips` do, through the same library functions
+(`mujo.store.label_io`, `mujo.store.label_windows`). Problems in an uploaded file are shown as text.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from mujo.data.fimad import FimadDataset
+from mujo.store.label_io import FORMATS, LabelImportError, import_bytes, table_bytes
+from mujo.store.label_windows import OVERLAP_RULE, ReadOnlyError, export_table, write_clip_labels
+from mujo.ui import curation_queue as cq
+from mujo.ui.state import StateKeys
+from mujo.ui.text import md_escape
+
+FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
+MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}
+PER_NAMES = {"clip": "per clip (labelled ranges)", "window": "per window", "history": "history (every event)"}
+UPLOAD_TYPES = ["csv", "jsonl", "ndjson", "parquet", "pq"]
+
+
+def _export(key: str, ds: FimadDataset) -> None:
+    st.markdown("**Export**")
+    c = st.columns(2)
+    fmt = c[0].radio("Format", list(FORMATS), key=StateKeys.CUR_IO_FORMAT, format_func=FORMAT_NAMES.get,
+                     horizontal=True)
+    per = c[1].radio("Rows", list(PER_NAMES), key=StateKeys.CUR_IO_PER, format_func=PER_NAMES.get, horizontal=True)
+    if per == "window":
+        st.caption(md_escape(f"Windows of 100 samples, hop 50, 15 % trimmed from each clip's ends (as training); "
+                             f"{OVERLAP_RULE}. Unlabelled windows are left out."))
+    if st.button("Prepare the file", key=StateKeys.CUR_IO_PREPARE, icon=":material/description:"):
+        df = export_table(cq.store(), key, per, ds=ds)
+        st.session_state[StateKeys.CUR_IO_EXPORT] = (fmt, per, len(df), table_bytes(df, fmt))
+    ready = st.session_state.get(StateKeys.CUR_IO_EXPORT)
+    if ready and ready[:2] == (fmt, per):
+        _, _, rows, data = ready
+        name = f"{ds.manifest.name or 'fimad'}-labels-{per}.{fmt}"
+        st.download_button(f"Download {name} ({rows} rows)", data, file_name=name, mime=MIME[fmt],
+                           key=StateKeys.CUR_IO_DOWNLOAD, icon=":material/download:")
+
+
+def _import(key: str, ds: FimadDataset) -> None:
+    st.markdown("**Import**")
+    up = st.file_uploader("A per-clip label file (as exported here or by `mujo labels export`)", type=UPLOAD_TYPES,
+                          key=StateKeys.CUR_IO_UPLOAD)
+    if up is None:
+        return
+    durations = ds.clips["duration_s"].to_dict() if "duration_s" in ds.clips.columns else None
+    kw = {"durations": durations, "annotator": cq.annotator() or None}
+    try:
+        check = import_bytes(cq.store(), key, up.name, up.getvalue(), dry_run=True, **kw)
+    except LabelImportError as e:
+        st.error(md_escape(f"{up.name}: {len(e.problems)} bad row(s); nothing can be imported until they are "
+                           "fixed:"), icon=":material/error:")
+        st.code("\n".join(e.problems[:50]) + ("\n..." if len(e.problems) > 50 else ""), language=None)
+        return
+    except ValueError as e:
+        st.error(md_escape(str(e)), icon=":material/error:")
+        return
+    st.caption(md_escape(check.summary()))
+    st.button(f"Import {check.added} label events", key=StateKeys.CUR_IO_IMPORT, disabled=not check.added,
+              icon=":material/upload:", help="In one transaction: all rows, or none.", on_click=_do_import,
+              args=(key, up.name, up.getvalue(), kw))
+
+
+def _do_import(key: str, name: str, data: bytes, kw: dict) -> None:
+    try:
+        report = import_bytes(cq.store(), key, name, data, **kw)
+    except ValueError as e:  # the store changed since the check
+        cq.feedback("error", f"Nothing was imported: {e}")
+        return
+    cq.feedback("success", report.summary())
+
+
+def _write_clips(key: str, ds: FimadDataset) -> None:
+    st.markdown("**Write into clips.csv**")
+    st.caption(md_escape(f"Whole-clip labels go into the label column of {ds.root / 'clips.csv'}: NULL as "
+                         "null_class, an activity as its name; unsure, bad and time-range labels are not written. "
+                         "Unchanged rows keep their exact bytes."))
+    c = st.columns([1, 1, 1.4], vertical_alignment="center")
+    c[0].checkbox("Keep a backup (clips.csv.bak)", key=StateKeys.CUR_IO_BACKUP)
+    c[1].checkbox("I want clips.csv changed", key=StateKeys.CUR_IO_CONFIRM)
+    c[2].button("Write the labels into clips.csv", key=StateKeys.CUR_IO_WRITE, icon=":material/save:",
+                disabled=not st.session_state.get(StateKeys.CUR_IO_CONFIRM), on_click=_do_write, args=(key, ds))
+
+
+def _do_write(key: str, ds: FimadDataset) -> None:
+    st.session_state[StateKeys.CUR_IO_CONFIRM] = False  # each write is asked for again
+    try:
+        report = write_clip_labels(export_table(cq.store(), key, "clip"), ds.root,
+                                   backup=bool(st.session_state.get(StateKeys.CUR_IO_BACKUP)))
+    except (OSError, ValueError) as e:  # ReadOnlyError is an OSError
+        why = "the folder is read-only" if isinstance(e, ReadOnlyError) else "it could not be written"
+        cq.feedback("error", f"clips.csv was not changed ({why}): {e}")
+        return
+    cq.feedback("success" if report.written else "info", report.summary())
+
+
+def files_panel(key: str, ds: FimadDataset) -> None:
+    """Export, import and clips.csv, in an expander."""
+    with st.expander("Export, import, write clips.csv", icon=":material/import_export:"):
+        _export(key, ds)
+        st.divider()
+        _import(key, ds)
+        st.divider()
+        _write_clips(key, ds)
+
+
+__all__ = ["files_panel"]
