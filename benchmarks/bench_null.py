@@ -73,12 +73,18 @@ def plan(budgets: list[int]) -> dict[str, tuple[str | None, str, int | None]]:
     return models | {f"cur{b}": (DEFAULT_ANCHOR, "curated", b) for b in budgets}
 
 
-def pretrain_all(root: Path, out: Path, seed: int, epochs: int | None, budgets: list[int]) -> dict[str, Path]:
+def pretrain_all(root: Path, out: Path, seed: int, epochs: int | None, budgets: list[int], reuse: bool = False
+                 ) -> dict[str, Path]:
+    from mujo.models_registry import is_checkpoint  # noqa: PLC0415
     from mujo.train.pretrain import PretrainSettings, pretrain  # noqa: PLC0415
 
     models = {}
     for name, (anchor, labels, budget) in plan(budgets).items():
         folder = out / f"{name}-seed{seed}"
+        if reuse and is_checkpoint(folder):  # the root model is written when a run ends
+            print(f"seed {seed} {name:<6}: reusing {folder}", flush=True)
+            models[name] = folder
+            continue
         store = out / (f"curated-{budget}.sqlite" if budget else "bench_null.sqlite")  # runs stay out of the project's
         if budget and not store.exists():
             n, n_null = simulate_curation(root, store, budget)
@@ -102,7 +108,7 @@ def evaluate(root: Path, models: dict[str, Path]) -> dict[tuple[str, str], dict[
     rows = {}
     for name, folder in models.items():
         loaded = load_checkpoint(folder)
-        for how in (*null_rows_of(loaded.extra), "no NULL"):
+        for how in (*null_rows_of(loaded[1]), "no NULL"):
             s = ZeroShotSettings(dataset=target_spec(root), checkpoint=str(folder), null=how != "no NULL",
                                  null_embedding="mean" if how == "no NULL" else how, split=SPLIT, part=PART)
             r = zeroshot(s, loaded=loaded)
@@ -142,6 +148,8 @@ def main() -> int:
     ap.add_argument("--curated", type=int, nargs="*", default=[20, 60], metavar="N",
                     help="also pre-train with the NULL clips a simulated annotator curates among the first N queued "
                          "train clips, one model per N (default 20 60; none: leave out)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --keep: evaluate models a previous run finished there instead of training them again")
     ap.add_argument("--keep", type=Path, default=None, help="keep the models here (default: a temporary folder)")
     args = ap.parse_args()
 
@@ -155,7 +163,7 @@ def main() -> int:
     per_seed = []
     t0 = time.perf_counter()
     for seed in args.seeds:
-        rows = evaluate(root, pretrain_all(root, out, seed, args.epochs, args.curated))
+        rows = evaluate(root, pretrain_all(root, out, seed, args.epochs, args.curated, args.reuse))
         print(table(rows, f"\nzero-shot, validation split, seed {seed}"), flush=True)
         per_seed.append(rows)
     print("\n" + summary(per_seed))
