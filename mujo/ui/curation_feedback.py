@@ -19,10 +19,10 @@ from mujo.eval import null_feedback as nf
 from mujo.ui import background
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
+from mujo.ui.nav import home_link
 
 JOB = "pretrain-curated-null"  # one feedback pre-training at a time, whoever started it
 ZEROSHOT_PAGE = "pages/5_Zero_shot.py"
-HOME_PAGE = "app.py"
 ROW_NAMES = {"mean": "mean of the classes (paper)", "learned": "learned NULL", "centroid": "NULL windows' centroid"}
 
 
@@ -163,7 +163,7 @@ def feedback_panel(root: str, clip_ids: pd.Index) -> None:
         base, problem = _base()
         if base is None:
             st.info(md_escape(problem), icon=":material/model_training:")
-            st.page_link(HOME_PAGE, label="Go to Home", icon=":material/home:")
+            home_link()
             return
         _pretrain_controls(root, base, counts)
         out = nf.feedback_out(base)

@@ -1,4 +1,4 @@
-"""The Home page's parts: building the demo dataset, the dataset and model panels, the dataset-folder setting."""
+"""The Home page (`home`) and its parts: building the demo dataset, the dataset and model panels, the folder setting."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 import streamlit as st
 
 from mujo import jobs, paths, settings
-from mujo.data.fimad import FimadDataset
+from mujo.data.fimad import FimadDataset, FimadError
 from mujo.data.validate import ValidationReport
 from mujo.ui import dataset as uds
+from mujo.ui.sidebar import dataset_sidebar, page_setup
 from mujo.ui.state import BROWSE_PAGE, QP_PROBLEMS, StateKeys
 from mujo.ui.text import md_escape, show_text_field
 
@@ -150,3 +151,35 @@ def folder_setting(current: Path) -> None:
         level, message = feedback
         (st.error if level == "error" else st.success)(md_escape(message))
     st.caption(md_escape(f"Settings file: {settings.settings_path()}"))
+
+
+def home() -> None:
+    """The Home page."""
+    page_setup("Home")
+    st.title("MuJo Studio", anchor=False)
+    st.caption("Inspect FiMAD-style multimodal fitness data (video, 3D pose, virtual IMU, chapter text), explore a "
+               "joint embedding model trained on it, and test it on real sensor data by fine-tuning and zero-shot.")
+    folder = settings.dataset_dir()
+    ready = True
+    if settings.is_default_demo(folder):  # first start: build the demo dataset and model in the background
+        ready = demo_build_panel()
+    main, side = st.columns([2, 1], gap="large")
+    with side:
+        model_panel()
+        st.divider()
+        folder_setting(folder)
+    with main:
+        if not ready:
+            return
+        ref = uds.DatasetRef.of(folder)
+        try:
+            ds = uds.open_dataset(ref)
+        except FimadError as e:
+            problem = uds.folder_problem(folder) or str(e)
+            st.error(md_escape(f"Cannot open the dataset: {problem}"), icon=":material/error:")
+            st.caption("Choose another folder on the right; the rest of the app keeps working.")
+            return
+        dataset_sidebar(ds)
+        dataset_panel(ds)
+        st.divider()
+        validation_panel(uds.validation_report(ref.root, ref.stamp))

@@ -19,8 +19,8 @@ from mujo import models_registry as registry
 from mujo.ui import dataset as uds
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
+from mujo.ui.nav import home_link
 
-HOME_PAGE = "app.py"
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
@@ -97,7 +97,7 @@ def require_checkpoint() -> registry.CheckpointInfo:
         st.info(md_escape(f"No model checkpoint yet (looked in {folder}). Home shows how to get one: the demo "
                           "model is pre-trained there, or choose another checkpoint folder."),
                 icon=":material/model_training:")
-    st.page_link(HOME_PAGE, label="Go to Home", icon=":material/home:")
+    home_link()
     st.stop()
     raise AssertionError("unreachable")  # st.stop() raises
 

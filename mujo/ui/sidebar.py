@@ -11,8 +11,8 @@ from mujo.data.fimad import FimadDataset, FimadError
 from mujo.ui import dataset as uds
 from mujo.ui.state import init_state
 from mujo.ui.text import md_escape
+from mujo.ui.nav import home_link
 
-HOME_PAGE = "app.py"
 
 
 def page_setup(title: str) -> None:
@@ -33,14 +33,14 @@ def require_dataset() -> tuple[uds.DatasetRef, FimadDataset]:
     if settings.is_default_demo(folder) and not (folder / "fimad.json").exists():
         st.info("The embedded demo dataset has not been built yet. Home builds it (a few minutes, once).",
                 icon=":material/hourglass_empty:")
-        st.page_link(HOME_PAGE, label="Go to Home", icon=":material/home:")
+        home_link()
         st.stop()
     ref = uds.DatasetRef.of(folder)
     try:
         ds = uds.open_dataset(ref)
     except FimadError as e:
         st.error(md_escape(f"Cannot open the dataset at {folder}: {e}"), icon=":material/error:")
-        st.page_link(HOME_PAGE, label="Choose another dataset on Home", icon=":material/home:")
+        home_link("Choose another dataset on Home")
         st.stop()
     return ref, ds
 

@@ -15,8 +15,8 @@ from mujo import jobs, settings
 from mujo import models_registry as registry
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
+from mujo.ui.nav import home_link
 
-HOME_PAGE = "app.py"
 
 
 def present_targets() -> list[dict[str, Any]]:
@@ -74,7 +74,7 @@ def no_dataset_guard(folder_key: StateKeys, *, stop: bool = True, other: bool = 
                       "a dataset in the generic format (mujo-dataset.json, see docs/generic-format.md) below."),
             icon=":material/dataset:")
     st.text_input("Dataset folder (generic format or an original release)", key=folder_key)
-    st.page_link(HOME_PAGE, label="Go to Home", icon=":material/home:")
+    home_link()
     if stop:
         st.stop()
     return False

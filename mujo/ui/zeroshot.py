@@ -19,6 +19,7 @@ from mujo.ui import targets as tg
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 from mujo.ui.zeroshot_view import compare_runs, show_run
+from mujo.ui.nav import home_link
 
 OTHER_FOLDER = "__folder__"  # dataset choice: a folder typed by the user
 CURRENT_FIMAD = "__fimad__"  # dataset choice: the FiMAD folder the app has open (its ground-truth labels)
@@ -233,7 +234,7 @@ def zeroshot_page() -> None:
         st.info(md_escape(f"No checkpoint with a text encoder under {registry.models_dir()} yet. Zero-shot needs a "
                           "MuJo checkpoint (proxy-task checkpoints have no text encoder); Home shows how to get "
                           "one."), icon=":material/model_training:")
-        st.page_link(tg.HOME_PAGE, label="Go to Home", icon=":material/home:")
+        home_link()
         st.stop()
     tg.no_dataset_guard(StateKeys.ZS_FOLDER, other=_current_fimad() is not None)
     left, right = st.columns([1, 2], gap="large")

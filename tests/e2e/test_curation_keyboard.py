@@ -91,6 +91,11 @@ def test_label_a_clip_with_the_keyboard_and_find_it_after_a_reload(curation_serv
         panel = page.inner_text("body")
         assert re.search(r"Current label\s+NULL \(whole clip · by Ada", panel), panel[:2000]
         assert _store_labels(home, data) == {clip: "null", clip2: "unsure"}
+        # without a model, the feedback panel links to Home (a function page: the link must name its st.Page)
+        page.get_by_text("Feed the curated NULL chapters back").click()
+        page.get_by_role("link", name="Go to Home").first.click()
+        page.wait_for_function("() => document.body.innerText.includes('MuJo Studio')", timeout=30_000)
+        assert page.url.rstrip("/") == base and "Could not find page" not in page.inner_text("body")
         assert not errors, errors
     finally:
         page.close()
