@@ -64,7 +64,7 @@ def feedback_out(base: str | Path) -> Path:
 
 
 def feedback_settings(base: str | Path, dataset: str | Path, out: str | Path, *, anchor: str = DEFAULT_ANCHOR,
-                      labels: str = "curated", threads: int | None = 1) -> PretrainSettings:
+                      labels: str = "curated", threads: int | None = 1, resume: bool = False) -> PretrainSettings:
     """Pre-training settings like those `base` was trained with, plus the NULL anchor and NULL clips.
 
     Args:
@@ -74,6 +74,7 @@ def feedback_settings(base: str | Path, dataset: str | Path, out: str | Path, *,
         anchor: the NULL anchor text.
         labels: "curated" (the store's whole-clip null labels) or "truth" (clips.csv's null_class).
         threads: torch threads of the run (None: all cores).
+        resume: continue the interrupted run in `out` (else a run there is started over).
     Raises:
         ValueError: base is not a checkpoint, or a proxy-task checkpoint (no text encoder to learn NULL with).
     """
@@ -95,7 +96,8 @@ def feedback_settings(base: str | Path, dataset: str | Path, out: str | Path, *,
         if kept.get(k) is not None:
             kept[k] = tuple(kept[k])
     return PretrainSettings(**kept, dataset=str(dataset), out=str(out), null_anchor=anchor, null_labels=labels,
-                            threads=threads, name=f"NULL anchor ({labels} NULL clips), settings of {Path(base).name}", overwrite=True)
+                            threads=threads, name=f"NULL anchor ({labels} NULL clips), settings of {Path(base).name}",
+                            overwrite=not resume, resume=resume)
 
 
 def pretrain_argv(s: PretrainSettings) -> list[str]:

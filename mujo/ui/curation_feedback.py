@@ -41,10 +41,11 @@ def _base() -> tuple[Path | None, str]:
     return base, ""
 
 
-def _settings(root: str, base: Path, anchor: str) -> tuple[list[str] | None, str]:
+def _settings(root: str, base: Path, anchor: str, resume: bool = False) -> tuple[list[str] | None, str]:
     """(`mujo pretrain` argv, "") for the feedback run, or (None, why it cannot be made)."""
     try:
-        return nf.pretrain_argv(nf.feedback_settings(base, root, nf.feedback_out(base), anchor=anchor)), ""
+        return nf.pretrain_argv(nf.feedback_settings(base, root, nf.feedback_out(base), anchor=anchor,
+                                                     resume=resume)), ""
     except ValueError as e:
         return None, str(e)
 
@@ -68,13 +69,19 @@ def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
     if status.state == jobs.RUNNING:
         _follow_job()
         return
+    out = nf.feedback_out(base)
     if status.state == jobs.FAILED:
-        st.warning(md_escape(f"The last feedback pre-training failed: {status.error or status.message}"),
+        st.warning(md_escape(f"The last feedback pre-training stopped: {status.error or status.message}"),
                    icon=":material/error:")
+        resume, _ = _settings(root, base, anchor or nf.DEFAULT_ANCHOR, resume=True)
+        if resume and (out / "last").is_dir() and st.button(
+                "Resume it", key=StateKeys.CUR_FB_RESUME, icon=":material/resume:",
+                help="Continue from its last epoch (the labels and anchor it started with)."):
+            jobs.start(JOB, resume)
+            st.rerun()
     argv, problem = _settings(root, base, anchor or nf.DEFAULT_ANCHOR)
     if problem:
         st.warning(md_escape(problem), icon=":material/warning:")
-    out = nf.feedback_out(base)
     why = ("Label NULL chapters first (whole clips): the run needs at least one." if not counts["null"]
            else "Type the anchor text." if not anchor else "")
     if why:

@@ -150,6 +150,7 @@ class StateKeys(StrEnum):
     CUR_IO_WRITE = "cur.io_write"  # button: write the whole-clip labels into clips.csv
     CUR_FB_ANCHOR = "cur.fb_anchor"  # text input: the NULL anchor text of the feedback pre-training
     CUR_FB_PRETRAIN = "cur.fb_pretrain"  # button: pre-train with the curated NULL chapters (background job)
+    CUR_FB_RESUME = "cur.fb_resume"  # button: resume the interrupted feedback pre-training
     CUR_FB_COMPARE = "cur.fb_compare"  # button: zero-shot NULL rows compared on the validation split
     CUR_FB_TASK = "cur.fb_task"  # the background task of that comparison (mujo.ui.background.Task)
 

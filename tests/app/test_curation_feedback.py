@@ -28,7 +28,7 @@ def _ok(at) -> None:
 
 
 def _text(at) -> str:
-    return re.sub(r"\\(.)", r"\1", " ".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.warning]))
+    return re.sub(r"\\(.)", r"\1", " ".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error]))
 
 
 @pytest.fixture()
@@ -119,3 +119,18 @@ def test_compare_null_rows_of_the_fed_back_model(env: dict[str, Path], monkeypat
         ("demo-curated-null", "learned NULL"), ("demo-curated-null", "NULL windows' centroid")]
     assert table["null_f1"].between(0, 1).all()
     assert any(link.proto.label.startswith("Per-class F1 and confusion") for link in at.page_link)
+
+
+def test_an_interrupted_feedback_run_can_be_resumed(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    clips = _clips(env)
+    Store().add_label_events(dataset_key(env["data"]), [{"clip_id": clips[0], "label": "null"}], annotator="Ada")
+    (nf.feedback_out(env["checkpoint"]) / "last").mkdir(parents=True)
+    stopped = jobs.JobStatus("pretrain-curated-null", state=jobs.FAILED,
+                             error="interrupted; run the same command with --resume to continue")
+    monkeypatch.setattr(jobs, "status", lambda name: stopped)
+    at = app_test(PAGE).run()
+    _ok(at)
+    assert "stopped: interrupted" in _text(at)
+    at.button(key=StateKeys.CUR_FB_RESUME).click().run()
+    ((_, argv),) = env["started"]
+    assert "--resume" in argv and "--overwrite" not in argv
