@@ -65,10 +65,14 @@ def label_panel(key: str, clip_id: str, labels: pd.DataFrame) -> None:
         if hist.empty:
             st.caption("No label events yet.")
         else:
-            shown = hist[["created", "kind", "label", "activity", "t0_s", "t1_s", "annotator", "note",
-                          "after_label"]].iloc[::-1]
-            st.dataframe(shown, hide_index=True, width="stretch",
-                         column_config={"after_label": st.column_config.TextColumn("label after")})
+            shown = pd.DataFrame({
+                "when": hist["created"], "who": hist["annotator"],
+                "event": [k if pd.isna(u) else f"undo of {int(u)}" for k, u in zip(hist["kind"], hist["undo_of"])],
+                "range": [_range_text(a, b) for a, b in zip(hist["t0_s"], hist["t1_s"])],
+                "before": [cq.describe(a, None if pd.isna(b) else b) for a, b in zip(hist["before_label"], hist["before_activity"])],
+                "after": [cq.describe(a, None if pd.isna(b) else b) for a, b in zip(hist["after_label"], hist["after_activity"])],
+                "note": hist["note"]}).iloc[::-1]
+            st.dataframe(shown, hide_index=True, width="stretch")
 
 
 def bulk_panel(key: str, ds: FimadDataset, selection: list[str], who: str) -> None:

@@ -154,6 +154,12 @@ def test_undo_removes_the_label(app_env: dict[str, Path]) -> None:
     _ok(at)
     assert _current(app_env) == {first: "bad"}
     assert at.session_state[StateKeys.CUR_CLIP] == first
+    # the clip's history, newest first: who, what, and the label before and after each event
+    hist = next(d.value for d in at.dataframe if "before" in d.value.columns)
+    assert hist["event"].str.startswith("undo of").tolist() == [True, False, False, True, False]
+    assert hist["after"].tolist() == ["Bad", "Unsure", "Bad", "no label", "NULL"]
+    assert hist["before"].tolist() == ["Unsure", "Bad", "no label", "NULL", "no label"]
+    assert set(hist["who"]) == {"Ada"} and set(hist["range"]) == {"whole clip"}
     # another annotator's label is not undone by Ada
     Store().add_label_event(_key(app_env), second, "activity", activity="squat", annotator="Bob")
     at.button(key=StateKeys.CUR_NEXT).click().run()
