@@ -17,6 +17,7 @@ from mujo import jobs
 from mujo import models_registry as registry
 from mujo.eval import null_feedback as nf
 from mujo.ui import background
+from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 from mujo.ui.nav import home_link
@@ -96,15 +97,9 @@ def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
 
 def _compare_work(root: str, checkpoints: list[str]):
     def work(progress) -> None:
-        nf.compare_null(root, checkpoints, store=_store_path(), progress=progress)
+        nf.compare_null(root, checkpoints, store=cq.store().path, progress=progress)
 
     return work
-
-
-def _store_path() -> Path:
-    from mujo.store import Store  # noqa: PLC0415
-
-    return Store().path
 
 
 @st.fragment(run_every=1.0)
@@ -133,10 +128,11 @@ def _compare_controls(root: str, base: Path, out: Path) -> None:
                         f"{base.name} with the mean of the class embeddings (the paper's NULL), and the fed-back "
                         "model with the mean, the learned NULL and its NULL windows' centroid. Each run is stored "
                         "and listed on the Zero-shot page."):
-        key = f"null-compare-{abs(hash((root, *checkpoints, _stamp(checkpoints))))}"
+        stamps = tuple(registry.read_checkpoint(c).stamp for c in checkpoints)  # a retrained model: afresh
+        key = f"null-compare-{abs(hash((root, *checkpoints, stamps)))}"
         st.session_state[StateKeys.CUR_FB_TASK] = background.start(key, _compare_work(root, checkpoints))
         st.rerun()
-    table = nf.null_comparison(root, _store_path())
+    table = nf.null_comparison(root, cq.store())
     table = table[table["checkpoint"].isin(checkpoints)]
     if table.empty:
         return
@@ -153,16 +149,10 @@ def _compare_controls(root: str, base: Path, out: Path) -> None:
                  icon=":material/target:")
 
 
-def _stamp(checkpoints: list[str]) -> tuple[float, ...]:
-    """Modification times of the checkpoints' weights (a retrained model is compared afresh)."""
-    return tuple((Path(c) / registry.WEIGHTS).stat().st_mtime if registry.is_checkpoint(c) else 0.0
-                 for c in checkpoints)
-
-
 def feedback_panel(root: str, clip_ids: pd.Index) -> None:
     """Pre-training with the curated NULL chapters and the zero-shot comparison of NULL's embeddings."""
     with st.expander("Feed the curated NULL chapters back into the model", icon=":material/model_training:"):
-        counts = nf.curated_counts(root, _store_path(), clip_ids)
+        counts = nf.curated_counts(root, cq.store(), clip_ids)
         st.markdown(f"**{counts['null']}** clips labelled NULL as a whole, {counts['activity']} as an activity "
                     f"({counts['labelled']} of {counts['clips']} clips labelled). Pre-training with them gives the "
                     "joint space a NULL class; zero-shot can then use the learned NULL instead of the mean of the "

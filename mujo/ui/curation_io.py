@@ -50,15 +50,22 @@ def _import(key: str, ds: FimadDataset) -> None:
         return
     durations = ds.clips["duration_s"].to_dict() if "duration_s" in ds.clips.columns else None
     kw = {"durations": durations, "annotator": cq.annotator() or None}
-    try:
-        check = import_bytes(cq.store(), key, up.name, up.getvalue(), dry_run=True, **kw)
-    except LabelImportError as e:
-        st.error(md_escape(f"{up.name}: {len(e.problems)} bad row(s); nothing can be imported until they are "
+    checked = st.session_state.get(StateKeys.CUR_IO_CHECKED)
+    if not checked or checked[0] != (up.file_id, kw["annotator"]):  # the page reruns on every key: check once
+        try:
+            checked = ((up.file_id, kw["annotator"]), import_bytes(cq.store(), key, up.name, up.getvalue(),
+                                                                   dry_run=True, **kw))
+        except ValueError as e:  # LabelImportError too
+            checked = ((up.file_id, kw["annotator"]), e)
+        st.session_state[StateKeys.CUR_IO_CHECKED] = checked
+    check = checked[1]
+    if isinstance(check, LabelImportError):
+        st.error(md_escape(f"{up.name}: {len(check.problems)} bad row(s); nothing can be imported until they are "
                            "fixed:"), icon=":material/error:")
-        st.code("\n".join(e.problems[:50]) + ("\n..." if len(e.problems) > 50 else ""), language=None)
+        st.code("\n".join(check.problems[:50]) + ("\n..." if len(check.problems) > 50 else ""), language=None)
         return
-    except ValueError as e:
-        st.error(md_escape(str(e)), icon=":material/error:")
+    if isinstance(check, ValueError):
+        st.error(md_escape(str(check)), icon=":material/error:")
         return
     st.caption(md_escape(check.summary()))
     st.button(f"Import {check.added} label events", key=StateKeys.CUR_IO_IMPORT, disabled=not check.added,
@@ -67,6 +74,7 @@ def _import(key: str, ds: FimadDataset) -> None:
 
 
 def _do_import(key: str, name: str, data: bytes, kw: dict) -> None:
+    st.session_state.pop(StateKeys.CUR_IO_CHECKED, None)  # the store changed: check the file again
     try:
         report = import_bytes(cq.store(), key, name, data, **kw)
     except ValueError as e:  # the store changed since the check

@@ -144,6 +144,7 @@ class StateKeys(StrEnum):
     CUR_IO_EXPORT = "cur.io_export"  # (format, per, rows, bytes) of the prepared export
     CUR_IO_DOWNLOAD = "cur.io_download"  # download button of the prepared export
     CUR_IO_UPLOAD = "cur.io_upload"  # file uploader: a label file to import
+    CUR_IO_CHECKED = "cur.io_checked"  # ((file id, annotator), ImportReport or the error) of the uploaded file
     CUR_IO_IMPORT = "cur.io_import"  # button: import the uploaded file
     CUR_IO_BACKUP = "cur.io_backup"  # checkbox: keep clips.csv.bak when writing clips.csv
     CUR_IO_CONFIRM = "cur.io_confirm"  # checkbox: the write button works only when ticked
