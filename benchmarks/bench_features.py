@@ -90,7 +90,7 @@ def bench_text(ds) -> None:
 
 
 def bench_bank(ds, with_video: bool) -> None:
-    from mujo.data.bank import BankSpec, build_bank
+    from mujo.banks.bank import BankSpec, build_bank
     from mujo.modality import Modality
 
     mods = tuple(Modality) if with_video else (Modality.TEXT, Modality.POSE, Modality.IMU)
@@ -126,7 +126,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(len(os.sched_getaffinity(0)))
-    from mujo.data.fimad import FimadDataset
+    from mujo.fimad.dataset import FimadDataset
 
     with tempfile.TemporaryDirectory(prefix="bench_features_") as tmp:
         os.environ["MUJO_HOME"] = str(Path(tmp) / "home")

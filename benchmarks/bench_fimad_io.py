@@ -16,9 +16,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mujo.data.fimad import FimadDataset  # noqa: E402
-from mujo.data.fimad_writer import FimadWriter  # noqa: E402
-from mujo.data.windows import read_windows  # noqa: E402
+from mujo.fimad.dataset import FimadDataset  # noqa: E402
+from mujo.fimad.windows import read_windows  # noqa: E402
+from mujo.fimad.writer import FimadWriter  # noqa: E402
 
 
 def write_dataset(root: Path, n_clips: int, n_frames: int, rng: np.random.Generator) -> float:

@@ -31,8 +31,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mujo import paths  # noqa: E402
-from mujo.eval import sweep_report  # noqa: E402
 from mujo.store import Store  # noqa: E402
+from mujo.train import sweep_report  # noqa: E402
 from mujo.train.sweep import SweepSpec, create_sweep, list_sweeps, sweep_results  # noqa: E402
 from mujo.train.sweep_exec import run_sweep  # noqa: E402
 

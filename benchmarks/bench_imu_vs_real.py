@@ -1,4 +1,4 @@
-"""Virtual vs real IMU on UTD-MHAD: Kinect skeleton -> mujo.data.imu_sim -> right-wrist |acc|, |gyro| correlations.
+"""Virtual vs real IMU on UTD-MHAD: Kinect skeleton -> mujo.sim.imu_sim -> right-wrist |acc|, |gyro| correlations.
 
 For actions 1-21 (sensor on the right wrist) each clip's skeleton is mapped to the 17-joint skeleton, resampled
 to the IMU's samples over the clip's duration, simulated at RWrist, and the Pearson correlation of |acc| and of
@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-from mujo.data.imu_sim import DEFAULT_SMOOTH_S, simulate
 from mujo.datasets.utd_mhad import ACTIONS, IMU_FPS, UtdMhad, default_root
+from mujo.sim.imu_sim import DEFAULT_SMOOTH_S, simulate
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from mujo.data.motion import EXERCISES, NON_EXERCISES, Body, ChapterPlan, estimator_noise, workout_motion
+from mujo.synth.motion import EXERCISES, NON_EXERCISES, Body, ChapterPlan, estimator_noise, workout_motion
 
 FPS = 50
 FIMAD_HOURS = 78.0

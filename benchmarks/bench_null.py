@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from mujo import paths  # noqa: E402
-from mujo.data.synth_plan import NULL_LABEL  # noqa: E402
+from mujo.curation.feedback import DEFAULT_ANCHOR  # noqa: E402
 from mujo.demo import DEMO_SITES  # noqa: E402
-from mujo.eval.null_feedback import DEFAULT_ANCHOR  # noqa: E402
+from mujo.synth.plan import NULL_LABEL  # noqa: E402
 
 COLUMNS = ("macro_f1", "top1", "null_f1", "null_recall", "null_precision", "act_f1")
 
@@ -54,10 +54,10 @@ def simulate_curation(root: Path, store: Path, budget: int) -> tuple[int, int]:
     """An annotator who follows the Curation page's queue (train clips, most NULL-like first; signals from the
     chapter text and the IMU, as on a dataset without a model yet) and labels the first `budget` clips as they
     truly are (null / activity) into `store`. Returns (clips labelled, of them NULL)."""
-    from mujo.data.fimad import FimadDataset  # noqa: PLC0415
-    from mujo.eval.null_suggest import rank_clips  # noqa: PLC0415
+    from mujo.curation.label_io import dataset_key  # noqa: PLC0415
+    from mujo.curation.suggest import rank_clips  # noqa: PLC0415
+    from mujo.fimad.dataset import FimadDataset  # noqa: PLC0415
     from mujo.store import Store  # noqa: PLC0415
-    from mujo.store.label_io import dataset_key  # noqa: PLC0415
 
     ds = FimadDataset(root)
     queue = rank_clips(ds, splits="train")["clip_id"].head(budget).tolist()
@@ -102,7 +102,7 @@ def pretrain_all(root: Path, out: Path, seed: int, epochs: int | None, budgets: 
 
 def evaluate(root: Path, models: dict[str, Path]) -> dict[tuple[str, str], dict[str, float]]:
     from mujo.checkpoint import load_checkpoint  # noqa: PLC0415
-    from mujo.eval.null_feedback import PART, SPLIT, null_rows_of, null_scores, target_spec  # noqa: PLC0415
+    from mujo.curation.feedback import PART, SPLIT, null_rows_of, null_scores, target_spec  # noqa: PLC0415
     from mujo.eval.zeroshot import ZeroShotSettings, zeroshot  # noqa: PLC0415
 
     rows = {}

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mujo.data.render import Appearance, Camera, pose_anchor, render_frames
-from mujo.data.skeleton import JOINT_INDEX as J
-from mujo.data.video_io import render_video, video_info, write_mp4
+from mujo.fimad.skeleton import JOINT_INDEX as J
+from mujo.fimad.video import video_info, write_mp4
+from mujo.synth.render import Appearance, Camera, pose_anchor, render_frames
+from mujo.synth.video import render_video
 
 FPS, VIDEO_FPS = 50, 25
 

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_fimad_io import write_dataset  # noqa: E402
 
 from mujo import paths  # noqa: E402
-from mujo.data.fimad import FimadDataset  # noqa: E402
-from mujo.eval import null_quality as nq  # noqa: E402
-from mujo.eval import null_suggest as nsg  # noqa: E402
+from mujo.curation import quality as nq  # noqa: E402
+from mujo.curation import suggest as nsg  # noqa: E402
+from mujo.fimad.dataset import FimadDataset  # noqa: E402
 
 KS = (10, 25, 50)
 

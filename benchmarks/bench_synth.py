@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mujo.data.synth import generate_dataset
 from mujo.demo import PRESETS
+from mujo.synth.generate import generate_dataset
 
 FIMAD_HOURS, FIMAD_CLIPS = 78.0, 9811
 

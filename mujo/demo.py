@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from mujo import jobs
-from mujo.data.synth_plan import SynthConfig
+from mujo.synth.plan import SynthConfig
 from mujo.paths import data_dir, demo_dataset_dir
 
 DEMO_JOB = "demo"
@@ -52,7 +52,7 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
     Returns:
         The dataset folder.
     """
-    from mujo.data.synth import generate_dataset
+    from mujo.synth.generate import generate_dataset
 
     root = root or demo_dataset_dir()
     if demo_ready(root):
@@ -97,7 +97,7 @@ def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> P
     Returns:
         The demo model's folder.
     """
-    from mujo.data.fimad import FimadDataset
+    from mujo.fimad.dataset import FimadDataset
     from mujo.eval.embed import embed_dataset
     from mujo.eval.embedding_view import warm_default_view
     from mujo.eval.retrieval import retrieval_eval, save_retrieval

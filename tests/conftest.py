@@ -23,8 +23,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 @pytest.fixture(scope="session")
 def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny synthetic FiMAD with video (2 videos), generated once per test session."""
-    from mujo.data.synth import generate_dataset
     from mujo.demo import preset_config
+    from mujo.synth.generate import generate_dataset
 
     root = tmp_path_factory.mktemp("synth") / "tiny"
     generate_dataset(root, preset_config("tiny"), workers=1)
@@ -37,8 +37,8 @@ def tiny_synth_imu(tmp_path_factory: pytest.TempPathFactory) -> Path:
     video per split), generated once per test session in a few seconds."""
     import dataclasses  # noqa: PLC0415
 
-    from mujo.data.synth import generate_dataset
     from mujo.demo import preset_config
+    from mujo.synth.generate import generate_dataset
 
     root = tmp_path_factory.mktemp("synth_imu") / "tiny"
     generate_dataset(root, dataclasses.replace(preset_config("tiny"), with_video=False), workers=1)

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from mujo.data.fimad_writer import FimadWriter
-from mujo.data.skeleton import IMU_SITES
+from mujo.fimad.skeleton import IMU_SITES
+from mujo.fimad.writer import FimadWriter
 
 # Text that CSV readers and HTML pages like to mangle; each must come back exactly as written.
 TRICKY_TEXTS = (
@@ -29,8 +29,8 @@ TRICKY_TEXTS = (
 
 
 def has_video_io() -> bool:
-    """True when mujo.data.video_io (the video helper's module) is importable."""
-    return importlib.util.find_spec("mujo.data.video_io") is not None
+    """True when mujo.fimad.video (the video helper's module) is importable."""
+    return importlib.util.find_spec("mujo.fimad.video") is not None
 
 
 def clip_pose(rng: np.random.Generator, n_frames: int) -> np.ndarray:
@@ -49,7 +49,7 @@ def make_fimad(root: str | Path, n_clips: int = 6, *, with_video: bool = False, 
 
     Clip i is `clip{i:03d}`, from video `vid{i // 2}` (so two clips per video, both in the same split),
     chapter title TRICKY_TEXTS[i % len]; an unknown column `difficulty` is added when `extra_columns`.
-    Video is written with mujo.data.video_io.write_mp4 when that module exists, else skipped.
+    Video is written with mujo.fimad.video.write_mp4 when that module exists, else skipped.
 
     Args:
         root: the folder to write (created).
@@ -73,7 +73,7 @@ def make_fimad(root: str | Path, n_clips: int = 6, *, with_video: bool = False, 
             shape = (t, len(imu_sites), 3)
             w.write_imu(cid, rng.normal(0, 1, shape).astype(np.float32), rng.normal(0, 1, shape).astype(np.float32))
         if write_video:
-            from mujo.data.video_io import write_mp4  # noqa: PLC0415
+            from mujo.fimad.video import write_mp4  # noqa: PLC0415
 
             n_video = max(1, round(t / fps * 10))
             frames = [np.full((48, 64, 3), (k * 9) % 255, np.uint8) for k in range(n_video)]

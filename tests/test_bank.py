@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from fimad_factory import add_nan_gap, edit_manifest, make_fimad, rewrite_imu, rewrite_pose, set_cell
-from mujo.data import bank as bank_mod
-from mujo.data.bank import BankSpec, WindowBank, build_bank, normalize_pose
-from mujo.data.fimad import FimadDataset
-from mujo.data.skeleton import JOINT_INDEX
+
+from mujo.banks import bank as bank_mod
+from mujo.banks.bank import BankSpec, WindowBank, build_bank, normalize_pose
 from mujo.features import text as text_mod
+from mujo.fimad.dataset import FimadDataset
+from mujo.fimad.skeleton import JOINT_INDEX
 from mujo.modality import Modality
 
 ALL = tuple(Modality)

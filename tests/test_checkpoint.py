@@ -9,8 +9,15 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from mujo.checkpoint import (CONFIG, WEIGHTS, CheckpointError, compatibility, load_checkpoint,
-                             read_checkpoint_config, save_checkpoint)
+from mujo.checkpoint import (
+    CONFIG,
+    WEIGHTS,
+    CheckpointError,
+    compatibility,
+    load_checkpoint,
+    read_checkpoint_config,
+    save_checkpoint,
+)
 from mujo.modality import Modality
 from mujo.models import create_model
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from fimad_factory import make_fimad
+
 from mujo import paths
+from mujo.banks.bank import BankSpec, build_bank
 from mujo.checkpoint import CheckpointError, save_checkpoint
 from mujo.cli import main
-from mujo.data.bank import BankSpec, build_bank
 from mujo.eval.embed import EmbeddingStore, embed_dataset, embeddings_dir
 from mujo.eval.queries import embed_text_query, embed_window, renormalise
 from mujo.eval.retrieval import load_retrieval

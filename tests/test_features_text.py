@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fimad_factory import edit_manifest, make_fimad, set_cell
-from mujo.data.arrays import load_npz
-from mujo.data.fimad import FimadDataset
+
 from mujo.features import cache as feature_cache
-from mujo.features import text as text_mod
 from mujo.features import embed_texts, text_features
+from mujo.features import text as text_mod
+from mujo.fimad.arrays import load_npz
+from mujo.fimad.dataset import FimadDataset
 
 
 def _forbid_model(monkeypatch: pytest.MonkeyPatch) -> None:

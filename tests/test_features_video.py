@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fimad_factory import corrupt_header, edit_manifest, make_fimad
-from mujo.data.fimad import FimadDataset
-from mujo.data.video_io import write_mp4
+
 from mujo.features import compute_video_features, ensure_video_features, flow, video_features
 from mujo.features.video import MUJO_FLOW
+from mujo.fimad.dataset import FimadDataset
+from mujo.fimad.video import write_mp4
 
 ENERGY = 288  # mean flow magnitude in the descriptor's global block
 

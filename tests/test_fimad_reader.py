@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import mujo.data.arrays as arrays_mod
-import mujo.data.fimad as fimad_mod
-from mujo.data.fimad import ClipError, FimadDataset, FimadError, is_safe_clip_id
-from mujo.data.skeleton import IMU_SITES
 from fimad_factory import TRICKY_TEXTS, add_nan_gap, append_row, edit_manifest, make_fimad, set_cell
+
+import mujo.fimad.arrays as arrays_mod
+import mujo.fimad.dataset as fimad_mod
+from mujo.fimad.dataset import ClipError, FimadDataset, FimadError, is_safe_clip_id
+from mujo.fimad.skeleton import IMU_SITES
 
 
 def _is_memmap(a: np.ndarray) -> bool:
@@ -177,7 +177,7 @@ def test_unsafe_ids_never_opened(tmp_path, monkeypatch):
     for mod in (fimad_mod, arrays_mod):
         monkeypatch.setattr(mod, "open_npy", spy_npy)
     monkeypatch.setattr(fimad_mod, "load_npz", spy_npz)
-    import mujo.data.validate as validate_mod
+    import mujo.fimad.validate as validate_mod
 
     monkeypatch.setattr(validate_mod, "open_npy", spy_npy)
     monkeypatch.setattr(validate_mod, "load_npz", spy_npz)

@@ -10,12 +10,12 @@ import zipfile
 
 import numpy as np
 import pytest
-
-import mujo.data.fimad_writer as writer_mod
-from mujo.data.arrays import npz_members
-from mujo.data.fimad import FimadDataset
-from mujo.data.fimad_writer import FimadWriter
 from fimad_factory import TRICKY_TEXTS, truncate
+
+import mujo.fimad.writer as writer_mod
+from mujo.fimad.arrays import npz_members
+from mujo.fimad.dataset import FimadDataset
+from mujo.fimad.writer import FimadWriter
 
 SITES = ("LWrist", "RWrist", "Head")
 

@@ -16,8 +16,14 @@ from mujo.datasets.prepare import PrepareSpec, WindowSet, prepare
 from mujo.models import create_model
 from mujo.store import Store
 from mujo.train import classifier as clf
-from mujo.train.finetune import (SCENARIOS, FinetuneInterrupted, FinetuneResult, FinetuneSettings, finetune,
-                                 repeat_settings)
+from mujo.train.finetune import (
+    SCENARIOS,
+    FinetuneInterrupted,
+    FinetuneResult,
+    FinetuneSettings,
+    finetune,
+    repeat_settings,
+)
 
 CLASSES = ("walking", "sitting", "jogging")
 PLACEMENTS = {"pocket": "RHip", "wrist": "RWrist"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mujo.data.imu_sim import FRAMES, SENSOR_FRAME_DOC, segment_frames, simulate
-from mujo.data.skeleton import IMU_SITES, JOINT_INDEX
+from mujo.fimad.skeleton import IMU_SITES, JOINT_INDEX
+from mujo.sim.imu_sim import FRAMES, SENSOR_FRAME_DOC, segment_frames, simulate
 
 FPS = 50.0
 G = 9.81

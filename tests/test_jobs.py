@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mujo import jobs
-from mujo.data.fimad import FimadDataset
+from mujo.fimad.dataset import FimadDataset
 
 
 def _wait(name: str, until: set[str], timeout: float = 120.0) -> jobs.JobStatus:

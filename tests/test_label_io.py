@@ -11,12 +11,19 @@ import pytest
 from fimad_factory import make_fimad, read_rows, write_rows
 
 from mujo.cli import main
-from mujo.data.fimad import FimadDataset
-from mujo.data.windows import build_index
+from mujo.curation import label_windows as lw
+from mujo.curation.label_io import (
+    CLIP_COLUMNS,
+    LabelImportError,
+    clip_labels,
+    dataset_key,
+    export_labels,
+    import_labels,
+    label_history,
+)
+from mujo.fimad.dataset import FimadDataset
+from mujo.fimad.windows import build_index
 from mujo.store import Store
-from mujo.store import label_windows as lw
-from mujo.store.label_io import (CLIP_COLUMNS, LabelImportError, clip_labels, dataset_key, export_labels,
-                                 import_labels, label_history)
 
 KEY = "/data/fimad-demo"
 SAME = ["clip_id", "t0_s", "t1_s", "label", "activity", "annotator", "note", "created"]

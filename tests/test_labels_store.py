@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 import mujo
+from mujo.curation.label_io import label_history
 from mujo.store import Store
-from mujo.store.label_io import label_history
 from mujo.store.labels import ALL_VIDEOS, LABELS, MAX_NOTE_BYTES, PROGRESS_COLUMNS
 
 DS = "ds"

@@ -11,7 +11,6 @@ from mujo.checkpoint import save_checkpoint
 from mujo.cli import main
 from mujo.models import create_model
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

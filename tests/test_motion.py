@@ -8,11 +8,20 @@ import time
 import numpy as np
 import pytest
 
-from mujo.data.motion import (EXERCISES, NON_EXERCISES, Body, ChapterPlan, estimator_noise, forward_kinematics,
-                              run_exercise, run_nonexercise, workout_motion)
-from mujo.data.motion.angles import DOFS, LIMIT_HI, LIMIT_LO, N_DOFS, mirror
-from mujo.data.motion.placement import place
-from mujo.data.skeleton import BONES, JOINT_INDEX, JOINTS
+from mujo.fimad.skeleton import BONES, JOINT_INDEX, JOINTS
+from mujo.synth.motion import (
+    EXERCISES,
+    NON_EXERCISES,
+    Body,
+    ChapterPlan,
+    estimator_noise,
+    forward_kinematics,
+    run_exercise,
+    run_nonexercise,
+    workout_motion,
+)
+from mujo.synth.motion.angles import DOFS, LIMIT_HI, LIMIT_LO, N_DOFS, mirror
+from mujo.synth.motion.placement import place
 
 FPS = 50
 J = JOINT_INDEX

@@ -11,16 +11,16 @@ import pytest
 import torch
 from train_fixtures import one_thread, write_preset  # noqa: F401 (fixture)
 
+from mujo.banks.bank import BankSpec, build_bank
 from mujo.checkpoint import CheckpointError, load_checkpoint
 from mujo.cli import main
-from mujo.data.bank import BankSpec, build_bank
-from mujo.data.synth_plan import NULL_LABEL
+from mujo.curation.label_io import dataset_key
 from mujo.eval.prompts import class_phrases
 from mujo.eval.zeroshot import ZeroShotSettings, class_embeddings, zeroshot
 from mujo.features.text import embed_texts
 from mujo.modality import Modality
 from mujo.store import Store
-from mujo.store.label_io import dataset_key
+from mujo.synth.plan import NULL_LABEL
 from mujo.train.batches import BankBatches
 from mujo.train.pretrain import PretrainSettings, pretrain
 
@@ -156,7 +156,7 @@ def test_feedback_settings_follow_the_base_checkpoint(runs: dict[str, Path], tin
     import dataclasses  # noqa: PLC0415
 
     from mujo.commands import pretrain as cmd  # noqa: PLC0415
-    from mujo.eval import null_feedback as nf  # noqa: PLC0415
+    from mujo.curation import feedback as nf  # noqa: PLC0415
 
     out = nf.feedback_out(runs["plain"])
     assert out == runs["plain"].parent / "plain-curated-null" and nf.feedback_out(out) == out
@@ -176,7 +176,7 @@ def test_feedback_settings_follow_the_base_checkpoint(runs: dict[str, Path], tin
 
 
 def test_feedback_refuses_a_proxy_checkpoint(tiny_synth_imu: Path, tmp_path: Path) -> None:
-    from mujo.eval import null_feedback as nf  # noqa: PLC0415
+    from mujo.curation import feedback as nf  # noqa: PLC0415
 
     preset = write_preset(tmp_path)
     pretrain(settings(tiny_synth_imu, tmp_path / "simclr", preset, epochs=1, method="simclr", modalities=("imu",)),
@@ -186,7 +186,7 @@ def test_feedback_refuses_a_proxy_checkpoint(tiny_synth_imu: Path, tmp_path: Pat
 
 
 def test_compare_null_stores_every_null_row(runs: dict[str, Path], tiny_synth_imu: Path, tmp_path: Path) -> None:
-    from mujo.eval import null_feedback as nf  # noqa: PLC0415
+    from mujo.curation import feedback as nf  # noqa: PLC0415
 
     store = Store(tmp_path / "s.sqlite")
     seen = []
@@ -208,7 +208,7 @@ def test_compare_null_stores_every_null_row(runs: dict[str, Path], tiny_synth_im
 
 
 def test_curated_counts(tiny_synth_imu: Path, tmp_path: Path) -> None:
-    from mujo.eval import null_feedback as nf  # noqa: PLC0415
+    from mujo.curation import feedback as nf  # noqa: PLC0415
 
     store = Store(tmp_path / "s.sqlite")
     key = dataset_key(tiny_synth_imu)

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mujo.data.fimad import FimadDataset
-from mujo.data.fimad_writer import FimadWriter
-from mujo.eval import null_signals as ns
-from mujo.eval import null_quality as nq
-from mujo.eval import null_suggest as nsg
+from mujo.curation import quality as nq
+from mujo.curation import signals as ns
+from mujo.curation import suggest as nsg
+from mujo.fimad.dataset import FimadDataset
+from mujo.fimad.writer import FimadWriter
 
 APP_TESTS = Path(__file__).resolve().parent / "app"
 if str(APP_TESTS) not in sys.path:
@@ -63,8 +63,8 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     renders video and takes much longer): 12 clips, 8 of them NULL."""
     import torch
 
-    from mujo.data.synth import generate_dataset
     from mujo.demo import preset_config
+    from mujo.synth.generate import generate_dataset
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("null_synth") / "tiny"
@@ -251,8 +251,9 @@ def _fake_minilm(texts: list[str], **_: object) -> np.ndarray:
 
 def test_model_signals_with_checkpoint_and_store(handmade: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  one_torch_thread: None):
-    import mujo.features
     from embedding_fixtures import make_checkpoint, make_store
+
+    import mujo.features
     from mujo.eval.embed import EmbeddingStore
 
     monkeypatch.setattr(mujo.features, "embed_texts", _fake_minilm)

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from train_fixtures import one_thread, train_data  # noqa: F401 (fixtures)
 
 from mujo.modality import Modality
 from mujo.models import create_model
 from mujo.train.proxies import TRANSFORMS, build_proxy, nt_xent, random_rotations, rotate_sites, transform
-from train_fixtures import one_thread, train_data  # noqa: F401 (fixtures)
 
 SITES = ("LWrist", "RWrist", "Head")
 

@@ -1,4 +1,4 @@
-"""Tests for clip search and filtering (mujo.data.query)."""
+"""Tests for clip search and filtering (mujo.fimad.query)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mujo.data.query import (
+from mujo.fimad.query import (
     ClipFilter,
     coverage_options,
     facet_values,

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from mujo.data.render import Appearance, Camera, n_video_frames, pose_anchor, render_frames
-from mujo.data.skeleton import JOINT_INDEX as J
+from mujo.fimad.skeleton import JOINT_INDEX as J
+from mujo.synth.render import Appearance, Camera, n_video_frames, pose_anchor, render_frames
 
 SIZE = (160, 120)  # small frames keep the tests fast
 

@@ -16,7 +16,6 @@ from mujo.eval.metrics import FirstRelevant, chance, first_relevant, mrr, ranks_
 from mujo.eval.retrieval import format_matrix, load_retrieval, retrieval_eval, save_retrieval
 from mujo.modality import Modality
 
-
 # --- metrics ---------------------------------------------------------------------------------------------------
 
 def naive_first_rank(scores: np.ndarray, relevant: np.ndarray) -> np.ndarray:

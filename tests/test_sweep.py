@@ -22,8 +22,16 @@ from mujo.datasets.generic import write_generic
 from mujo.models import create_model
 from mujo.store import Store
 from mujo.train.finetune import FinetuneInterrupted, FinetuneSettings
-from mujo.train.sweep import (RESULT_COLUMNS, SweepSpec, create_sweep, expand, list_sweeps, run_sweep,
-                              sweep_results, sweep_status)
+from mujo.train.sweep import (
+    RESULT_COLUMNS,
+    SweepSpec,
+    create_sweep,
+    expand,
+    list_sweeps,
+    run_sweep,
+    sweep_results,
+    sweep_status,
+)
 
 FAKE = f"{__name__}:fake_finetune"  # importable by the spawned workers: tests/ is on their sys.path too
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mujo.eval import sweep_report as sr
+from mujo.train import sweep_report as sr
 
 
 def fake_results(repeats: int = 5, fractions=(0.02, 1.0), seed: int = 0) -> pd.DataFrame:

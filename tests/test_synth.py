@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mujo.data.fimad import FimadDataset
-from mujo.data.motion import EXERCISES, NON_EXERCISES
-from mujo.data.synth import STATE_DIR, generate_dataset, generate_video
-from mujo.data.synth_plan import NULL_LABEL, SynthConfig, plan_video, video_id
-from mujo.data.video_io import video_info
 from mujo.demo import PRESETS, preset_config
+from mujo.fimad.dataset import FimadDataset
+from mujo.fimad.video import video_info
+from mujo.synth.generate import STATE_DIR, generate_dataset, generate_video
+from mujo.synth.motion import EXERCISES, NON_EXERCISES
+from mujo.synth.plan import NULL_LABEL, SynthConfig, plan_video, video_id
 
 FAST = SynthConfig(name="t", n_videos=3, chapters=(5, 7), exercise_s=(10.0, 14.0), with_video=False, val_every=3)
 
@@ -139,8 +139,8 @@ def test_parallel_equals_serial(tmp_path: Path) -> None:
 
 def test_camera_keeps_the_trainer_in_frame() -> None:
     """The camera of each video stands in front of the trainer: nearly every frame shows every joint."""
-    from mujo.data.render import Camera
-    from mujo.data.synth_plan import STREAM_RENDER, streams
+    from mujo.synth.plan import STREAM_RENDER, streams
+    from mujo.synth.render import Camera
 
     cfg = dataclasses.replace(PRESETS["demo"], chapters=(5, 6), exercise_s=(10.0, 15.0))
     shown = []

@@ -8,12 +8,23 @@ import unicodedata
 import numpy as np
 import pytest
 
-from mujo.data.text_cues import CUES
-from mujo.data.text_titles import draw_title
-from mujo.data.text_vocab import NON_EXERCISE_TITLES, TITLE_NAMES
-from mujo.data.textgen import (CANONICAL_DISPLAY, EXERCISE_KINDS, KEYWORDS, NON_EXERCISE_KINDS, SIDED_KINDS,
-                               SUPPORTED_KINDS, TitleStyle, caption, chapter_title, description, display_name,
-                               normalize_chapter)
+from mujo.synth.text_cues import CUES
+from mujo.synth.text_titles import draw_title
+from mujo.synth.text_vocab import NON_EXERCISE_TITLES, TITLE_NAMES
+from mujo.synth.textgen import (
+    CANONICAL_DISPLAY,
+    EXERCISE_KINDS,
+    KEYWORDS,
+    NON_EXERCISE_KINDS,
+    SIDED_KINDS,
+    SUPPORTED_KINDS,
+    TitleStyle,
+    caption,
+    chapter_title,
+    description,
+    display_name,
+    normalize_chapter,
+)
 
 BRIEF_KINDS = ("squat jump_squat lunge side_lunge push_up knee_push_up sit_up crunch jumping_jack high_knees "
                "butt_kicks burpee mountain_climber plank glute_bridge bicep_curl shoulder_press lateral_raise "

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
-
 from train_fixtures import one_thread  # noqa: F401 (fixture)
 
 from mujo.train.loop import LoopSettings, TrainState, fit

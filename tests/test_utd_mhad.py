@@ -8,10 +8,17 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from mujo.data.skeleton import JOINT_INDEX
 from mujo.datasets.utd_mhad import (
-    G, KINECT_JOINTS, ClipKey, UtdMhad, default_root, kinect_to_h36m, resample, sensor_site,
+    KINECT_JOINTS,
+    ClipKey,
+    G,
+    UtdMhad,
+    default_root,
+    kinect_to_h36m,
+    resample,
+    sensor_site,
 )
+from mujo.fimad.skeleton import JOINT_INDEX
 
 REAL = default_root()
 needs_real = pytest.mark.skipif(

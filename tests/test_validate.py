@@ -6,11 +6,20 @@ import json
 
 import numpy as np
 import pytest
+from fimad_factory import (
+    add_nan_gap,
+    append_row,
+    corrupt_header,
+    has_video_io,
+    make_fimad,
+    rewrite_imu,
+    rewrite_pose,
+    set_cell,
+    truncate,
+)
 
-from mujo.data.fimad import ClipError, FimadDataset
-from mujo.data.validate import ValidationReport, validate_dataset
-from fimad_factory import (add_nan_gap, append_row, corrupt_header, has_video_io, make_fimad, rewrite_imu,
-                                 rewrite_pose, set_cell, truncate)
+from mujo.fimad.dataset import ClipError, FimadDataset
+from mujo.fimad.validate import ValidationReport, validate_dataset
 
 N = 6
 
@@ -166,7 +175,7 @@ def test_progress_and_frame(root):
     assert report.counts() == {"coverage": 1}
 
 
-@pytest.mark.skipif(not has_video_io(), reason="mujo.data.video_io is not there yet")
+@pytest.mark.skipif(not has_video_io(), reason="mujo.fimad.video is not there yet")
 def test_real_videos_pass_and_a_broken_one_fails(tmp_path):
     root = make_fimad(tmp_path / "d", n_clips=2, with_video=True)
     ds = FimadDataset(root)

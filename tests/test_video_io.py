@@ -13,8 +13,9 @@ import cv2
 import numpy as np
 import pytest
 
-from mujo.data.render import Appearance, Camera, n_video_frames
-from mujo.data.video_io import VideoError, read_frames, render_video, video_info, write_mp4
+from mujo.fimad.video import VideoError, read_frames, video_info, write_mp4
+from mujo.synth.render import Appearance, Camera, n_video_frames
+from mujo.synth.video import render_video
 
 
 def moving_frames(n: int, w: int = 64, h: int = 48) -> list[np.ndarray]:

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pytest
-
-from mujo.data.fimad import ClipError, FimadDataset
-from mujo.data.windows import build_index, n_windows, nan_windows, read_windows, window_starts
 from fimad_factory import add_nan_gap, make_fimad, set_cell
+
+from mujo.fimad.dataset import ClipError, FimadDataset
+from mujo.fimad.windows import build_index, n_windows, nan_windows, read_windows, window_starts
 
 
 def _naive(t: int, size: int, hop: int, trim: float) -> list[int]:

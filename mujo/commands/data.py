@@ -11,7 +11,7 @@ from mujo.jobs import ProgressFile, tee
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from mujo.data.synth import generate_dataset
+    from mujo.synth.generate import generate_dataset
     from mujo.demo import preset_config
 
     cfg = preset_config(args.preset, seed=args.seed, n_videos=args.videos, with_video=not args.no_video)
@@ -38,7 +38,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from mujo.data.fimad import FimadDataset, FimadError
+    from mujo.fimad.dataset import FimadDataset, FimadError
 
     try:
         ds = FimadDataset(args.path)
@@ -60,7 +60,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from mujo.data.fimad import FimadDataset, FimadError
+    from mujo.fimad.dataset import FimadDataset, FimadError
 
     try:
         ds = FimadDataset(args.path)

@@ -15,7 +15,7 @@ METRICS = ("R@1", "R@5", "R@10", "MRR")
 def _run(name: str, args: argparse.Namespace, body: Callable[[Any], int]) -> int:
     """Run body(progress) with a bar (and the job's progress file); bad input becomes a message and an exit code."""
     from mujo.checkpoint import CheckpointError
-    from mujo.data.fimad import FimadError
+    from mujo.fimad.dataset import FimadError
 
     job = ProgressFile(args.progress_file) if getattr(args, "progress_file", None) else None
     try:

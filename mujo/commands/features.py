@@ -10,7 +10,7 @@ from mujo.jobs import ProgressFile
 
 
 def cmd_features(args: argparse.Namespace) -> int:
-    from mujo.data.fimad import FimadDataset, FimadError
+    from mujo.fimad.dataset import FimadDataset, FimadError
     from mujo.features import text_features
     from mujo.features.video import precomputed_video_features
 

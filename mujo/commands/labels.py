@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from mujo.commands.common import EXIT_OK, EXIT_UNUSABLE, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from mujo.data.fimad import FimadDataset
+    from mujo.fimad.dataset import FimadDataset
     from mujo.store import Store
 
 _DATASET_HELP = ("FiMAD dataset folder (the store knows it by its resolved path, as the app does) or, for a dataset "
@@ -23,9 +23,9 @@ _WINDOW_RULE = ("per window: a window takes the label of the labelled range that
 def _open(args: argparse.Namespace, need_folder: bool, writes: bool = False
           ) -> tuple[Store, str, FimadDataset | None]:
     """(store, the store's key of the dataset, the opened FiMAD or None); LookupError when it cannot be used."""
-    from mujo.data.fimad import FimadDataset, FimadError  # noqa: PLC0415
+    from mujo.fimad.dataset import FimadDataset, FimadError  # noqa: PLC0415
     from mujo.store import Store  # noqa: PLC0415
-    from mujo.store.label_io import dataset_key  # noqa: PLC0415
+    from mujo.curation.label_io import dataset_key  # noqa: PLC0415
 
     folder = Path(args.dataset).expanduser()
     ds = None
@@ -47,8 +47,8 @@ def _fail(name: str, message: str, code: int = EXIT_UNUSABLE) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from mujo.store import label_io  # noqa: PLC0415
-    from mujo.store.label_windows import export_table  # noqa: PLC0415
+    from mujo.curation import label_io  # noqa: PLC0415
+    from mujo.curation.label_windows import export_table  # noqa: PLC0415
 
     if args.history and args.per == "window":
         return _fail("export", "--history exports events, not windows: leave out --per window", EXIT_USAGE)
@@ -76,14 +76,14 @@ def _hint(store: Store, key: str, ds: FimadDataset | None, rows: int) -> str:
     fallback key)."""
     if rows or ds is None or ds.manifest.name == key:
         return ""
-    from mujo.store.label_io import clip_labels  # noqa: PLC0415
+    from mujo.curation.label_io import clip_labels  # noqa: PLC0415
 
     n = len(clip_labels(store, ds.manifest.name))
     return f" (the store has {n} labels under the dataset's name: add --key {ds.manifest.name})" if n else ""
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from mujo.store.label_io import import_labels  # noqa: PLC0415
+    from mujo.curation.label_io import import_labels  # noqa: PLC0415
 
     try:
         store, key, ds = _open(args, need_folder=False, writes=True)
@@ -100,8 +100,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_write_clips(args: argparse.Namespace) -> int:
-    from mujo.store.label_io import clip_labels  # noqa: PLC0415
-    from mujo.store.label_windows import write_clip_labels  # noqa: PLC0415
+    from mujo.curation.label_io import clip_labels  # noqa: PLC0415
+    from mujo.curation.label_windows import write_clip_labels  # noqa: PLC0415
 
     try:
         store, key, ds = _open(args, need_folder=True)
@@ -119,7 +119,7 @@ def cmd_write_clips(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     import pandas as pd  # noqa: PLC0415
 
-    from mujo.store.label_io import label_history  # noqa: PLC0415
+    from mujo.curation.label_io import label_history  # noqa: PLC0415
 
     try:
         store, key, _ = _open(args, need_folder=False)

@@ -29,7 +29,7 @@ def _settings(args: argparse.Namespace):
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
     from mujo.config import ConfigError  # noqa: PLC0415
-    from mujo.data.fimad import FimadError  # noqa: PLC0415
+    from mujo.fimad.dataset import FimadError  # noqa: PLC0415
     from mujo.train.pretrain import pretrain  # noqa: PLC0415
 
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))

@@ -55,8 +55,8 @@ class FimadTarget(TargetDataset):
 
     def __init__(self, root: str | Path, *, sites: Sequence[str] | None = None, gyro: bool | None = None,
                  labels: str = "truth", store: Store | str | Path | None = None, key: str | None = None) -> None:
-        from mujo.data.bank_sources import _has_gyro  # noqa: PLC0415
-        from mujo.data.fimad import FimadDataset, FimadError  # noqa: PLC0415
+        from mujo.banks.sources import _has_gyro  # noqa: PLC0415
+        from mujo.fimad.dataset import FimadDataset, FimadError  # noqa: PLC0415
 
         root = Path(root)
         if root.name == MANIFEST and root.is_file():
@@ -122,7 +122,7 @@ class FimadTarget(TargetDataset):
         return FixedSplit(HALVES, "subject", tuple(videos["train"]), val[0::2], val[1::2]), own
 
     def _truth_activities(self) -> list[str]:
-        from mujo.data.synth_plan import NULL_LABEL  # noqa: PLC0415
+        from mujo.synth.plan import NULL_LABEL  # noqa: PLC0415
 
         if "label" not in self.fimad.clips:
             return []
@@ -131,7 +131,7 @@ class FimadTarget(TargetDataset):
 
     def _clip_names(self, store: Store | str | Path | None, key: str | None) -> dict[str, str | None]:
         """clip -> activity name (None: NULL) of the clips that become recordings; `excluded` gets the others."""
-        from mujo.data.synth_plan import NULL_LABEL  # noqa: PLC0415
+        from mujo.synth.plan import NULL_LABEL  # noqa: PLC0415
 
         clips = self.fimad.clips
         if self.labels == "truth" and "label" not in clips:
@@ -141,7 +141,7 @@ class FimadTarget(TargetDataset):
                  else pd.Series("", index=clips.index))
         if self.labels == "curated":
             from mujo.store import open_store  # noqa: PLC0415
-            from mujo.store.label_io import dataset_key  # noqa: PLC0415
+            from mujo.curation.label_io import dataset_key  # noqa: PLC0415
 
             curated = open_store(store).whole_clip_labels(key or dataset_key(self.root))
         out: dict[str, str | None] = {}
@@ -167,7 +167,7 @@ class FimadTarget(TargetDataset):
         return out
 
     def _read(self, i: int) -> Recording:
-        from mujo.data.fimad import ClipError  # noqa: PLC0415
+        from mujo.fimad.dataset import ClipError  # noqa: PLC0415
 
         cid = self.ids[i]
         try:
@@ -201,7 +201,7 @@ class FimadCuratedTarget(FimadTarget):
 
 def _prompts(classes: Sequence[str]) -> dict[str, str]:
     """class -> the generator's display name ("push_up" -> "push up") where it has one, else its name made readable."""
-    from mujo.data.text_vocab import CANONICAL_DISPLAY  # noqa: PLC0415
+    from mujo.synth.text_vocab import CANONICAL_DISPLAY  # noqa: PLC0415
     from mujo.eval.prompts import readable  # noqa: PLC0415
 
     return {c: CANONICAL_DISPLAY.get(c) or readable(c) for c in classes}

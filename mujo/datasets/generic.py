@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from mujo.data.skeleton import IMU_SITES, JOINTS
+from mujo.fimad.skeleton import IMU_SITES, JOINTS
 from mujo.datasets.base import G, NULL_INDEX, DatasetError, DatasetInfo, FixedSplit, Recording, TargetDataset
 
 META = "mujo-dataset.json"

@@ -56,7 +56,7 @@ def model_input(ws: WindowSet, rows: np.ndarray, modality: str, *, mean: np.ndar
     if str(modality) == "pose":
         if ws.pose is None:
             raise DatasetError(f"{ws.info.name} windows were prepared without pose (PrepareSpec(pose=True))")
-        from mujo.data.bank import normalize_pose
+        from mujo.banks.bank import normalize_pose
 
         return normalize_pose(np.asarray(ws.pose[rows], dtype=np.float32).copy())
     raise ValueError(f"modality must be 'imu' or 'pose', got {modality!r}")

@@ -9,7 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
-from mujo.data.skeleton import JOINT_INDEX, N_JOINTS
+from mujo.fimad.skeleton import JOINT_INDEX, N_JOINTS
 from mujo.datasets.base import DatasetError, DatasetInfo, FixedSplit, Recording, TargetDataset
 from mujo.paths import project_root
 

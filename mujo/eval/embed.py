@@ -130,7 +130,7 @@ def _has_gyro(ds: Any) -> bool:
 def _bank_spec(config: Any, extra: dict[str, Any], ds: Any) -> Any:
     """The window bank spec to embed with: the checkpoint's own (its training bank, reused from the cache, when it
     is the same dataset), restricted to the checkpoint's modalities for another dataset."""
-    from mujo.data.bank import BankSpec
+    from mujo.banks.bank import BankSpec
 
     spec_d = dict(extra.get("bank_spec") or {"modalities": [m.value for m in config.modalities]})
     # What the encoders take comes from the model config, whatever the spec says.
@@ -203,11 +203,11 @@ def embed_dataset(checkpoint_dir: str | Path, dataset_root: str | Path, *, out: 
         The opened store.
     Raises:
         mujo.checkpoint.CheckpointError: not a checkpoint, or it does not fit the data (the message says what).
-        mujo.data.fimad.FimadError: the dataset is unusable.
+        mujo.fimad.dataset.FimadError: the dataset is unusable.
     """
     from mujo.checkpoint import CheckpointError, compatibility, load_checkpoint, read_checkpoint_config
-    from mujo.data.bank import build_bank
-    from mujo.data.fimad import FimadDataset
+    from mujo.banks.bank import build_bank
+    from mujo.fimad.dataset import FimadDataset
 
     say = progress or (lambda f, m: None)
     ckpt = Path(checkpoint_dir)

@@ -10,7 +10,7 @@ import torch
 from mujo.modality import Modality
 
 if TYPE_CHECKING:
-    from mujo.data.bank import WindowBank
+    from mujo.banks.bank import WindowBank
 
 MINILM_DIM = 384  # all-MiniLM-L6-v2, the only text model free text can be embedded with here
 

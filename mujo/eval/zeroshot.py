@@ -314,7 +314,7 @@ RUN_COLUMNS = ("run_id", "started", "dataset", "checkpoint", "method", "inputs",
 
 def zeroshot_runs(store: Store | str | Path | None = None) -> pd.DataFrame:
     """Earlier zero-shot runs (newest first), one row each with their settings and metrics, for comparison."""
-    from mujo.eval.null_feedback import null_row_name  # noqa: PLC0415
+    from mujo.curation.feedback import null_row_name  # noqa: PLC0415
     from mujo.store import open_store  # noqa: PLC0415
 
     store = open_store(store)

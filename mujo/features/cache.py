@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from mujo import paths
-from mujo.data.arrays import write_npy, write_npz
+from mujo.fimad.arrays import write_npy, write_npz
 
 if TYPE_CHECKING:
-    from mujo.data.fimad import FimadDataset
+    from mujo.fimad.dataset import FimadDataset
 
 
 def dataset_key(ds: FimadDataset) -> str:

@@ -26,7 +26,7 @@ import av
 import cv2
 import numpy as np
 
-from mujo.data.video_io import VideoError
+from mujo.fimad.video import VideoError
 
 VERSION = 1
 WIDTH = 160  # flow resolution (the height follows the aspect ratio)

@@ -14,7 +14,7 @@ import numpy as np
 from mujo.features.cache import candidate_dirs, load_json, output_dir, save_json, save_npz, text_sha256
 
 if TYPE_CHECKING:
-    from mujo.data.fimad import FimadDataset
+    from mujo.fimad.dataset import FimadDataset
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _field_texts(ds: FimadDataset, field_name: str) -> list[str]:
 
 def precomputed_text_features(ds: FimadDataset, field_name: str) -> str | None:
     """The first text feature listed in fimad.json whose npz exists and holds `field_name`, or None."""
-    from mujo.data.arrays import ArrayFileError, npz_members
+    from mujo.fimad.arrays import ArrayFileError, npz_members
 
     for name in ds.manifest.text_features:
         path = ds.root / "text_features" / f"{name}.npz"
@@ -151,7 +151,7 @@ def _cache_stamp(clip_ids: list[str], texts: list[str], field_name: str) -> str:
 
 
 def _read_cache(ds: FimadDataset, clip_ids: list[str], field_name: str, stamp: str) -> tuple[np.ndarray, Path] | None:
-    from mujo.data.arrays import ArrayFileError, load_npz
+    from mujo.fimad.arrays import ArrayFileError, load_npz
 
     for folder in candidate_dirs(ds, "text_features"):
         meta = load_json(folder / f"{MINILM}.json") or {}
@@ -169,7 +169,7 @@ def _read_cache(ds: FimadDataset, clip_ids: list[str], field_name: str, stamp: s
 
 def _write_cache(ds: FimadDataset, clip_ids: list[str], field_name: str, stamp: str, vectors: np.ndarray) -> Path:
     """Add (or replace) one field in text_features/minilm.npz, keeping the other fields that are still valid."""
-    from mujo.data.arrays import ArrayFileError, load_npz
+    from mujo.fimad.arrays import ArrayFileError, load_npz
 
     folder = output_dir(ds, "text_features")
     path, meta_path = folder / f"{MINILM}.npz", folder / f"{MINILM}.json"

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from mujo.data.arrays import ArrayFileError, npy_info, open_npy
+from mujo.fimad.arrays import ArrayFileError, npy_info, open_npy
 from mujo.features import flow
 from mujo.features.cache import cache_dir, candidate_dirs, load_json, output_dir, save_json, save_npy
 
 if TYPE_CHECKING:
-    from mujo.data.fimad import FimadDataset
+    from mujo.fimad.dataset import FimadDataset
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def _done(path: Path, n_frames: int) -> bool:
 
 def _compute_clip(video: str, out: str, n_frames: int, fps: float) -> tuple[int, str | None]:
     """Worker: describe one video, align to the clip's samples, save; returns (frames decoded, error or None)."""
-    from mujo.data.video_io import VideoError
+    from mujo.fimad.video import VideoError
 
     try:
         times, feats = flow.describe_video(video)
@@ -231,7 +231,7 @@ def video_features(ds: FimadDataset, clip_id: str, name: str) -> np.ndarray | No
     Raises:
         ClipError: an unreadable or malformed feature file.
     """
-    from mujo.data.fimad import ClipError
+    from mujo.fimad.dataset import ClipError
 
     ds.file_path(clip_id, "video")  # ClipError for an unsafe or unknown id before any path is built
     n = ds.clips.at[clip_id, "n_frames"]

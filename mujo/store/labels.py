@@ -227,7 +227,7 @@ class LabelsMixin:
     def label_events(self, dataset: str, clip_id: str | None = None) -> pd.DataFrame:
         """The full event log of a dataset (or one clip), oldest first.
 
-        For the label in force before and after each event, see `mujo.store.label_io.label_history`.
+        For the label in force before and after each event, see `mujo.curation.label_io.label_history`.
         """
         sql, args = "SELECT * FROM label_events WHERE dataset = ?", [dataset]
         if clip_id is not None:

@@ -24,7 +24,7 @@ from mujo.modality import Modality
 from mujo.train.settings import PretrainSettings, null_labels
 
 if TYPE_CHECKING:
-    from mujo.data.bank import WindowBank
+    from mujo.banks.bank import WindowBank
     from mujo.store import Store
 
 CENTROID_WINDOWS = 4096  # the centroid averages at most this many evenly spaced NULL training windows
@@ -39,7 +39,7 @@ def null_clip_ids(bank: WindowBank, source: str, dataset: str | Path, store: Sto
     Raises:
         ValueError: an unknown source, or no NULL clip at all (what to do is named).
     """
-    from mujo.data.synth_plan import NULL_LABEL  # noqa: PLC0415
+    from mujo.synth.plan import NULL_LABEL  # noqa: PLC0415
 
     clips = bank.clips
     if source == "truth":
@@ -50,7 +50,7 @@ def null_clip_ids(bank: WindowBank, source: str, dataset: str | Path, store: Sto
         return ids
     if source == "curated":
         from mujo.store import open_store  # noqa: PLC0415
-        from mujo.store.label_io import dataset_key  # noqa: PLC0415
+        from mujo.curation.label_io import dataset_key  # noqa: PLC0415
 
         st, key = open_store(store), dataset_key(dataset)
         labels = st.whole_clip_labels(key)

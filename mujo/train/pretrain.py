@@ -79,7 +79,7 @@ def _sub(progress: Progress | None, lo: float, hi: float) -> Progress | None:
 
 def _build_bank(ds: Any, train: Any, settings: PretrainSettings, ctx: distributed.DistContext,
                 progress: Progress | None):
-    from mujo.data.bank import BankSpec, build_bank  # noqa: PLC0415 (data side; heavy imports)
+    from mujo.banks.bank import BankSpec, build_bank  # noqa: PLC0415 (data side; heavy imports)
 
     wanted = tuple(Modality(m) for m in train.modalities) if train.modalities else tuple(Modality)
     spec = BankSpec(modalities=wanted, imu_sites=tuple(train.imu_sites), imu_channels=tuple(train.imu_channels),
@@ -145,7 +145,7 @@ def pretrain(settings: PretrainSettings, *, progress: Progress | None = None, st
             holding another run without resume/overwrite.
     """
     from mujo.checkpoint import compatibility, load_checkpoint  # noqa: PLC0415
-    from mujo.data.fimad import FimadDataset  # noqa: PLC0415
+    from mujo.fimad.dataset import FimadDataset  # noqa: PLC0415
     from mujo.models import create_model  # noqa: PLC0415
 
     ctx = distributed.init_from_env()

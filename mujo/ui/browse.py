@@ -8,9 +8,9 @@ import math
 import pandas as pd
 import streamlit as st
 
-from mujo.data.fimad import FimadDataset
-from mujo.data.query import ClipFilter, coverage_options, facet_values, filter_clips, parse_coverage
-from mujo.data.validate import ValidationReport
+from mujo.fimad.dataset import FimadDataset
+from mujo.fimad.query import ClipFilter, coverage_options, facet_values, filter_clips, parse_coverage
+from mujo.fimad.validate import ValidationReport
 from mujo.ui import dataset as uds
 from mujo.ui.clip_view import clip_view
 from mujo.ui.state import QP_CLIP, QP_PROBLEMS, QP_TIME, StateKeys, start_player, write_clip_param

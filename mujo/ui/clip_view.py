@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mujo.data.fimad import ClipError, FimadDataset, is_safe_clip_id
-from mujo.data.validate import ValidationReport
-from mujo.data.windows import window_starts
+from mujo.fimad.dataset import ClipError, FimadDataset, is_safe_clip_id
+from mujo.fimad.validate import ValidationReport
+from mujo.fimad.windows import window_starts
 from mujo.ui import dataset as uds
 from mujo.ui.player import MAX_VIDEO_BYTES, PlayerData, imu_channels, player_height, render_player
 from mujo.ui.state import IMU_COMPONENTS, StateKeys, absolute_browse_url

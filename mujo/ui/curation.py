@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mujo.data.fimad import FimadDataset
-from mujo.eval import null_suggest as nsg
+from mujo.fimad.dataset import FimadDataset
+from mujo.curation import suggest as nsg
 from mujo.ui import curation_queue as cq
 from mujo.ui import dataset as uds
 from mujo.ui.clip_view import clip_view

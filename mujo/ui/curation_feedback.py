@@ -15,7 +15,7 @@ import streamlit as st
 
 from mujo import jobs
 from mujo import models_registry as registry
-from mujo.eval import null_feedback as nf
+from mujo.curation import feedback as nf
 from mujo.ui import background
 from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys

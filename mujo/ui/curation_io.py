@@ -2,16 +2,16 @@
 import a label file (checked first, all rows or none), and write the labels into the dataset's clips.csv.
 
 The page does what `mujo labels export | import | write-clips` do, through the same library functions
-(`mujo.store.label_io`, `mujo.store.label_windows`). Problems in an uploaded file are shown as text.
+(`mujo.curation.label_io`, `mujo.curation.label_windows`). Problems in an uploaded file are shown as text.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from mujo.data.fimad import FimadDataset
-from mujo.store.label_io import FORMATS, LabelImportError, import_bytes, table_bytes
-from mujo.store.label_windows import OVERLAP_RULE, ReadOnlyError, export_table, write_clip_labels
+from mujo.fimad.dataset import FimadDataset
+from mujo.curation.label_io import FORMATS, LabelImportError, import_bytes, table_bytes
+from mujo.curation.label_windows import OVERLAP_RULE, ReadOnlyError, export_table, write_clip_labels
 from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mujo.data.fimad import FimadDataset
-from mujo.eval import null_suggest as nsg
+from mujo.fimad.dataset import FimadDataset
+from mujo.curation import suggest as nsg
 from mujo.store import LABELS
-from mujo.store.label_io import label_history
+from mujo.curation.label_io import label_history
 from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mujo.data.fimad import ClipError, FimadDataset, FimadError
-from mujo.data.validate import ValidationReport
+from mujo.fimad.dataset import ClipError, FimadDataset, FimadError
+from mujo.fimad.validate import ValidationReport
 from mujo.jobs import JobStatus
 
 Stamp = tuple[float, ...]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mujo.data.fimad import FimadDataset
+from mujo.fimad.dataset import FimadDataset
 from mujo.eval import embedding_view as ev
 from mujo.eval import projection
 from mujo.ui import background, embed_plot

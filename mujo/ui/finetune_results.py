@@ -1,6 +1,6 @@
 """The Fine-tuning page's results: boxplots per fraction and model, mean ± std table, paired tests, failed cells, CSV.
 
-Everything is computed by `mujo.eval.sweep_report` from `mujo.train.sweep.sweep_results`; this module only picks
+Everything is computed by `mujo.train.sweep_report` from `mujo.train.sweep.sweep_results`; this module only picks
 the sweeps and dataset and draws.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mujo.eval import sweep_report as report
+from mujo.train import sweep_report as report
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import streamlit as st
 
 from mujo import jobs, paths, settings
-from mujo.data.fimad import FimadDataset, FimadError
-from mujo.data.validate import ValidationReport
+from mujo.fimad.dataset import FimadDataset, FimadError
+from mujo.fimad.validate import ValidationReport
 from mujo.ui import dataset as uds
 from mujo.ui.sidebar import dataset_sidebar, page_setup
 from mujo.ui.state import BROWSE_PAGE, QP_PROBLEMS, StateKeys

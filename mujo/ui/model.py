@@ -104,7 +104,7 @@ def require_checkpoint() -> registry.CheckpointInfo:
 
 def _run_embed(info: registry.CheckpointInfo, root: str) -> None:
     from mujo.checkpoint import CheckpointError  # noqa: PLC0415
-    from mujo.data.fimad import FimadError  # noqa: PLC0415
+    from mujo.fimad.dataset import FimadError  # noqa: PLC0415
     from mujo.eval.embed import embed_dataset  # noqa: PLC0415
 
     bar = st.progress(0.0, text="Embedding every window…")

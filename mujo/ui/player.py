@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mujo.data.skeleton import BONES, LEFT_JOINTS, N_JOINTS, RIGHT_JOINTS
+from mujo.fimad.skeleton import BONES, LEFT_JOINTS, N_JOINTS, RIGHT_JOINTS
 
 _HERE = Path(__file__).resolve().parent
 COMPONENT_COLORS = {"x": "#d62728", "y": "#2ca02c", "z": "#1f77b4", "|·|": "#222222"}

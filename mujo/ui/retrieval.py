@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mujo import models_registry as registry
-from mujo.data.fimad import FimadDataset
+from mujo.fimad.dataset import FimadDataset
 from mujo.ui import dataset as uds
 from mujo.ui import thumbs
 from mujo.ui.embed_plot import html_escape

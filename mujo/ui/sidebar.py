@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from mujo import settings
-from mujo.data.fimad import FimadDataset, FimadError
+from mujo.fimad.dataset import FimadDataset, FimadError
 from mujo.ui import dataset as uds
 from mujo.ui.state import init_state
 from mujo.ui.text import md_escape

@@ -8,7 +8,7 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from mujo.eval.null_feedback import DEFAULT_ANCHOR  # light: no torch
+from mujo.curation.feedback import DEFAULT_ANCHOR  # light: no torch
 from mujo.eval.prompts import DEFAULT_TEMPLATES
 
 
@@ -111,7 +111,7 @@ class StateKeys(StrEnum):
     CUR_VIDEOS = "cur.videos"  # queue filter: multiselect of video ids
     CUR_SPLITS = "cur.splits"  # queue filter: multiselect of splits
     CUR_MIN_SCORE = "cur.min_score"  # queue filter: slider, minimum combined NULL score (0: no minimum)
-    CUR_STATUS = "cur.status"  # queue filter: multiselect of mujo.eval.null_suggest.STATUSES
+    CUR_STATUS = "cur.status"  # queue filter: multiselect of mujo.curation.suggest.STATUSES
     CUR_ONLY_SELECTION = "cur.only_selection"  # toggle: queue only the clips of CUR_SELECTION
     CUR_REFRESH = "cur.refresh"  # button: rebuild the queue with the current labels
     CUR_QUEUE = "cur.queue"  # the queue: clip ids, most NULL-like first (a snapshot, see mujo.ui.curation_queue)

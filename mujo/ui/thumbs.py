@@ -15,8 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from mujo.data.fimad import ClipError, FimadDataset
-from mujo.data.windows import WindowIndex, read_windows
+from mujo.fimad.dataset import ClipError, FimadDataset
+from mujo.fimad.windows import WindowIndex, read_windows
 from mujo.ui.player import _b64_f32, bones_with_sides, json_for_html
 
 _HERE = Path(__file__).resolve().parent

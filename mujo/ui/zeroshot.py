@@ -49,7 +49,7 @@ def _choose_checkpoint(ckpts: list[registry.CheckpointInfo]) -> registry.Checkpo
 def _current_fimad() -> tuple[str, str] | None:
     """(spec, label) of the FiMAD folder the app has open, as a zero-shot dataset; None when it has none."""
     from mujo import settings  # noqa: PLC0415
-    from mujo.eval.null_feedback import target_spec  # noqa: PLC0415
+    from mujo.curation.feedback import target_spec  # noqa: PLC0415
 
     root = settings.dataset_dir()
     if not (root / "fimad.json").is_file():
@@ -80,7 +80,7 @@ def _choose_dataset() -> str | None:
 
 def _null_choice(info: Any, ckpt: registry.CheckpointInfo) -> tuple[bool, str]:
     """The NULL toggle and, when it is on, which NULL row (the mean, or what the checkpoint learned)."""
-    from mujo.eval.null_feedback import null_rows_of  # noqa: PLC0415
+    from mujo.curation.feedback import null_rows_of  # noqa: PLC0415
 
     if not info.has_null:
         st.session_state[StateKeys.ZS_NULL] = False

@@ -36,7 +36,7 @@ def make_checkpoint(folder: Path, modalities: tuple[str, ...] = MODALITIES, embe
 
 def window_index(data: Path) -> pd.DataFrame:
     """The store index of a dataset: one row per 100-sample window (hop 50, 15 % trimmed)."""
-    from mujo.data.fimad import FimadDataset  # noqa: PLC0415
+    from mujo.fimad.dataset import FimadDataset  # noqa: PLC0415
 
     ds = FimadDataset(data)
     w = ds.windows(100, 50, 0.15).to_frame()

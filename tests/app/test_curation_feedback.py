@@ -13,9 +13,9 @@ from embedding_fixtures import make_checkpoint
 from target_fixtures import zeroshot_result
 
 from mujo import jobs
-from mujo.eval import null_feedback as nf
+from mujo.curation import feedback as nf
+from mujo.curation.label_io import dataset_key
 from mujo.store import Store
-from mujo.store.label_io import dataset_key
 from mujo.ui.state import StateKeys
 
 PAGE = "pages/6_Curation.py"
@@ -42,7 +42,7 @@ def env(app_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, 
 
 
 def _clips(env: dict[str, Path]) -> list[str]:
-    from mujo.data.fimad import FimadDataset  # noqa: PLC0415
+    from mujo.fimad.dataset import FimadDataset  # noqa: PLC0415
 
     return FimadDataset(env["data"]).clips.index.astype(str).tolist()
 

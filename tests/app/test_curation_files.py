@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from app_helpers import app_test
 
-from mujo.data.fimad import FimadDataset
+from mujo.curation.label_io import dataset_key
+from mujo.curation.label_windows import export_table
+from mujo.fimad.dataset import FimadDataset
 from mujo.store import Store
-from mujo.store.label_io import dataset_key
-from mujo.store.label_windows import export_table
 from mujo.ui.state import StateKeys
 
 PAGE = "pages/6_Curation.py"

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from mujo.data.skeleton import IMU_SITES
+from mujo.fimad.skeleton import IMU_SITES
 from mujo.ui.player import (
     PlayerData,
     imu_channels,

@@ -220,7 +220,7 @@ def test_null_embedding_offers_what_the_checkpoint_learned(env: dict[str, Path],
 
 
 def test_the_open_fimad_dataset_is_offered(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
-    from mujo.eval.null_feedback import target_spec  # noqa: PLC0415
+    from mujo.curation.feedback import target_spec  # noqa: PLC0415
     from mujo.ui.zeroshot import CURRENT_FIMAD  # noqa: PLC0415
 
     seen = _fake_run(monkeypatch)

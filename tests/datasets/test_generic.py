@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from mujo.datasets import DATASETS, describe_targets, detect, open_target
-from mujo.datasets.base import G, NULL_INDEX, DatasetError
+from mujo.datasets.base import NULL_INDEX, DatasetError, G
 from mujo.datasets.generic import META, POSE_COLUMNS, GenericDataset, write_generic
 from mujo.datasets.prepare import PrepareSpec, prepare
 from mujo.datasets.splits import dataset_splits

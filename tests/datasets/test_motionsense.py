@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mujo.datasets import detect, open_target
-from mujo.datasets.base import G, DatasetError, shared_root
+from mujo.datasets.base import DatasetError, G, shared_root
 from mujo.datasets.motionsense import ACTIVITIES, MotionSense
 from mujo.datasets.prepare import PrepareSpec, prepare
 from mujo.datasets.splits import dataset_splits

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from mujo.datasets.base import G, NULL_INDEX, DatasetError
+from mujo.datasets.base import NULL_INDEX, DatasetError, G
 from mujo.datasets.myogym import MyoGym
 
 EMG_PER_IMU = 4  # EMG rows at 200 Hz repeat each 50 Hz IMU sample

@@ -11,7 +11,13 @@ from mujo.checkpoint import CheckpointError
 from mujo.config import ModelConfig
 from mujo.datasets.base import NULL_INDEX, DatasetError
 from mujo.datasets.prepare import (
-    PrepareSpec, checkpoint_problem, model_input, prepare, resample_recording, site_order, window_labels,
+    PrepareSpec,
+    checkpoint_problem,
+    model_input,
+    prepare,
+    resample_recording,
+    site_order,
+    window_labels,
     zscore_stats,
 )
 from mujo.paths import data_dir

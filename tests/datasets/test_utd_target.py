@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from scipy.io import savemat
 
-from mujo.data.skeleton import JOINT_INDEX
 from mujo.datasets import DATASETS, open_target
-from mujo.datasets.base import G, DatasetError, shared_root
+from mujo.datasets.base import DatasetError, G, shared_root
 from mujo.datasets.prepare import PrepareSpec, prepare
 from mujo.datasets.splits import dataset_splits, split_rows
 from mujo.datasets.utd_mhad import ACTIONS, UtdMhadTarget, UtdMhadWristTarget
+from mujo.fimad.skeleton import JOINT_INDEX
 
 REAL = shared_root("UTD-MHAD")
 needs_real = pytest.mark.skipif(not (REAL / "Inertial").is_dir(),

@@ -20,7 +20,7 @@ def _require_browser() -> None:
         pytest.skip(f"{CHROMIUM} is absent: the real-browser tests need Debian's chromium (apt install chromium)")
     if importlib.util.find_spec("playwright") is None:
         pytest.skip("playwright is not installed (pip install playwright; never `playwright install`)")
-    for mod in ("mujo.data.video_io", "mujo.data.render", "mujo.data.imu_sim"):
+    for mod in ("mujo.fimad.video", "mujo.synth.render", "mujo.sim.imu_sim"):
         if importlib.util.find_spec(mod) is None:
             pytest.skip(f"{mod} is not available yet: cannot write the test videos")
 

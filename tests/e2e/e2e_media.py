@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mujo.data.fimad_writer import FimadWriter
-from mujo.data.skeleton import IMU_SITES
+from mujo.fimad.skeleton import IMU_SITES
+from mujo.fimad.writer import FimadWriter
 
 FPS = 50.0
 VIDEO_FPS = 25.0
@@ -36,14 +36,14 @@ def squat_pose(n_frames: int, fps: float = FPS, period_s: float = 2.5) -> np.nda
 
 
 def make_video_dataset(root: Path, n_clips: int = 4, n_frames: int = 400) -> Path:
-    """Write a FiMAD folder whose clips have pose, IMU (from mujo.data.imu_sim) and an H.264 mp4 of the pose.
+    """Write a FiMAD folder whose clips have pose, IMU (from mujo.sim.imu_sim) and an H.264 mp4 of the pose.
 
     `squat000` has a plain title; `squat001` is titled `<script>alert(1)</script>` to check escaping in the
     browser; `squat002` has no video; `squat003` has an mp4 whose header is garbage (the browser cannot play it).
     """
-    from mujo.data.imu_sim import simulate  # noqa: PLC0415
-    from mujo.data.render import Appearance, Camera, render_frames  # noqa: PLC0415
-    from mujo.data.video_io import write_mp4  # noqa: PLC0415
+    from mujo.fimad.video import write_mp4  # noqa: PLC0415
+    from mujo.sim.imu_sim import simulate  # noqa: PLC0415
+    from mujo.synth.render import Appearance, Camera, render_frames  # noqa: PLC0415
 
     w = FimadWriter(root, name="e2e-squats", fps=FPS, imu_sites=IMU_SITES, description="browser-test clips",
                     synthetic=True, source="tests/e2e/media.py")

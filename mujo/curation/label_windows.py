@@ -1,0 +1,271 @@
+"""Curation labels laid onto a FiMAD dataset: per window (by overlap) and into clips.csv's `label` column."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mujo.fimad.windows import WindowIndex
+
+WINDOW_COLUMNS = ["dataset", "clip_id", "window", "start_s", "end_s", "label", "activity", "coverage", "event_id"]
+MIN_COVER = 0.5  # a window takes a range's label only when that range covers at least this fraction of it
+_TIE_S = 1e-9  # overlaps closer than this are a tie (times come from float arithmetic)
+
+
+def window_labels(labels: pd.DataFrame, index: WindowIndex, fps: float, *, dataset: str = "",
+                  min_cover: float = MIN_COVER, all_windows: bool = False) -> pd.DataFrame:
+    """The curation label of each window.
+
+    The rule: window [start_s, end_s) takes the label of the labelled range (of its clip, among the labels in force)
+    that overlaps it the most, and only when that overlap is at least `min_cover` (half) of the window's length;
+    equal overlaps go to the latest event (highest event id). A range with an open end (t1_s missing) runs to the
+    clip's end. Overlaps of different ranges never add up: two ranges covering 40 % each leave the window unlabelled.
+
+    Args:
+        labels: the labels in force (`Store.current_labels` or `label_io.clip_labels`): clip_id, t0_s, t1_s, label,
+            activity and id or event_id.
+        index: the windows (`FimadDataset.windows(size, hop, trim)`).
+        fps: samples per second of the dataset (window starts are in samples).
+        dataset: the value of the `dataset` column.
+        all_windows: keep unlabelled windows too, with label "" (default: only labelled windows are listed).
+    Returns:
+        WINDOW_COLUMNS, in index order; `window` counts the clip's windows from 0, `coverage` is the chosen range's
+        share of the window.
+    """
+    n = len(index)
+    counts = np.bincount(index.codes, minlength=len(index.clip_list)) if n else np.zeros(len(index.clip_list), int)
+    first = np.cumsum(counts) - counts  # windows of one clip are contiguous in a WindowIndex
+    start_s = index.starts / float(fps)
+    end_s = (index.starts + index.size) / float(fps)
+    label = np.full(n, "", dtype=object)
+    activity = np.full(n, None, dtype=object)
+    coverage = np.zeros(n)
+    event = np.full(n, None, dtype=object)
+    ids = labels["event_id"] if "event_id" in labels.columns else labels.get("id", pd.Series(range(len(labels))))
+    lab = pd.DataFrame({"clip_id": labels["clip_id"].astype(str).to_numpy(),
+                        "t0": pd.to_numeric(labels["t0_s"]).astype(float).to_numpy(),
+                        "t1": pd.to_numeric(labels["t1_s"]).astype(float).fillna(np.inf).to_numpy(),
+                        "label": labels["label"].to_numpy(object), "activity": labels["activity"].to_numpy(object),
+                        "id": pd.to_numeric(ids).to_numpy()})
+    position = {c: i for i, c in enumerate(index.clip_list)}
+    for clip_id, g in lab.groupby("clip_id", sort=False):
+        c = position.get(clip_id)
+        if c is None or counts[c] == 0:
+            continue
+        rows = np.arange(first[c], first[c] + counts[c])
+        g = g.sort_values("id", ascending=False)  # argmax takes the first maximum: the latest event wins ties
+        a, b = start_s[rows, None], end_s[rows, None]  # (W, 1)
+        over = np.clip(np.minimum(b, g["t1"].to_numpy()) - np.maximum(a, g["t0"].to_numpy()), 0, None)  # (W, R)
+        over = np.round(over / _TIE_S) * _TIE_S
+        best = over.argmax(axis=1)
+        share = over[np.arange(len(rows)), best] / (b[:, 0] - a[:, 0])
+        ok = share >= min_cover - 1e-9
+        pick = best[ok]
+        label[rows[ok]] = g["label"].to_numpy(object)[pick]
+        activity[rows[ok]] = g["activity"].to_numpy(object)[pick]
+        coverage[rows[ok]] = share[ok]
+        event[rows[ok]] = g["id"].to_numpy()[pick].astype(int)
+    within = np.arange(n) - first[index.codes] if n else np.zeros(0, int)
+    out = pd.DataFrame({"dataset": dataset, "clip_id": index.clip_ids, "window": within, "start_s": start_s,
+                        "end_s": end_s, "label": label, "activity": activity, "coverage": coverage.round(6),
+                        "event_id": event}, columns=WINDOW_COLUMNS)
+    out["activity"] = out["activity"].astype(object).where(out["activity"].notna(), None)
+    return out if all_windows else out[out["label"] != ""].reset_index(drop=True)
+
+
+EXPORTS = ("clip", "window", "history")  # what `export_table` gives: labels in force per clip or window, the event log
+OVERLAP_RULE = ("a window takes the label of the labelled range that overlaps it the most, only when that range "
+                "covers at least half the window; equal overlaps go to the latest label")
+
+
+def export_table(store: Any, dataset: str, per: str = "clip", *, ds: Any = None, window: int = 100, hop: int = 50,
+                 trim: float = 0.15, all_windows: bool = False) -> pd.DataFrame:
+    """The labels to export: in force per clip (one row per labelled range), per window (OVERLAP_RULE; needs the
+    FiMAD dataset `ds` for its windows), or the whole event history with before/after.
+
+    Raises:
+        ValueError: an unknown `per`, or "window" without `ds`.
+    """
+    from mujo.curation.label_io import clip_labels, label_history  # noqa: PLC0415
+
+    if per not in EXPORTS:
+        raise ValueError(f"export per {per!r}: choose {', '.join(EXPORTS)}")
+    if per == "history":
+        return label_history(store, dataset)
+    df = clip_labels(store, dataset)
+    if per == "clip":
+        return df
+    if ds is None:
+        raise ValueError("a per-window export needs the dataset's folder (its windows)")
+    return window_labels(df, ds.windows(window, hop, trim), ds.fps, dataset=dataset, all_windows=all_windows)
+
+
+# --- clips.csv ------------------------------------------------------------------------------------------
+class ReadOnlyError(PermissionError):
+    """The dataset folder or its clips.csv cannot be written."""
+
+
+@dataclass
+class WriteClipsReport:
+    """What `write_clip_labels` did; each list holds clip ids (changed: (clip_id, old, new))."""
+
+    path: Path
+    written: bool = False
+    backup: Path | None = None
+    changed: list[tuple[str, str, str]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # activity without a name: the existing label stays
+    not_written: list[str] = field(default_factory=list)  # unsure / bad: clips.csv has no such label
+    ranged: list[str] = field(default_factory=list)  # labels of part of a clip
+    unknown: list[str] = field(default_factory=list)  # not in clips.csv
+
+    def summary(self) -> str:
+        parts = [f"{len(self.changed)} labels changed", f"{len(self.unchanged)} already as labelled"]
+        for what, ids in (("activity without a name (label kept)", self.kept),
+                          ("unsure/bad (not written)", self.not_written),
+                          ("time-range labels (skipped; only whole-clip labels go into clips.csv)", self.ranged),
+                          ("clips not in clips.csv", self.unknown)):
+            if ids:
+                parts.append(f"{len(ids)} {what}: {', '.join(sorted(set(ids))[:10])}"
+                             + (" ..." if len(set(ids)) > 10 else ""))
+        where = f"{self.path} written" + (f" (previous version in {self.backup})" if self.backup else "")
+        return (where if self.written else f"{self.path} left as it was") + "; " + "; ".join(parts)
+
+
+class _Tap:
+    """A line iterator that remembers the lines the csv reader took, so each record's raw text can be kept."""
+
+    def __init__(self, f: io.StringIO):
+        self.f, self.taken = f, []
+
+    def __iter__(self) -> _Tap:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.f)
+        self.taken.append(line)
+        return line
+
+
+def _ending(raw: str) -> str:
+    return "\r\n" if raw.endswith("\r\n") else "\n" if raw.endswith("\n") else "\r" if raw.endswith("\r") else ""
+
+
+def _record(cells: list[str], ending: str) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator=ending).writerow(cells)
+    return buf.getvalue()
+
+
+def _targets(labels: pd.DataFrame, report: WriteClipsReport) -> dict[str, str | None]:
+    """clip_id -> the clips.csv label for its whole-clip label (None: keep the existing one)."""
+    from mujo.synth.plan import NULL_LABEL  # noqa: PLC0415  (pulls in the motion library)
+
+    out: dict[str, str | None] = {}
+    for r in labels.itertuples(index=False):
+        t1 = r.t1_s
+        if float(r.t0_s) != 0 or not (t1 is None or (isinstance(t1, float) and np.isnan(t1))):
+            report.ranged.append(r.clip_id)
+        elif r.label == "null":
+            out[r.clip_id] = NULL_LABEL
+        elif r.label == "activity" and isinstance(r.activity, str) and r.activity.strip():
+            out[r.clip_id] = r.activity.strip()
+        elif r.label == "activity":
+            out[r.clip_id] = None
+            report.kept.append(r.clip_id)
+        else:
+            report.not_written.append(r.clip_id)
+    return out
+
+
+def write_clip_labels(labels: pd.DataFrame, root: str | Path, *, backup: bool = False) -> WriteClipsReport:
+    """Write whole-clip curation labels into the `label` column of a FiMAD folder's clips.csv.
+
+    null -> NULL_LABEL ("null_class"); activity -> its activity name (no name: the existing label stays);
+    unsure and bad are not written; labels of part of a clip (t0_s > 0 or a t1_s) are skipped. All are reported.
+    Rows that do not change keep their exact bytes (other columns, quoting, line endings, BOM, order); a changed
+    row is re-quoted minimally. A missing `label` column is appended. The file is replaced atomically and keeps its
+    permission bits; nothing is written when no label changes.
+
+    Args:
+        labels: the labels in force (`label_io.clip_labels` or `Store.current_labels`).
+        root: the dataset folder.
+        backup: copy the previous clips.csv to clips.csv.bak first.
+    Raises:
+        ReadOnlyError: the folder or clips.csv is not writable. FileNotFoundError: no clips.csv.
+        ValueError: clips.csv is not UTF-8 or has no clip_id column.
+    """
+    from mujo.fimad.writer import atomic_write  # noqa: PLC0415
+
+    path = Path(root) / "clips.csv"
+    report = WriteClipsReport(path)
+    raw_bytes = path.read_bytes()
+    bom = raw_bytes.startswith(b"\xef\xbb\xbf")
+    try:
+        text = raw_bytes[3 if bom else 0:].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    targets = _targets(labels, report)
+    tap = _Tap(io.StringIO(text, newline=""))
+    reader = csv.reader(tap)
+    header = next(reader, None)
+    if header is None or "clip_id" not in [h.strip() for h in header]:
+        raise ValueError(f"{path}: needs a header row with a clip_id column")
+    head_raw = "".join(tap.taken)
+    tap.taken.clear()
+    names = [h.strip() for h in header]
+    add_column = "label" not in names
+    col, id_col = (len(header) if add_column else names.index("label")), names.index("clip_id")
+    end = _ending(head_raw)
+    out = [head_raw[: len(head_raw) - len(end)] + ",label" + end if add_column else head_raw]
+    seen: set[str] = set()
+    for cells in reader:
+        raw = "".join(tap.taken)
+        tap.taken.clear()
+        clip = cells[id_col].strip() if len(cells) > id_col else ""
+        old = cells[col] if len(cells) > col else ""
+        new = old
+        if clip in targets:
+            seen.add(clip)
+            if targets[clip] is not None:
+                new = targets[clip]
+                if new != old:
+                    report.changed.append((clip, old, new))
+                else:
+                    report.unchanged.append(clip)
+        end = _ending(raw)
+        if add_column and len(cells) == len(header):  # append the cell: the row's own bytes stay as they were
+            out.append(raw[: len(raw) - len(end)] + "," + (_record([new], "") if new else "") + end)
+        elif (add_column and cells) or new != old:
+            cells += [""] * (col + 1 - len(cells))
+            cells[col] = new
+            out.append(_record(cells, end))
+        else:
+            out.append(raw)
+    report.unknown = [c for c in targets if c not in seen]
+    if not report.changed:  # nothing to change (an empty added column alone is not worth a rewrite)
+        return report
+    for target in (path.parent, path):
+        if not os.access(target, os.W_OK):
+            raise ReadOnlyError(f"{target} is read-only: cannot write labels into {path} "
+                                "(make it writable or copy the dataset)")
+    body = ("\ufeff" if bom else "") + "".join(out)
+    try:
+        if backup:
+            report.backup = path.with_name(path.name + ".bak")
+            shutil.copy2(path, report.backup)
+        mode = path.stat().st_mode
+        atomic_write(path, lambda f: f.write(body.encode("utf-8")))
+        os.chmod(path, mode & 0o7777)
+    except PermissionError as e:
+        raise ReadOnlyError(f"cannot write labels into {path}: {e.strerror or e}") from None
+    report.written = True
+    return report

@@ -1,1 +1,0 @@
-"""Data foundation: skeleton, virtual IMU, synthetic FiMAD, renderer, FiMAD reader/writer, windows."""

@@ -1,0 +1,106 @@
+"""Parse a FiMAD clips.csv (all text, checked numeric columns, safe unique ids) and apply splits.json to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mujo.fimad.errors import FimadError, is_safe_clip_id
+from mujo.fimad.validate import Problem
+
+__all__ = ["NUMERIC_COLUMNS", "read_clips"]
+
+# clips.csv columns read as numbers (everything else stays text): name -> (integer?, required?).
+NUMERIC_COLUMNS: dict[str, tuple[bool, bool]] = {
+    "n_frames": (True, True), "chapter_index": (True, False), "start_s": (False, False), "end_s": (False, False)}
+_NAN_WORDS = frozenset({"nan", "na", "n/a", "null", "none"})
+
+
+def _read_csv_text(path: Path) -> pd.DataFrame:
+    """clips.csv as all-text columns ("007", "NaN", "null" stay text), BOM and CRLF accepted."""
+    import warnings  # noqa: PLC0415
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # rows longer than the header lose data
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
+                               index_col=False)
+    except FileNotFoundError:
+        raise FimadError(path, "not found (a FiMAD dataset folder holds fimad.json and clips.csv)") from None
+    except UnicodeDecodeError as e:
+        raise FimadError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except pd.errors.EmptyDataError:
+        raise FimadError(path, "empty: needs a header row with at least clip_id and n_frames") from None
+    except pd.errors.ParserWarning as e:
+        raise FimadError(path, f"some rows have more fields than the header ({e})") from None
+    except (pd.errors.ParserError, ValueError, OSError) as e:
+        raise FimadError(path, f"not a readable CSV file ({e})") from None
+
+
+def _numeric(df: pd.DataFrame, col: str, integer: bool, required: bool, problems: list[Problem]) -> pd.Series:
+    raw = df[col].str.strip()
+    num = pd.to_numeric(raw, errors="coerce").astype("float64")
+    ok = num.notna() & np.isfinite(num)
+    if integer:
+        ok &= (num == np.floor(num)) & (num >= 0)
+    bad = ~ok
+    if not required:  # an empty optional number is just unknown
+        bad &= ~(raw.eq("") | raw.str.lower().isin(_NAN_WORDS))
+    what = "a non-negative integer" if integer else "a number"
+    consequence = "; the clip cannot be windowed" if required else ""
+    for clip_id, value in zip(df.index[bad], raw[bad]):
+        problems.append(Problem(clip_id, "clips.csv", "bad_value", "error" if required else "warning",
+                                f"{col} {value!r} is not {what}{consequence}"))
+    num = num.where(ok)
+    return num.astype("Int64") if integer else num
+
+
+def _apply_splits(df: pd.DataFrame, splits: object, path: Path, problems: list[Problem]) -> None:
+    if not isinstance(splits, dict) or not all(isinstance(k, str) and isinstance(v, list)
+                                               and all(isinstance(i, str) for i in v) for k, v in splits.items()):
+        raise FimadError(path, 'must be an object {"train": [clip_id, ...], "val": [...], ...}')
+    seen: dict[str, str] = {}
+    for name, ids in splits.items():
+        for clip_id in ids:
+            if clip_id in seen:
+                problems.append(Problem(clip_id, "splits.json", "split_conflict", "warning",
+                                        f"listed in both {seen[clip_id]!r} and {name!r}; {seen[clip_id]!r} kept"))
+            elif clip_id not in df.index:
+                problems.append(Problem(clip_id, "splits.json",
+                                        "unknown_split_id", "warning", f"{name!r} lists a clip id not in clips.csv"))
+            else:
+                seen[clip_id] = name
+    if seen:
+        df.loc[list(seen), "split"] = list(seen.values())
+
+
+def read_clips(path: Path, splits: object, splits_path: Path) -> tuple[pd.DataFrame, list[Problem]]:
+    """The clip table indexed by clip_id, plus the problems found in it (bad/duplicate ids, bad numbers)."""
+    df = _read_csv_text(path)
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in ("clip_id", "n_frames") if c not in df.columns]
+    if missing:
+        raise FimadError(path, f"missing required column(s) {', '.join(missing)}; found {', '.join(df.columns)}")
+    problems: list[Problem] = []
+    ids = df["clip_id"].str.strip()
+    safe = ids.map(is_safe_clip_id).astype(bool)
+    for row in np.flatnonzero(~safe.to_numpy()):
+        problems.append(Problem(ids.iloc[row], "clips.csv", "unsafe_id", "error",
+                                f"row {row + 1}: clip id {ids.iloc[row]!r} rejected (only letters, digits, '-' and "
+                                "'_' are allowed); its files are never opened"))
+    dup = ids.duplicated() & safe
+    first_row = {cid: i + 1 for i, cid in reversed(list(enumerate(ids)))} if dup.any() else {}
+    for row in np.flatnonzero(dup.to_numpy()):
+        cid = ids.iloc[row]
+        problems.append(Problem(cid, "clips.csv", "duplicate_id", "warning",
+                                f"row {row + 1} repeats the clip id of row {first_row[cid]}; the later row is ignored"))
+    df = df.assign(clip_id=ids)[safe & ~dup].set_index("clip_id")
+    for col, (integer, required) in NUMERIC_COLUMNS.items():
+        if col in df.columns:
+            df[col] = _numeric(df, col, integer, required, problems)
+    df["split"] = df["split"].str.strip() if "split" in df.columns else ""
+    if splits is not None:
+        _apply_splits(df, splits, splits_path, problems)
+    return df, problems
