@@ -106,7 +106,7 @@ def bench_dim(folder: Path, n: int, dim: int, reps: int, batches: list[int], k: 
     print(f"memory: file {path.stat().st_size / 2**20:.0f} MiB, resident mapping {mapping_rss_bytes(path) / 2**20:.0f}"
           f" MiB, float32 copy (f32 copy set-up only) {f32 / 2**20:.0f} MiB; the no-copy set-up keeps nothing "
           f"beyond the mapping (per search: up to {HALF_MAX_QUERIES} x N float16 approximate scores, or 64 MiB blocks)")
-    del copy, no_copy, db
+    copy = no_copy = db = None  # drop the mapping before the file goes (the lambdas above hold these cells)
     path.unlink()
 
 
