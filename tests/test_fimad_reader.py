@@ -177,10 +177,10 @@ def test_unsafe_ids_never_opened(tmp_path, monkeypatch):
     for mod in (fimad_mod, arrays_mod):
         monkeypatch.setattr(mod, "open_npy", spy_npy)
     monkeypatch.setattr(fimad_mod, "load_npz", spy_npz)
-    import mujo.fimad.validate as validate_mod
+    import mujo.fimad.checks as checks_mod
 
-    monkeypatch.setattr(validate_mod, "open_npy", spy_npy)
-    monkeypatch.setattr(validate_mod, "load_npz", spy_npz)
+    monkeypatch.setattr(checks_mod, "open_npy", spy_npy)
+    monkeypatch.setattr(checks_mod, "load_npz", spy_npz)
     ds = FimadDataset(root)
     assert list(ds.clips.index) == ["clip000", "clip001"]
     unsafe = [p for p in ds.load_problems if p.kind == "unsafe_id"]

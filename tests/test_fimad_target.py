@@ -16,8 +16,8 @@ from mujo.datasets.fimad_target import FimadCuratedTarget, FimadTarget
 from mujo.datasets.prepare import PrepareSpec, prepare
 from mujo.datasets.splits import dataset_splits, split_rows
 from mujo.datasets.windowset import fingerprint
+from mujo.fimad.layout import NULL_LABEL
 from mujo.store import Store
-from mujo.synth.plan import NULL_LABEL
 
 
 @pytest.fixture(scope="module")

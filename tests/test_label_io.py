@@ -21,6 +21,7 @@ from mujo.curation.label_io import (
     import_labels,
     label_history,
 )
+from mujo.fimad import label_column
 from mujo.fimad.dataset import FimadDataset
 from mujo.fimad.windows import build_index
 from mujo.store import Store
@@ -250,7 +251,7 @@ def test_write_clips_refuses_read_only(tmp_path: Path, monkeypatch: pytest.Monke
     root = _dataset(tmp_path, True)
     before = (root / "clips.csv").read_bytes()
     labels = pd.DataFrame([dict(zip(CLIP_COLUMNS, [KEY, "clip000", 0.0, None, "null", None, "", "", "t", 1]))])
-    monkeypatch.setattr(lw.os, "access", lambda path, mode: False)  # root may write anywhere: fake the refusal
+    monkeypatch.setattr(label_column.os, "access", lambda path, mode: False)  # root may write anywhere: fake the refusal
     with pytest.raises(lw.ReadOnlyError, match="read-only"):
         lw.write_clip_labels(labels, root, backup=True)
     assert (root / "clips.csv").read_bytes() == before and not (root / "clips.csv.bak").exists()

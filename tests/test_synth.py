@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mujo.demo import PRESETS, preset_config
+from mujo.demo.presets import PRESETS, preset_config
 from mujo.fimad.dataset import FimadDataset
+from mujo.fimad.layout import NULL_LABEL
 from mujo.fimad.video import video_info
 from mujo.synth.generate import STATE_DIR, generate_dataset, generate_video
 from mujo.synth.motion import EXERCISES, NON_EXERCISES
-from mujo.synth.plan import NULL_LABEL, SynthConfig, plan_video, video_id
+from mujo.synth.plan import SynthConfig, plan_video, video_id
 
 FAST = SynthConfig(name="t", n_videos=3, chapters=(5, 7), exercise_s=(10.0, 14.0), with_video=False, val_every=3)
 

@@ -13,6 +13,7 @@ import numpy as np
 from mujo.fimad.arrays import ArrayFileError, npy_info, npz_members
 from mujo.banks.build import Sources
 from mujo.features.cache import file_sha256, listing_stamp
+from mujo.fimad.layout import DATASET_FILES, FEATURES_DIR, IMU_DIR, NPY, NPZ, POSE_DIR
 from mujo.modality import Modality
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def _video_dim(ds: FimadDataset, name: str) -> int:
     if name == MUJO_FLOW:
         folder = flow_dir(ds)
         return flow.DIM if folder is not None and any(folder.glob("*.npy")) else 0
-    for path in sorted((ds.root / "features" / name).glob("*.npy")):
+    for path in sorted((ds.root / FEATURES_DIR / name).glob(f"*{NPY}")):
         try:
             return int(npy_info(path).shape[1])
         except (ArrayFileError, OSError, IndexError):
@@ -123,17 +124,17 @@ def source_key(ds: FimadDataset, spec: BankSpec, src: Sources, version: int) -> 
     root = ds.root
     parts: dict[str, object] = {
         "version": version, "root": str(root.resolve()), "spec": spec.to_dict(), "max_gap_s": ds.max_gap_s,
-        "files": [file_sha256(root / n) for n in ("fimad.json", "clips.csv", "splits.json")],
+        "files": [file_sha256(root / n) for n in DATASET_FILES],
         "modalities": [m.value for m in src.modalities], "sites": src.site_index, "channels": list(src.channels)}
     if Modality.POSE in src.modalities:
-        parts["pose"] = listing_stamp(root / "pose", ".npy")
+        parts["pose"] = listing_stamp(root / POSE_DIR, NPY)
     if Modality.IMU in src.modalities:
-        parts["imu"] = listing_stamp(root / "imu", ".npz")
+        parts["imu"] = listing_stamp(root / IMU_DIR, NPZ)
     if src.text is not None:
         vec = np.ascontiguousarray(src.text.vectors)
         parts["text"] = [src.text.name, src.text.field, hashlib.sha256(vec.tobytes()).hexdigest()]
     if src.video_feature:
-        folder = flow_dir(ds) if src.video_feature == MUJO_FLOW else root / "features" / src.video_feature
+        folder = flow_dir(ds) if src.video_feature == MUJO_FLOW else root / FEATURES_DIR / src.video_feature
         parts["video"] = [src.video_feature, listing_stamp(folder, ".npy") if folder else ""]
     digest = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9_-]+", "-", ds.manifest.name).strip("-")[:40] or "dataset"

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mujo.fimad.errors import ReadOnlyError  # noqa: F401  (callers catch it from here)
+from mujo.fimad.label_column import write_label_column
+from mujo.fimad.layout import CLIPS, NULL_LABEL
 from mujo.fimad.windows import WindowIndex
 
 WINDOW_COLUMNS = ["dataset", "clip_id", "window", "start_s", "end_s", "label", "activity", "coverage", "event_id"]
@@ -109,10 +108,6 @@ def export_table(store: Any, dataset: str, per: str = "clip", *, ds: Any = None,
 
 
 # --- clips.csv ------------------------------------------------------------------------------------------
-class ReadOnlyError(PermissionError):
-    """The dataset folder or its clips.csv cannot be written."""
-
-
 @dataclass
 class WriteClipsReport:
     """What `write_clip_labels` did; each list holds clip ids (changed: (clip_id, old, new))."""
@@ -140,35 +135,8 @@ class WriteClipsReport:
         return (where if self.written else f"{self.path} left as it was") + "; " + "; ".join(parts)
 
 
-class _Tap:
-    """A line iterator that remembers the lines the csv reader took, so each record's raw text can be kept."""
-
-    def __init__(self, f: io.StringIO):
-        self.f, self.taken = f, []
-
-    def __iter__(self) -> _Tap:
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.f)
-        self.taken.append(line)
-        return line
-
-
-def _ending(raw: str) -> str:
-    return "\r\n" if raw.endswith("\r\n") else "\n" if raw.endswith("\n") else "\r" if raw.endswith("\r") else ""
-
-
-def _record(cells: list[str], ending: str) -> str:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator=ending).writerow(cells)
-    return buf.getvalue()
-
-
 def _targets(labels: pd.DataFrame, report: WriteClipsReport) -> dict[str, str | None]:
     """clip_id -> the clips.csv label for its whole-clip label (None: keep the existing one)."""
-    from mujo.synth.plan import NULL_LABEL  # noqa: PLC0415  (pulls in the motion library)
-
     out: dict[str, str | None] = {}
     for r in labels.itertuples(index=False):
         t1 = r.t1_s
@@ -191,9 +159,8 @@ def write_clip_labels(labels: pd.DataFrame, root: str | Path, *, backup: bool = 
 
     null -> NULL_LABEL ("null_class"); activity -> its activity name (no name: the existing label stays);
     unsure and bad are not written; labels of part of a clip (t0_s > 0 or a t1_s) are skipped. All are reported.
-    Rows that do not change keep their exact bytes (other columns, quoting, line endings, BOM, order); a changed
-    row is re-quoted minimally. A missing `label` column is appended. The file is replaced atomically and keeps its
-    permission bits; nothing is written when no label changes.
+    The file is written by `mujo.fimad.label_column.write_label_column`: unchanged rows keep their exact bytes, a
+    missing `label` column is appended, and nothing is written when no label changes.
 
     Args:
         labels: the labels in force (`label_io.clip_labels` or `Store.current_labels`).
@@ -203,69 +170,8 @@ def write_clip_labels(labels: pd.DataFrame, root: str | Path, *, backup: bool = 
         ReadOnlyError: the folder or clips.csv is not writable. FileNotFoundError: no clips.csv.
         ValueError: clips.csv is not UTF-8 or has no clip_id column.
     """
-    from mujo.fimad.writer import atomic_write  # noqa: PLC0415
-
-    path = Path(root) / "clips.csv"
-    report = WriteClipsReport(path)
-    raw_bytes = path.read_bytes()
-    bom = raw_bytes.startswith(b"\xef\xbb\xbf")
-    try:
-        text = raw_bytes[3 if bom else 0:].decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    targets = _targets(labels, report)
-    tap = _Tap(io.StringIO(text, newline=""))
-    reader = csv.reader(tap)
-    header = next(reader, None)
-    if header is None or "clip_id" not in [h.strip() for h in header]:
-        raise ValueError(f"{path}: needs a header row with a clip_id column")
-    head_raw = "".join(tap.taken)
-    tap.taken.clear()
-    names = [h.strip() for h in header]
-    add_column = "label" not in names
-    col, id_col = (len(header) if add_column else names.index("label")), names.index("clip_id")
-    end = _ending(head_raw)
-    out = [head_raw[: len(head_raw) - len(end)] + ",label" + end if add_column else head_raw]
-    seen: set[str] = set()
-    for cells in reader:
-        raw = "".join(tap.taken)
-        tap.taken.clear()
-        clip = cells[id_col].strip() if len(cells) > id_col else ""
-        old = cells[col] if len(cells) > col else ""
-        new = old
-        if clip in targets:
-            seen.add(clip)
-            if targets[clip] is not None:
-                new = targets[clip]
-                if new != old:
-                    report.changed.append((clip, old, new))
-                else:
-                    report.unchanged.append(clip)
-        end = _ending(raw)
-        if add_column and len(cells) == len(header):  # append the cell: the row's own bytes stay as they were
-            out.append(raw[: len(raw) - len(end)] + "," + (_record([new], "") if new else "") + end)
-        elif (add_column and cells) or new != old:
-            cells += [""] * (col + 1 - len(cells))
-            cells[col] = new
-            out.append(_record(cells, end))
-        else:
-            out.append(raw)
-    report.unknown = [c for c in targets if c not in seen]
-    if not report.changed:  # nothing to change (an empty added column alone is not worth a rewrite)
-        return report
-    for target in (path.parent, path):
-        if not os.access(target, os.W_OK):
-            raise ReadOnlyError(f"{target} is read-only: cannot write labels into {path} "
-                                "(make it writable or copy the dataset)")
-    body = ("\ufeff" if bom else "") + "".join(out)
-    try:
-        if backup:
-            report.backup = path.with_name(path.name + ".bak")
-            shutil.copy2(path, report.backup)
-        mode = path.stat().st_mode
-        atomic_write(path, lambda f: f.write(body.encode("utf-8")))
-        os.chmod(path, mode & 0o7777)
-    except PermissionError as e:
-        raise ReadOnlyError(f"cannot write labels into {path}: {e.strerror or e}") from None
-    report.written = True
+    report = WriteClipsReport(Path(root) / CLIPS)
+    done = write_label_column(root, _targets(labels, report), backup=backup)
+    report.written, report.backup, report.unknown = done.written, done.backup, done.unknown
+    report.changed, report.unchanged = done.changed, done.unchanged
     return report

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from mujo.datasets.base import DatasetError, TargetDataset, shared_root
+from mujo.fimad.layout import MANIFEST
 
 # Loader classes by registry name, as "module:Class" imported on first use: a loader module that is missing or
 # broken does not break `import mujo.datasets`, only opening that dataset.
@@ -145,7 +146,7 @@ def detect(path: str | Path) -> tuple[str, Path]:
     p = Path(path)
     if p.is_file() and p.name == "mujo-dataset.json":
         return "generic", p.parent
-    if p.is_file() and p.name == "fimad.json":
+    if p.is_file() and p.name == MANIFEST:
         return "fimad", p.parent
     if p.is_file():
         if p.suffix.lower() == ".zip" and "devicemotion" in p.name.lower():
@@ -160,7 +161,7 @@ def detect(path: str | Path) -> tuple[str, Path]:
     lower = {n.lower() for n in names}
     if "mujo-dataset.json" in names:
         return "generic", p
-    if "fimad.json" in names:
+    if MANIFEST in names:
         return "fimad", p
     if "A_DeviceMotion_data.zip" in names or "A_DeviceMotion_data" in names or any(
             re.match(r"(dws|ups|wlk|jog|sit|std)_\d+$", n) for n in names):
@@ -174,7 +175,7 @@ def detect(path: str | Path) -> tuple[str, Path]:
     if "myogym.mat" in lower:
         return "myogym", p
     raise DatasetError(f"{p}: no recognised dataset here; expected mujo-dataset.json (generic format, see "
-                       "docs/generic-format.md), fimad.json (a FiMAD folder), a MotionSense A_DeviceMotion_data zip "
+                       f"docs/generic-format.md), {MANIFEST} (a FiMAD folder), a MotionSense A_DeviceMotion_data zip "
                        "or folder, UTD-MHAD Inertial/, MM-Fit wXX/ folders, mHealth_subjectN.log files or MyoGym.mat")
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 from mujo.datasets.base import (
     NULL_INDEX, DatasetError, DatasetInfo, FixedSplit, Recording, TargetDataset, natural_key,
 )
+from mujo.fimad.layout import CLIPS, MANIFEST, NULL_LABEL
 
 if TYPE_CHECKING:
     from mujo.store import Store
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 LABEL_SOURCES = ("truth", "curated")
 SPLIT_NAME = "fimad"
 HALVES = "val-halves"
-MANIFEST = "fimad.json"
 
 
 class FimadTarget(TargetDataset):
@@ -122,8 +122,6 @@ class FimadTarget(TargetDataset):
         return FixedSplit(HALVES, "subject", tuple(videos["train"]), val[0::2], val[1::2]), own
 
     def _truth_activities(self) -> list[str]:
-        from mujo.synth.plan import NULL_LABEL  # noqa: PLC0415
-
         if "label" not in self.fimad.clips:
             return []
         values = self.fimad.clips["label"].fillna("").astype(str).str.strip()
@@ -131,11 +129,9 @@ class FimadTarget(TargetDataset):
 
     def _clip_names(self, store: Store | str | Path | None, key: str | None) -> dict[str, str | None]:
         """clip -> activity name (None: NULL) of the clips that become recordings; `excluded` gets the others."""
-        from mujo.synth.plan import NULL_LABEL  # noqa: PLC0415
-
         clips = self.fimad.clips
         if self.labels == "truth" and "label" not in clips:
-            raise DatasetError(f"{self.root / 'clips.csv'} has no label column; open it with labels='curated' "
+            raise DatasetError(f"{self.root / CLIPS} has no label column; open it with labels='curated' "
                                "(the store's curation)")
         truth = (clips["label"].fillna("").astype(str).str.strip() if "label" in clips
                  else pd.Series("", index=clips.index))

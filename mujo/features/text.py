@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from mujo.features.cache import candidate_dirs, load_json, output_dir, save_json, save_npz, text_sha256
+from mujo.fimad.layout import CLIPS, NPZ, TEXT_FEATURES_DIR
 
 if TYPE_CHECKING:
     from mujo.fimad.dataset import FimadDataset
@@ -107,7 +108,7 @@ class TextFeatures:
 
 def _field_texts(ds: FimadDataset, field_name: str) -> list[str]:
     if field_name not in ds.clips.columns:
-        raise ValueError(f"{ds.root / 'clips.csv'} has no column {field_name!r} "
+        raise ValueError(f"{ds.root / CLIPS} has no column {field_name!r} "
                          f"(text columns: {', '.join(c for c in TEXT_FIELDS if c in ds.clips.columns) or 'none'})")
     return ds.clips[field_name].fillna("").astype(str).tolist()
 
@@ -117,7 +118,7 @@ def precomputed_text_features(ds: FimadDataset, field_name: str) -> str | None:
     from mujo.fimad.arrays import ArrayFileError, npz_members
 
     for name in ds.manifest.text_features:
-        path = ds.root / "text_features" / f"{name}.npz"
+        path = ds.root / TEXT_FEATURES_DIR / f"{name}{NPZ}"
         if name == MINILM or not path.is_file():
             continue
         try:
@@ -143,7 +144,7 @@ def _load_precomputed(ds: FimadDataset, name: str, field_name: str) -> TextFeatu
     if missing:
         log.warning("%s: %d clips have no %r vector in text_features/%s.npz (NaN rows)", ds.root, missing,
                     field_name, name)
-    return TextFeatures(name, field_name, clip_ids, vectors, missing, ds.root / "text_features" / f"{name}.npz")
+    return TextFeatures(name, field_name, clip_ids, vectors, missing, ds.root / TEXT_FEATURES_DIR / f"{name}{NPZ}")
 
 
 def _cache_stamp(clip_ids: list[str], texts: list[str], field_name: str) -> str:
@@ -153,7 +154,7 @@ def _cache_stamp(clip_ids: list[str], texts: list[str], field_name: str) -> str:
 def _read_cache(ds: FimadDataset, clip_ids: list[str], field_name: str, stamp: str) -> tuple[np.ndarray, Path] | None:
     from mujo.fimad.arrays import ArrayFileError, load_npz
 
-    for folder in candidate_dirs(ds, "text_features"):
+    for folder in candidate_dirs(ds, TEXT_FEATURES_DIR):
         meta = load_json(folder / f"{MINILM}.json") or {}
         if meta.get("fields", {}).get(field_name) != stamp:
             continue
@@ -171,7 +172,7 @@ def _write_cache(ds: FimadDataset, clip_ids: list[str], field_name: str, stamp: 
     """Add (or replace) one field in text_features/minilm.npz, keeping the other fields that are still valid."""
     from mujo.fimad.arrays import ArrayFileError, load_npz
 
-    folder = output_dir(ds, "text_features")
+    folder = output_dir(ds, TEXT_FEATURES_DIR)
     path, meta_path = folder / f"{MINILM}.npz", folder / f"{MINILM}.json"
     meta = load_json(meta_path) or {}
     stamps = dict(meta.get("fields", {})) if meta.get("model") == MODEL_NAME else {}

@@ -25,6 +25,7 @@ import pandas as pd
 from mujo.fimad.arrays import ArrayFileError, npy_info, open_npy
 from mujo.features import flow
 from mujo.features.cache import cache_dir, candidate_dirs, load_json, output_dir, save_json, save_npy
+from mujo.fimad.layout import FEATURES_DIR
 
 if TYPE_CHECKING:
     from mujo.fimad.dataset import FimadDataset
@@ -62,7 +63,7 @@ def _meta() -> dict:
 
 def flow_dir(ds: FimadDataset) -> Path | None:
     """The folder holding this dataset's current mujo_flow features, or None when none were computed yet."""
-    for folder in candidate_dirs(ds, "features", MUJO_FLOW):
+    for folder in candidate_dirs(ds, FEATURES_DIR, MUJO_FLOW):
         if load_json(folder / _META) == _meta():
             return folder
     return None
@@ -70,7 +71,7 @@ def flow_dir(ds: FimadDataset) -> Path | None:
 
 def precomputed_video_features(ds: FimadDataset) -> list[str]:
     """Names of the precomputed video features listed in fimad.json whose folder exists."""
-    return [n for n in ds.manifest.features if n != MUJO_FLOW and (ds.root / "features" / n).is_dir()]
+    return [n for n in ds.manifest.features if n != MUJO_FLOW and (ds.root / FEATURES_DIR / n).is_dir()]
 
 
 def _done(path: Path, n_frames: int) -> bool:
@@ -105,10 +106,10 @@ def _prepare_folder(ds: FimadDataset) -> Path:
     folder = flow_dir(ds)
     if folder is not None:
         return folder
-    folder = output_dir(ds, "features", MUJO_FLOW)
+    folder = output_dir(ds, FEATURES_DIR, MUJO_FLOW)
     if load_json(folder / _META) is None and any(folder.glob("*.npy")):
         # files we did not write (we write meta.json first): never overwrite them, use the project cache
-        folder = cache_dir(ds) / "features" / MUJO_FLOW
+        folder = cache_dir(ds) / FEATURES_DIR / MUJO_FLOW
         folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("*.npy"):  # our files from another descriptor version: start over
         stale.unlink(missing_ok=True)
@@ -207,7 +208,7 @@ def ensure_video_features(ds: FimadDataset, *, name: str | None = None, workers:
         found = precomputed_video_features(ds)
         name = found[0] if found else MUJO_FLOW
     if name != MUJO_FLOW:
-        if not (ds.root / "features" / name).is_dir():
+        if not (ds.root / FEATURES_DIR / name).is_dir():
             listed = ", ".join(precomputed_video_features(ds)) or "none"
             raise ValueError(f"{ds.root / 'features' / name}: no such precomputed video features "
                              f"(present: {listed}; or use {MUJO_FLOW!r})")

@@ -15,6 +15,8 @@ from typing import BinaryIO
 
 import numpy as np
 
+from mujo.fimad.errors import ArrayFileError
+
 _LOCAL = struct.Struct("<4s22xHH")  # local file header: signature, then name and extra lengths at bytes 26..29
 _CENTRAL = struct.Struct("<4s4xHH8xIIHHH8xI")  # central directory entry (46 bytes), the fields we need
 _END = struct.Struct("<4sHHHHIIH")  # end of central directory record (22 bytes)
@@ -24,10 +26,6 @@ _PAD_EXTRA_ID = 0xD935  # the zip extra-field id Android's zipalign uses for pad
 # The header numpy itself writes; anything else goes through numpy's slower, general parser.
 _HEADER_RE = re.compile(r"\{'descr': '([<>|=]?[a-zA-Z]\d*)', 'fortran_order': (True|False), "
                         r"'shape': \(([\d, ]*)\), \} *\n?")
-
-
-class ArrayFileError(ValueError):
-    """A .npy/.npz file that cannot be read: bad header, truncated, object dtype, encrypted and so on."""
 
 
 @dataclass(frozen=True)

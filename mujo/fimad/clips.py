@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mujo.fimad.errors import FimadError, is_safe_clip_id
-from mujo.fimad.validate import Problem
+from mujo.fimad.errors import FimadError
+from mujo.fimad.layout import CLIPS, MANIFEST, SPLITS, is_safe_clip_id
+from mujo.fimad.report import Problem
 
 __all__ = ["NUMERIC_COLUMNS", "read_clips"]
 
@@ -20,15 +22,13 @@ _NAN_WORDS = frozenset({"nan", "na", "n/a", "null", "none"})
 
 def _read_csv_text(path: Path) -> pd.DataFrame:
     """clips.csv as all-text columns ("007", "NaN", "null" stay text), BOM and CRLF accepted."""
-    import warnings  # noqa: PLC0415
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # rows longer than the header lose data
             return pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig",
                                index_col=False)
     except FileNotFoundError:
-        raise FimadError(path, "not found (a FiMAD dataset folder holds fimad.json and clips.csv)") from None
+        raise FimadError(path, f"not found (a FiMAD dataset folder holds {MANIFEST} and {CLIPS})") from None
     except UnicodeDecodeError as e:
         raise FimadError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
     except pd.errors.EmptyDataError:
@@ -51,7 +51,7 @@ def _numeric(df: pd.DataFrame, col: str, integer: bool, required: bool, problems
     what = "a non-negative integer" if integer else "a number"
     consequence = "; the clip cannot be windowed" if required else ""
     for clip_id, value in zip(df.index[bad], raw[bad]):
-        problems.append(Problem(clip_id, "clips.csv", "bad_value", "error" if required else "warning",
+        problems.append(Problem(clip_id, CLIPS, "bad_value", "error" if required else "warning",
                                 f"{col} {value!r} is not {what}{consequence}"))
     num = num.where(ok)
     return num.astype("Int64") if integer else num
@@ -65,11 +65,11 @@ def _apply_splits(df: pd.DataFrame, splits: object, path: Path, problems: list[P
     for name, ids in splits.items():
         for clip_id in ids:
             if clip_id in seen:
-                problems.append(Problem(clip_id, "splits.json", "split_conflict", "warning",
+                problems.append(Problem(clip_id, SPLITS, "split_conflict", "warning",
                                         f"listed in both {seen[clip_id]!r} and {name!r}; {seen[clip_id]!r} kept"))
             elif clip_id not in df.index:
-                problems.append(Problem(clip_id, "splits.json",
-                                        "unknown_split_id", "warning", f"{name!r} lists a clip id not in clips.csv"))
+                problems.append(Problem(clip_id, SPLITS,
+                                        "unknown_split_id", "warning", f"{name!r} lists a clip id not in {CLIPS}"))
             else:
                 seen[clip_id] = name
     if seen:
@@ -87,14 +87,14 @@ def read_clips(path: Path, splits: object, splits_path: Path) -> tuple[pd.DataFr
     ids = df["clip_id"].str.strip()
     safe = ids.map(is_safe_clip_id).astype(bool)
     for row in np.flatnonzero(~safe.to_numpy()):
-        problems.append(Problem(ids.iloc[row], "clips.csv", "unsafe_id", "error",
+        problems.append(Problem(ids.iloc[row], CLIPS, "unsafe_id", "error",
                                 f"row {row + 1}: clip id {ids.iloc[row]!r} rejected (only letters, digits, '-' and "
                                 "'_' are allowed); its files are never opened"))
     dup = ids.duplicated() & safe
     first_row = {cid: i + 1 for i, cid in reversed(list(enumerate(ids)))} if dup.any() else {}
     for row in np.flatnonzero(dup.to_numpy()):
         cid = ids.iloc[row]
-        problems.append(Problem(cid, "clips.csv", "duplicate_id", "warning",
+        problems.append(Problem(cid, CLIPS, "duplicate_id", "warning",
                                 f"row {row + 1} repeats the clip id of row {first_row[cid]}; the later row is ignored"))
     df = df.assign(clip_id=ids)[safe & ~dup].set_index("clip_id")
     for col, (integer, required) in NUMERIC_COLUMNS.items():

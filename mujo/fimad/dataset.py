@@ -11,19 +11,26 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mujo.fimad.arrays import ArrayFileError, fill_short_gaps, has_nan, load_npz, open_npy
+from mujo.fimad.arrays import fill_short_gaps, has_nan, load_npz, open_npy
+from mujo.fimad.checks import check_dataset
 from mujo.fimad.clips import NUMERIC_COLUMNS, read_clips  # noqa: F401  (NUMERIC_COLUMNS re-exported)
-from mujo.fimad.errors import ClipError, FimadError, is_safe_clip_id
+from mujo.fimad.errors import ArrayFileError, ClipError, FimadError
+from mujo.fimad.layout import (
+    CLIPS,
+    FEATURES_DIR,
+    FORMAT,
+    MANIFEST,
+    MODALITY_FILES,
+    NPZ,
+    SKELETON,
+    SPLITS,
+    TEXT_FEATURES_DIR,
+    VERSION,
+    is_safe_clip_id,
+)
+from mujo.fimad.report import Problem, ValidationReport
 from mujo.fimad.skeleton import IMU_SITES, N_JOINTS, site_indices
-from mujo.fimad.validate import Problem, ValidationReport
 from mujo.fimad.windows import ClipCache, WindowIndex, build_index
-
-FORMAT = "fimad"
-VERSION = 1
-SKELETON = "h36m17"
-# Where each per-clip modality lives: folder and file suffix.
-MODALITY_FILES: dict[str, tuple[str, str]] = {
-    "pose": ("pose", ".npy"), "imu": ("imu", ".npz"), "video": ("video", ".mp4")}
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def _load_json(path: Path) -> object:
         with open(path, encoding="utf-8-sig") as f:
             return json.load(f)
     except FileNotFoundError:
-        raise FimadError(path, "not found (a FiMAD dataset folder holds fimad.json and clips.csv)") from None
+        raise FimadError(path, f"not found (a FiMAD dataset folder holds {MANIFEST} and {CLIPS})") from None
     except UnicodeDecodeError as e:
         raise FimadError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
     except json.JSONDecodeError as e:
@@ -122,13 +129,13 @@ class FimadDataset:
         self.root = Path(root)
         if not self.root.is_dir():
             raise FimadError(self.root, "not a folder")
-        self.manifest = Manifest.from_dict(_load_json(self.root / "fimad.json"), self.root / "fimad.json")
+        self.manifest = Manifest.from_dict(_load_json(self.root / MANIFEST), self.root / MANIFEST)
         self.max_gap_s = float(max_gap_s)
         self._present = {m: _list_stems(self.root / d, ext) for m, (d, ext) in MODALITY_FILES.items()}
         self._dirs = {m: (os.path.join(self.root, d, ""), ext) for m, (d, ext) in MODALITY_FILES.items()}
-        splits_path = self.root / "splits.json"
+        splits_path = self.root / SPLITS
         splits = _load_json(splits_path) if splits_path.exists() else None
-        self.clips, self.load_problems = read_clips(self.root / "clips.csv", splits, splits_path)
+        self.clips, self.load_problems = read_clips(self.root / CLIPS, splits, splits_path)
         self._ids = set(self.clips.index)
         for m in MODALITY_FILES:
             self.clips[f"has_{m}"] = self.clips.index.isin(list(self._present[m]))
@@ -176,7 +183,7 @@ class FimadDataset:
         if not is_safe_clip_id(clip_id):
             raise ClipError(str(clip_id), None, "unsafe clip id (only letters, digits, '-' and '_'); never opened")
         if clip_id not in self._ids:
-            raise ClipError(clip_id, self.root / "clips.csv", "no such clip in clips.csv")
+            raise ClipError(clip_id, self.root / CLIPS, f"no such clip in {CLIPS}")
         folder, ext = MODALITY_FILES[modality]
         # A safe id has no separator or dot, so the path stays lexically inside <root>/<folder>. We do not
         # resolve symlinks: a pose/ folder linked to another disk is a legitimate layout.
@@ -274,7 +281,7 @@ class FimadDataset:
         """
         if not is_safe_clip_id(name):
             raise ValueError(f"unsafe feature name {name!r}")
-        path = self.root / "features" / name / self.file_path(clip_id, "pose").name
+        path = self.root / FEATURES_DIR / name / self.file_path(clip_id, "pose").name
         if not path.is_file():
             return None
         try:
@@ -293,7 +300,7 @@ class FimadDataset:
         """
         if not is_safe_clip_id(name):
             raise ValueError(f"unsafe text-feature name {name!r}")
-        path = self.root / "text_features" / f"{name}.npz"
+        path = self.root / TEXT_FEATURES_DIR / f"{name}{NPZ}"
         if not path.is_file():
             raise FimadError(path, "not found")
         try:
@@ -330,9 +337,8 @@ class FimadDataset:
 
     def validate(self, progress: Callable[[float, str], None] | None = None, **kw: Any) -> ValidationReport:
         """Check every clip's files (headers and a NaN scan); see `mujo.fimad.validate.validate_dataset`."""
-        from mujo.fimad.validate import validate_dataset  # noqa: PLC0415  (validate imports this module)
-
-        return validate_dataset(self, progress, **kw)
+        return check_dataset(self, progress, **kw)
 
 
-__all__ = ["FimadDataset", "FimadError", "ClipError", "Manifest", "Problem", "is_safe_clip_id"]
+__all__ = ["FimadDataset", "FimadError", "ClipError", "Manifest", "Problem", "is_safe_clip_id", "FORMAT", "VERSION",
+           "SKELETON", "MODALITY_FILES"]

@@ -1,18 +1,22 @@
-"""Errors raised by the FiMAD reader, and the clip-id rule that keeps every id usable as a file name."""
+"""The errors the FiMAD format raises: one family under FimadBaseError.
+
+A bad argument (an unknown modality name, a window size below 1) stays a plain ValueError, as in the standard
+library; a file or a dataset that does not follow the format raises one of these. Classes that were ValueErrors
+(or a PermissionError) before the family existed still are, so `except ValueError` callers keep working.
+"""
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from pathlib import Path
 
-__all__ = ["FimadError", "ClipError", "is_safe_clip_id"]
-
-_SAFE_ASCII = re.compile(r"[A-Za-z0-9_-]+")
-_MAX_ID_BYTES = 200  # leaves room for a suffix under the usual 255-byte file-name limit
+__all__ = ["FimadBaseError", "FimadError", "ClipError", "ArrayFileError", "VideoError", "WriteError", "ReadOnlyError"]
 
 
-class FimadError(Exception):
+class FimadBaseError(Exception):
+    """Base of every error about FiMAD files; catch it to handle any of them."""
+
+
+class FimadError(FimadBaseError):
     """The dataset as a whole is unusable (missing/invalid fimad.json or clips.csv, wrong format or version)."""
 
     def __init__(self, path: str | Path, reason: str):
@@ -20,7 +24,7 @@ class FimadError(Exception):
         super().__init__(f"{path}: {reason}")
 
 
-class ClipError(Exception):
+class ClipError(FimadBaseError):
     """One clip's file is missing, unreadable or malformed; the rest of the dataset stays usable."""
 
     def __init__(self, clip_id: str, path: str | Path | None, reason: str):
@@ -28,14 +32,17 @@ class ClipError(Exception):
         super().__init__(f"clip {clip_id!r} ({path if path is not None else 'no file opened'}): {reason}")
 
 
-def is_safe_clip_id(s: object) -> bool:
-    """True for a non-empty id made only of letters (any script, with their combining marks), decimal digits,
-    '-' and '_', at most 200 UTF-8 bytes.
+class ArrayFileError(FimadBaseError, ValueError):
+    """A .npy/.npz file that cannot be read: bad header, truncated, object dtype, encrypted and so on."""
 
-    Such an id can be used as a file name: it cannot hold a path separator, '.', '..', NUL or a drive.
-    """
-    if not isinstance(s, str) or not s or len(s.encode("utf-8", "surrogatepass")) > _MAX_ID_BYTES:
-        return False
-    if s.isascii():
-        return _SAFE_ASCII.fullmatch(s) is not None
-    return all(c in "-_" or c.isdecimal() or unicodedata.category(c)[0] in "LM" for c in s)
+
+class VideoError(FimadBaseError, ValueError):
+    """A video file that cannot be read, or frames that cannot be written; the message names the file."""
+
+
+class WriteError(FimadBaseError, ValueError):
+    """Data that cannot be written as FiMAD (unsafe or duplicate clip id, wrong shape, lengths that disagree)."""
+
+
+class ReadOnlyError(FimadBaseError, PermissionError):
+    """The dataset folder or its clips.csv cannot be written."""

@@ -22,8 +22,10 @@ JOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(JOINTS)}
 BONES: tuple[tuple[int, int], ...] = tuple((p, c) for c, p in enumerate(PARENTS) if p >= 0)
 
 # Joints on the person's left side (drawn in another colour); the rest are right or central.
-LEFT_JOINTS: frozenset[int] = frozenset(JOINT_INDEX[n] for n in ("LHip", "LKnee", "LFoot", "LShoulder", "LElbow", "LWrist"))
-RIGHT_JOINTS: frozenset[int] = frozenset(JOINT_INDEX[n] for n in ("RHip", "RKnee", "RFoot", "RShoulder", "RElbow", "RWrist"))
+LEFT_JOINTS: frozenset[int] = frozenset(JOINT_INDEX[n]
+                                        for n in ("LHip", "LKnee", "LFoot", "LShoulder", "LElbow", "LWrist"))
+RIGHT_JOINTS: frozenset[int] = frozenset(JOINT_INDEX[n]
+                                         for n in ("RHip", "RKnee", "RFoot", "RShoulder", "RElbow", "RWrist"))
 
 # The segment a sensor on each site is fixed to, as (from joint, to joint): the segment from the joint to its
 # child, or from the parent for end joints (the format page). Thorax has three children; its segment is

@@ -12,11 +12,9 @@ import av
 import cv2
 import numpy as np
 
+from mujo.fimad.errors import VideoError
+
 __all__ = ["VideoError", "write_mp4", "video_info", "read_frames"]
-
-
-class VideoError(ValueError):
-    """A video file that cannot be read, or frames that cannot be written; the message names the file."""
 
 
 def _rate(fps: float) -> Fraction:

@@ -6,15 +6,14 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from pathlib import Path
+from typing import Callable, Protocol
 
 import numpy as np
 import pandas as pd
 
+from mujo.fimad.errors import ClipError
 from mujo.fimad.skeleton import N_JOINTS
-
-if TYPE_CHECKING:
-    from mujo.fimad.dataset import FimadDataset
 
 WINDOW_MODALITIES = ("pose", "acc", "gyro")
 
@@ -129,9 +128,23 @@ class ClipCache:
             self._items.clear()
 
 
-def _loader(dataset: FimadDataset, clip_id: str, modality: str) -> Callable[[], dict]:
-    from mujo.fimad.dataset import ClipError  # noqa: PLC0415  (fimad imports this module)
+class WindowSource(Protocol):
+    """What `read_windows` reads of a dataset (`mujo.fimad.dataset.FimadDataset` has all of it)."""
 
+    cache: ClipCache  # the per-clip arrays kept open between reads
+
+    @property
+    def imu_sites(self) -> tuple[str, ...]: ...
+
+    def file_path(self, clip_id: str, modality: str) -> Path: ...
+
+    def pose(self, clip_id: str, *, interpolate: bool = True, mmap: bool | None = True) -> np.ndarray | None: ...
+
+    def imu(self, clip_id: str, *, interpolate: bool = True,
+            mmap: bool | None = True) -> tuple[np.ndarray, np.ndarray | None] | None: ...
+
+
+def _loader(dataset: WindowSource, clip_id: str, modality: str) -> Callable[[], dict]:
     def load() -> dict[tuple[str, str], np.ndarray]:
         if modality == "pose":
             arr = dataset.pose(clip_id, mmap=None)  # small files are read: cheaper than mapping them
@@ -149,7 +162,7 @@ def _loader(dataset: FimadDataset, clip_id: str, modality: str) -> Callable[[], 
     return load
 
 
-def read_windows(dataset: FimadDataset, index: WindowIndex, rows: np.ndarray | slice | None = None,
+def read_windows(dataset: WindowSource, index: WindowIndex, rows: np.ndarray | slice | None = None,
                  modality: str = "pose") -> np.ndarray:
     """Read windows of one modality as one float32 array.
 

@@ -16,8 +16,10 @@ from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
-from mujo.fimad.arrays import ArrayFileError, npy_info, write_npy, write_npz
-from mujo.fimad.dataset import MODALITY_FILES, Manifest, is_safe_clip_id
+from mujo.fimad.arrays import npy_info, write_npy, write_npz
+from mujo.fimad.dataset import Manifest
+from mujo.fimad.errors import ArrayFileError, WriteError
+from mujo.fimad.layout import CLIPS, MANIFEST, MODALITY_FILES, SPLITS, VERSION, is_safe_clip_id
 from mujo.fimad.skeleton import IMU_SITES, N_JOINTS, site_indices
 
 # Column order of clips.csv: the format page's columns first, then any others in first-seen order.
@@ -47,9 +49,9 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
 def _float32(arr: Any, what: str, clip_id: str) -> np.ndarray:
     a = np.asarray(arr)
     if not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"clip {clip_id!r}: {what} must be a float array, got dtype {a.dtype}")
+        raise WriteError(f"clip {clip_id!r}: {what} must be a float array, got dtype {a.dtype}")
     if len(a) == 0:
-        raise ValueError(f"clip {clip_id!r}: {what} has no samples")
+        raise WriteError(f"clip {clip_id!r}: {what} has no samples")
     return a.astype(np.float32, copy=False)
 
 
@@ -63,7 +65,7 @@ def _cell(value: Any, column: str, clip_id: str) -> str:
         return "" if math.isnan(value) else repr(value)
     text = str(value)
     if "\0" in text:
-        raise ValueError(f"clip {clip_id!r}: column {column!r} contains a NUL character")
+        raise WriteError(f"clip {clip_id!r}: column {column!r} contains a NUL character")
     return text
 
 
@@ -84,7 +86,7 @@ class FimadWriter:
             raise ValueError(f"fps must be a number > 0, got {fps!r}")
         site_indices(list(imu_sites))  # raises ValueError for unknown/duplicate/empty
         self.root = Path(root)
-        self.manifest = Manifest(name=name, version=1, fps=float(fps), imu_sites=tuple(imu_sites),
+        self.manifest = Manifest(name=name, version=VERSION, fps=float(fps), imu_sites=tuple(imu_sites),
                                  description=description, features=dict(features or {}),
                                  text_features=dict(text_features or {}), synthetic=bool(synthetic), source=source)
         self.root.mkdir(parents=True, exist_ok=True)
@@ -104,26 +106,27 @@ class FimadWriter:
 
     def _path(self, clip_id: str, modality: str) -> Path:
         if not is_safe_clip_id(clip_id):
-            raise ValueError(f"unsafe clip id {clip_id!r}: only letters, digits, '-' and '_' are allowed")
+            raise WriteError(f"unsafe clip id {clip_id!r}: only letters, digits, '-' and '_' are allowed")
         folder, ext = MODALITY_FILES[modality]
         (self.root / folder).mkdir(exist_ok=True)
         return self.root / folder / f"{clip_id}{ext}"
 
     def _note_length(self, clip_id: str, n: int, what: str) -> None:
         if self._lengths.setdefault(clip_id, n) != n:
-            raise ValueError(f"clip {clip_id!r}: {what} has {n} samples but another modality has "
+            raise WriteError(f"clip {clip_id!r}: {what} has {n} samples but another modality has "
                              f"{self._lengths[clip_id]}")
 
     def write_pose(self, clip_id: str, pose: np.ndarray) -> Path:
         """Write pose/<clip_id>.npy, (T, 17, 3) stored as float32.
 
         Raises:
-            ValueError: unsafe id, wrong shape, non-float dtype, no samples, or a length unlike the clip's IMU.
+            WriteError (a ValueError): unsafe id, wrong shape, non-float dtype, no samples, or a length unlike
+                the clip's IMU.
         """
         path = self._path(clip_id, "pose")
         arr = _float32(pose, "pose", clip_id)
         if arr.ndim != 3 or arr.shape[1:] != (N_JOINTS, 3):
-            raise ValueError(f"clip {clip_id!r}: pose must have shape (T, {N_JOINTS}, 3), got {arr.shape}")
+            raise WriteError(f"clip {clip_id!r}: pose must have shape (T, {N_JOINTS}, 3), got {arr.shape}")
         self._note_length(clip_id, len(arr), "pose")
         atomic_write(path, lambda f: write_npy(f, arr))
         return path
@@ -134,7 +137,8 @@ class FimadWriter:
         Args:
             acc, gyro: (T, S, 3) float with S = len(imu_sites); gyro None for an accelerometer-only recording.
         Raises:
-            ValueError: unsafe id, wrong shapes or dtypes, acc/gyro mismatch, or a length unlike the clip's pose.
+            WriteError (a ValueError): unsafe id, wrong shapes or dtypes, acc/gyro mismatch, or a length unlike
+                the clip's pose.
         """
         path = self._path(clip_id, "imu")
         arrays = {"acc": _float32(acc, "acc", clip_id)}
@@ -143,9 +147,9 @@ class FimadWriter:
         want = (len(self.manifest.imu_sites), 3)
         for k, a in arrays.items():
             if a.ndim != 3 or a.shape[1:] != want:
-                raise ValueError(f"clip {clip_id!r}: {k} must have shape (T, {want[0]}, 3), got {a.shape}")
+                raise WriteError(f"clip {clip_id!r}: {k} must have shape (T, {want[0]}, 3), got {a.shape}")
         if gyro is not None and arrays["gyro"].shape != arrays["acc"].shape:
-            raise ValueError(f"clip {clip_id!r}: gyro shape {arrays['gyro'].shape} != acc shape {arrays['acc'].shape}")
+            raise WriteError(f"clip {clip_id!r}: gyro shape {arrays['gyro'].shape} != acc shape {arrays['acc'].shape}")
         self._note_length(clip_id, len(arrays["acc"]), "imu")
         atomic_write(path, lambda f: write_npz(f, arrays))
         return path
@@ -182,7 +186,8 @@ class FimadWriter:
         Returns:
             The dataset folder. Calling finish again rewrites the three files.
         Raises:
-            ValueError: unsafe/duplicate/missing clip ids, bad n_frames, or n_frames unlike the written arrays.
+            WriteError (a ValueError): unsafe/duplicate/missing clip ids, bad n_frames, or n_frames unlike the
+                written arrays.
         """
         text = self._clips_csv(rows)
         self._remove_stale_temps()
@@ -192,18 +197,18 @@ class FimadWriter:
             for name, members in splits.items():
                 for cid in members:
                     if cid not in ids:
-                        raise ValueError(f"splits[{name!r}] names clip {cid!r}, which is not in rows")
+                        raise WriteError(f"splits[{name!r}] names clip {cid!r}, which is not in rows")
                     if cid in seen:
-                        raise ValueError(f"clip {cid!r} is in both splits {seen[cid]!r} and {name!r}")
+                        raise WriteError(f"clip {cid!r} is in both splits {seen[cid]!r} and {name!r}")
                     seen[cid] = name
-        atomic_write(self.root / "clips.csv", lambda f: f.write(text.encode("utf-8")))
+        atomic_write(self.root / CLIPS, lambda f: f.write(text.encode("utf-8")))
         if splits is not None:
             body = json.dumps({k: list(v) for k, v in splits.items()}, ensure_ascii=False, indent=1) + "\n"
-            atomic_write(self.root / "splits.json", lambda f: f.write(body.encode("utf-8")))
+            atomic_write(self.root / SPLITS, lambda f: f.write(body.encode("utf-8")))
         else:
-            (self.root / "splits.json").unlink(missing_ok=True)  # it would override the split column
+            (self.root / SPLITS).unlink(missing_ok=True)  # it would override the split column
         manifest = json.dumps(self.manifest.to_dict(), ensure_ascii=False, indent=2) + "\n"
-        atomic_write(self.root / "fimad.json", lambda f: f.write(manifest.encode("utf-8")))
+        atomic_write(self.root / MANIFEST, lambda f: f.write(manifest.encode("utf-8")))
         return self.root
 
     def _clips_csv(self, rows: list[dict[str, Any]]) -> str:
@@ -220,15 +225,15 @@ class FimadWriter:
         for i, r in enumerate(rows):
             cid = r.get("clip_id")
             if not is_safe_clip_id(cid):
-                raise ValueError(f"row {i}: unsafe clip id {cid!r}: only letters, digits, '-' and '_' are allowed")
+                raise WriteError(f"row {i}: unsafe clip id {cid!r}: only letters, digits, '-' and '_' are allowed")
             if cid in seen:
-                raise ValueError(f"row {i}: duplicate clip id {cid!r}")
+                raise WriteError(f"row {i}: duplicate clip id {cid!r}")
             seen.add(cid)
             n = r.get("n_frames")
             if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-                raise ValueError(f"clip {cid!r}: n_frames must be an integer >= 0, got {n!r}")
+                raise WriteError(f"clip {cid!r}: n_frames must be an integer >= 0, got {n!r}")
             if cid in self._lengths and self._lengths[cid] != n:
-                raise ValueError(f"clip {cid!r}: n_frames={n} but its arrays have {self._lengths[cid]} samples")
+                raise WriteError(f"clip {cid!r}: n_frames={n} but its arrays have {self._lengths[cid]} samples")
             w.writerow([_cell(r.get(c), c, cid) for c in columns])
         return buf.getvalue()
 

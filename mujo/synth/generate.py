@@ -17,12 +17,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from mujo.fimad.layout import NULL_LABEL
 from mujo.fimad.skeleton import IMU_SITES
 from mujo.fimad.writer import FimadWriter, atomic_write
 from mujo.sim import imu_sim
 from mujo.synth.motion import EXERCISES, Body, estimator_noise, workout_motion
 from mujo.synth.plan import (
-    NULL_LABEL,
     STREAM_MOTION,
     STREAM_NOISE,
     STREAM_RENDER,
@@ -134,7 +134,8 @@ def write_video(root: Path, seed: int, index: int, cfg: SynthConfig) -> list[dic
 
 def _writer(root: Path, cfg: SynthConfig) -> FimadWriter:
     return FimadWriter(root, name=cfg.name, fps=cfg.fps, imu_sites=IMU_SITES, synthetic=True,
-                       description=f"Synthetic FiMAD made by MuJo Studio: {cfg.n_videos} workout videos, seed {cfg.seed}.",
+                       description=f"Synthetic FiMAD made by MuJo Studio: {cfg.n_videos} workout videos, "
+                                   f"seed {cfg.seed}.",
                        source=_source(cfg))
 
 

@@ -14,9 +14,6 @@ import numpy as np
 
 from mujo.synth.motion import EXERCISES, NON_EXERCISES, ChapterPlan
 
-# The label of non-exercise (NULL-class) chapters in clips.csv. Not "null": pandas reads that as a missing value.
-NULL_LABEL = "null_class"
-
 # Seed-sequence keys of the independent random streams of one video. Each part of the generator draws from its own
 # stream, so that e.g. turning video rendering off does not change a single byte of pose or IMU.
 STREAM_PLAN, STREAM_MOTION, STREAM_NOISE, STREAM_TEXT, STREAM_RENDER = range(5)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mujo.fimad.layout import CLIPS, NULL_LABEL
 from mujo.modality import Modality
 from mujo.train.settings import PretrainSettings, null_labels
 
@@ -39,13 +40,11 @@ def null_clip_ids(bank: WindowBank, source: str, dataset: str | Path, store: Sto
     Raises:
         ValueError: an unknown source, or no NULL clip at all (what to do is named).
     """
-    from mujo.synth.plan import NULL_LABEL  # noqa: PLC0415
-
     clips = bank.clips
     if source == "truth":
         ids = clips.loc[clips["label"] == NULL_LABEL, "clip_id"].tolist()
         if not ids:
-            raise ValueError(f"no clip of {dataset} has the label {NULL_LABEL!r} in clips.csv; label the NULL chapters "
+            raise ValueError(f"no clip of {dataset} has the label {NULL_LABEL!r} in {CLIPS}; label the NULL chapters "
                              "in the store and use null_labels 'curated'")
         return ids
     if source == "curated":

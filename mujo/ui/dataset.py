@@ -16,13 +16,14 @@ import pandas as pd
 import streamlit as st
 
 from mujo.fimad.dataset import ClipError, FimadDataset, FimadError
+from mujo.fimad.layout import CLIPS, DATASET_FILES, IMU_DIR, MANIFEST, POSE_DIR, VIDEO_DIR
 from mujo.fimad.validate import ValidationReport
 from mujo.jobs import JobStatus
 
 Stamp = tuple[float, ...]
 # What the opened dataset depends on: the three table files and the per-clip folders (whose listing sets
 # has_pose/has_imu/has_video; a folder's mtime changes when a file is added, removed or renamed into it).
-_STAMP_FILES = ("fimad.json", "clips.csv", "splits.json", "pose", "imu", "video")
+_STAMP_FILES = (*DATASET_FILES, POSE_DIR, IMU_DIR, VIDEO_DIR)
 # Severities that make a clip show up under "only clips with problems" ("info" notes, e.g. "no video file",
 # describe coverage rather than a problem).
 PROBLEM_SEVERITIES = ("error", "warning")
@@ -73,10 +74,10 @@ def folder_problem(folder: str | Path) -> str | None:
         return f"{path} does not exist."
     if not path.is_dir():
         return f"{path} is a file, not a folder."
-    missing = [name for name in ("fimad.json", "clips.csv") if not (path / name).is_file()]
+    missing = [name for name in (MANIFEST, CLIPS) if not (path / name).is_file()]
     if missing:
         return (f"{path} is not a FiMAD dataset: it lacks {' and '.join(missing)} "
-                "(a FiMAD folder holds fimad.json, clips.csv and pose/, imu/, video/ folders).")
+                f"(a FiMAD folder holds {MANIFEST}, {CLIPS} and {POSE_DIR}/, {IMU_DIR}/, {VIDEO_DIR}/ folders).")
     try:
         open_dataset(DatasetRef.of(path))
     except FimadError as e:

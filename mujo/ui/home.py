@@ -8,6 +8,7 @@ import streamlit as st
 
 from mujo import jobs, paths, settings
 from mujo.fimad.dataset import FimadDataset, FimadError
+from mujo.fimad.layout import CLIPS, MANIFEST
 from mujo.fimad.validate import ValidationReport
 from mujo.ui import dataset as uds
 from mujo.ui.sidebar import dataset_sidebar, page_setup
@@ -69,7 +70,7 @@ def dataset_panel(ds: FimadDataset) -> None:
     c = st.columns(3)
     c[0].metric("Clips", f"{o['clips']:,}")
     c[1].metric("Hours", f"{o['hours']:.2f}")
-    c[2].metric("Source videos", f"{o['source_videos']:,}", help="distinct video_id values in clips.csv")
+    c[2].metric("Source videos", f"{o['source_videos']:,}", help=f"distinct video_id values in {CLIPS}")
     c = st.columns(3)
     c[0].metric("With video", f"{o['video'] / n:.0%}", help=f"{o['video']:,} of {o['clips']:,} clips have an mp4")
     c[1].metric("With 3D pose", f"{o['pose'] / n:.0%}", help=f"{o['pose']:,} of {o['clips']:,} clips")
@@ -138,7 +139,7 @@ def folder_setting(current: Path) -> None:
     if not st.session_state.get(StateKeys.DATASET_INPUT):
         st.session_state[StateKeys.DATASET_INPUT] = str(current)
     st.text_input("FiMAD folder", key=StateKeys.DATASET_INPUT,
-                  help="A folder with fimad.json and clips.csv. The environment variable MUJO_DATA sets the default; "
+                  help=f"A folder with {MANIFEST} and {CLIPS}. The environment variable MUJO_DATA sets the default; "
                        "a folder opened here overrides it and is remembered in settings.json.")
     c1, c2 = st.columns(2)
     c1.button("Open", key="home.open", on_click=_open_folder, type="primary", icon=":material/folder_open:",

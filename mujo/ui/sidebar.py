@@ -8,6 +8,7 @@ import streamlit as st
 
 from mujo import settings
 from mujo.fimad.dataset import FimadDataset, FimadError
+from mujo.fimad.layout import MANIFEST
 from mujo.ui import dataset as uds
 from mujo.ui.state import init_state
 from mujo.ui.text import md_escape
@@ -30,7 +31,7 @@ def current_folder() -> Path:
 def require_dataset() -> tuple[uds.DatasetRef, FimadDataset]:
     """The open dataset, or an explanation with a link to Home and `st.stop()` (guard for pages other than Home)."""
     folder = current_folder()
-    if settings.is_default_demo(folder) and not (folder / "fimad.json").exists():
+    if settings.is_default_demo(folder) and not (folder / MANIFEST).exists():
         st.info("The embedded demo dataset has not been built yet. Home builds it (a few minutes, once).",
                 icon=":material/hourglass_empty:")
         home_link()

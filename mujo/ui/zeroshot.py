@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from mujo import models_registry as registry
+from mujo.fimad.layout import MANIFEST
 from mujo.ui import background
 from mujo.ui import targets as tg
 from mujo.ui.state import StateKeys
@@ -52,7 +53,7 @@ def _current_fimad() -> tuple[str, str] | None:
     from mujo.curation.feedback import target_spec  # noqa: PLC0415
 
     root = settings.dataset_dir()
-    if not (root / "fimad.json").is_file():
+    if not (root / MANIFEST).is_file():
         return None
     return target_spec(root), f"The open FiMAD dataset ({root.name}; its own splits, ground-truth labels)"
 

@@ -1,0 +1,213 @@
+"""Check an open FiMAD dataset clip by clip from array headers and a NaN scan, and report every problem found."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable, Protocol
+
+import av
+import numpy as np
+import pandas as pd
+
+from mujo.fimad.arrays import fill_short_gaps, frame_nan_mask, has_nan, load_npz, nan_runs, open_npy
+from mujo.fimad.errors import ArrayFileError
+from mujo.fimad.layout import CLIPS, IMU_DIR, MODALITY_FILES, POSE_DIR, VIDEO_DIR
+from mujo.fimad.report import Problem, ValidationReport
+
+__all__ = ["CHECK_VIDEO", "CheckedDataset", "check_dataset"]
+
+CHECK_VIDEO = ("none", "header", "open")
+# First box types a readable MP4/QuickTime file may start with.
+_MP4_FIRST_BOXES = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"}
+
+
+class CheckedDataset(Protocol):
+    """What the checks read of an open dataset (`mujo.fimad.dataset.FimadDataset` has all of it)."""
+
+    root: Path
+    clips: pd.DataFrame
+    load_problems: list[Problem]
+
+    @property
+    def fps(self) -> float: ...
+
+    @property
+    def imu_sites(self) -> tuple[str, ...]: ...
+
+    @property
+    def max_gap_frames(self) -> int: ...
+
+    def file_path(self, clip_id: str, modality: str) -> Path: ...
+
+    def listed(self, modality: str) -> set[str]: ...
+
+
+def _ranges(runs: np.ndarray, fps: float, limit: int = 5) -> str:
+    parts = [f"{a / fps:.2f}-{b / fps:.2f} s" for a, b in runs[:limit]]
+    return ", ".join(parts) + (f" and {len(runs) - limit} more" if len(runs) > limit else "")
+
+
+class _ClipChecker:
+    """Checks the files of one dataset; each method returns the problems of one clip's file."""
+
+    def __init__(self, ds: CheckedDataset, check_video: str, max_gap: int):
+        self.ds, self.check_video, self.max_gap = ds, check_video, max_gap
+        self.n_sites = len(ds.imu_sites)
+
+    def _array(self, cid: str, rel: str, name: str, arr: np.ndarray, shape: tuple, n_frames: float) -> list[Problem]:
+        out = []
+        if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
+            want = "(" + ", ".join("T" if s is None else str(s) for s in shape) + ")"
+            return [Problem(cid, rel, "shape", "error", f"{name} has shape {arr.shape}, expected {want}")]
+        if not np.issubdtype(arr.dtype, np.floating):
+            return [Problem(cid, rel, "dtype", "error", f"{name} has dtype {arr.dtype}, expected float32")]
+        if arr.dtype != np.float32:
+            out.append(Problem(cid, rel, "dtype", "warning", f"{name} has dtype {arr.dtype}, expected float32 "
+                                                             "(converted on read, no longer memory-mapped)"))
+        if not math.isnan(n_frames) and len(arr) != n_frames:
+            out.append(Problem(cid, rel, "n_frames", "warning", f"{name} has {len(arr)} samples but {CLIPS} says "
+                                                                f"n_frames={int(n_frames)}"))
+        out += self._nan(cid, rel, name, arr)
+        return out
+
+    def _nan(self, cid: str, rel: str, name: str, arr: np.ndarray) -> list[Problem]:
+        if len(arr) == 0 or not has_nan(arr):
+            return []
+        before = nan_runs(frame_nan_mask(arr))
+        after = nan_runs(frame_nan_mask(fill_short_gaps(arr, self.max_gap)))
+        out = []
+        if len(after):
+            out.append(Problem(cid, rel, "nan_gap", "warning",
+                               f"{name}: {len(after)} long NaN gap(s) left as NaN at {_ranges(after, self.ds.fps)}"))
+        n_short = int(np.diff(before).sum() - np.diff(after).sum())
+        if n_short > 0:
+            out.append(Problem(cid, rel, "nan_gap", "info",
+                               f"{name}: {n_short} missing sample(s) in short gaps interpolated"))
+        return out
+
+    def pose(self, cid: str, n_frames: float) -> list[Problem]:
+        path = self.ds.file_path(cid, "pose")
+        rel = f"{POSE_DIR}/{path.name}"
+        try:
+            arr = open_npy(path)
+        except (ArrayFileError, OSError) as e:
+            return [Problem(cid, rel, "unreadable", "error", str(e))]
+        return self._array(cid, rel, "pose", arr, (None, 17, 3), n_frames)
+
+    def imu(self, cid: str, n_frames: float) -> list[Problem]:
+        path = self.ds.file_path(cid, "imu")
+        rel = f"{IMU_DIR}/{path.name}"
+        try:
+            arrays = load_npz(path, ("acc", "gyro"))
+        except (ArrayFileError, OSError) as e:
+            return [Problem(cid, rel, "unreadable", "error", str(e))]
+        if "acc" not in arrays:
+            return [Problem(cid, rel, "shape", "error", 'no "acc" array in the npz')]
+        out = self._array(cid, rel, "acc", arrays["acc"], (None, self.n_sites, 3), n_frames)
+        if "gyro" not in arrays:
+            out.append(Problem(cid, rel, "missing", "info", 'no "gyro" array (accelerometer only)'))
+        elif arrays["gyro"].shape != arrays["acc"].shape:
+            out.append(Problem(cid, rel, "shape", "error",
+                               f"gyro has shape {arrays['gyro'].shape} but acc has {arrays['acc'].shape}"))
+        else:
+            out += [p for p in self._array(cid, rel, "gyro", arrays["gyro"], (None, self.n_sites, 3), n_frames)
+                    if p.kind != "n_frames"]  # acc already said it
+        return out
+
+    def video(self, cid: str) -> list[Problem]:
+        path = self.ds.file_path(cid, "video")
+        rel = f"{VIDEO_DIR}/{path.name}"
+        try:
+            with open(path, "rb") as f:
+                head = f.read(12)
+        except OSError as e:
+            return [Problem(cid, rel, "unreadable", "error", f"cannot be read ({e.strerror or e})")]
+        if len(head) < 8 or head[4:8] not in _MP4_FIRST_BOXES:
+            return [Problem(cid, rel, "unreadable", "error", "not an MP4 file (no ftyp box at the start)")]
+        if self.check_video == "open":
+            try:
+                with av.open(str(path)) as c:
+                    if not c.streams.video:
+                        return [Problem(cid, rel, "unreadable", "error", "the MP4 has no video stream")]
+            except Exception as e:  # PyAV raises many error types for broken files
+                return [Problem(cid, rel, "unreadable", "error", f"PyAV cannot open it ({e})")]
+        return []
+
+
+def _split_leaks(clips: pd.DataFrame) -> list[Problem]:
+    """Videos whose clips sit in more than one split (clips of one video must never be split)."""
+    if "video_id" not in clips.columns:
+        return []
+    df = clips.loc[(clips["video_id"] != "") & (clips["split"] != ""), ["video_id", "split"]]
+    n = df.groupby("video_id")["split"].nunique()
+    out = []
+    for vid in n.index[n > 1]:
+        sub = df[df["video_id"] == vid]
+        per = sub.groupby("split", sort=False).size()
+        first = sub.index[sub["split"] != sub["split"].iloc[0]][0]
+        ids = ", ".join(sub.index[:8]) + (" ..." if len(sub) > 8 else "")
+        out.append(Problem(first, CLIPS, "split_leak", "warning",
+                           f"video {vid!r} has clips in " + " and ".join(f"{s} ({c})" for s, c in per.items())
+                           + f": {ids}"))
+    return out
+
+
+def check_dataset(ds: CheckedDataset, progress: Callable[[float, str], None] | None = None, *,
+                  check_video: str | bool = "header", max_gap_s: float | None = None) -> ValidationReport:
+    """Check an open dataset: table problems, then each clip's files (headers, shapes, n_frames, NaN gaps).
+
+    Args:
+        ds: the open dataset.
+        progress, check_video, max_gap_s: as `mujo.fimad.validate.validate_dataset`.
+    Returns:
+        The report; `report.usable` is False only when the dataset lists no clip.
+    """
+    check_video = video_check(check_video)
+    gap = ds.max_gap_frames if max_gap_s is None else int(math.floor(max_gap_s * ds.fps + 1e-9))
+    check = _ClipChecker(ds, check_video, gap)
+    clips = ds.clips
+    problems = list(ds.load_problems)
+    coverage = {m: int(clips[f"has_{m}"].sum()) for m in ("pose", "imu", "video")}
+    problems.append(Problem(None, "", "coverage", "info",
+                            ", ".join(f"{m}: {n}/{len(clips)} clips" for m, n in coverage.items())))
+    partial = [m for m, n in coverage.items() if 0 < n < len(clips)]  # only flag gaps in a modality the data has
+    ids = clips.index.to_numpy()
+    n_frames = clips["n_frames"].to_numpy("float64", na_value=np.nan)
+    has = {m: clips[f"has_{m}"].to_numpy() for m in ("pose", "imu", "video")}
+    step = max(1, len(ids) // 100)
+    for i, cid in enumerate(ids):
+        if progress is not None and i % step == 0:
+            progress(i / max(1, len(ids)), f"checking clip {i + 1}/{len(ids)}")
+        if not (has["pose"][i] or has["imu"][i] or has["video"][i]):
+            problems.append(Problem(cid, "", "no_data", "error", "no pose, imu or video file"))
+            continue
+        for m in partial:
+            if not has[m][i]:
+                problems.append(Problem(cid, f"{MODALITY_FILES[m][0]}/", "missing", "info", f"no {m} file"))
+        if has["pose"][i]:
+            problems += check.pose(cid, n_frames[i])
+        if has["imu"][i]:
+            problems += check.imu(cid, n_frames[i])
+        if has["video"][i] and check_video != "none":
+            problems += check.video(cid)
+    problems += _split_leaks(clips)
+    known = set(ids)
+    for m in ("pose", "imu", "video"):
+        orphans = sorted(ds.listed(m) - known)
+        if orphans:
+            problems.append(Problem(None, f"{MODALITY_FILES[m][0]}/", "orphan", "info",
+                                    f"{len(orphans)} file(s) with no row in {CLIPS}: "
+                                    + ", ".join(orphans[:5]) + (" ..." if len(orphans) > 5 else "")))
+    if progress is not None:
+        progress(1.0, f"checked {len(ids)} clips")
+    return ValidationReport(ds.root, len(clips) > 0, len(clips), problems, coverage)
+
+
+def video_check(check_video: str | bool) -> str:
+    """The video check a `check_video` argument names: True means "header", False "none" (ValueError otherwise)."""
+    if isinstance(check_video, bool):  # True/False read as "check it cheaply"/"do not"
+        check_video = "header" if check_video else "none"
+    if check_video not in CHECK_VIDEO:
+        raise ValueError(f"check_video must be 'none', 'header' or 'open', got {check_video!r}")
+    return check_video
