@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 from mujo import paths  # noqa: E402
 from mujo.curation.feedback import DEFAULT_ANCHOR  # noqa: E402
 from mujo.demo import DEMO_SITES  # noqa: E402
-from mujo.synth.plan import NULL_LABEL  # noqa: E402
+from mujo.fimad.layout import NULL_LABEL  # noqa: E402
 
 COLUMNS = ("macro_f1", "top1", "null_f1", "null_recall", "null_precision", "act_f1")
 
@@ -101,7 +101,7 @@ def pretrain_all(root: Path, out: Path, seed: int, epochs: int | None, budgets: 
 
 
 def evaluate(root: Path, models: dict[str, Path]) -> dict[tuple[str, str], dict[str, float]]:
-    from mujo.checkpoint import load_checkpoint  # noqa: PLC0415
+    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
     from mujo.curation.feedback import PART, SPLIT, null_rows_of, null_scores, target_spec  # noqa: PLC0415
     from mujo.eval.zeroshot import ZeroShotSettings, zeroshot  # noqa: PLC0415
 

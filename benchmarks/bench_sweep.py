@@ -93,7 +93,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     import torch
     from dask.distributed import LocalCluster
 
-    from mujo.checkpoint import save_checkpoint
+    from mujo.models.checkpoint_io import save_checkpoint
     from mujo.datasets import open_target
     from mujo.datasets.base import DatasetError
     from mujo.models import create_model

@@ -1,104 +1,43 @@
-"""Checkpoints as a folder of `model.safetensors` + `config.json`; rebuilt from the config alone, never unpickled."""
+"""The checkpoint format, without torch: a folder of `model.safetensors` + `config.json`, rebuilt from the config.
+
+This module owns the file names, the config's format marker and version, reading the config, the folder checks,
+the fit between a checkpoint and the data (`compatibility`) and the one error type, CheckpointError. Writing and
+loading the weights needs torch and lives in `mujo.models.checkpoint_io`.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import uuid
+import struct
 from pathlib import Path
 from typing import Any
-
-import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
-from torch import nn
 
 from mujo.config import ConfigError, ModelConfig, from_dict
 from mujo.modality import Modality
 
+__all__ = ["FORMAT", "FORMAT_VERSION", "WEIGHTS", "CONFIG", "RETRIEVAL", "PICKLE_SUFFIXES", "EXPECT_KEYS",
+           "MODEL_TYPE_NAMES", "CheckpointError", "read_checkpoint_config", "read_config", "check_folder",
+           "compatibility", "safetensors_shapes"]
+
 FORMAT = "mujo-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
+RETRIEVAL = "retrieval.json"  # retrieval metrics saved beside a checkpoint (mujo.eval.retrieval.save_retrieval)
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 EXPECT_KEYS = ("modalities", "imu_sites", "imu_channels", "text_dim", "video_dim", "window", "pose_joints")
+# The model types a config may name; mujo.models.joint.MODEL_TYPES (torch) maps each to its class and checks, on
+# import, that it holds exactly these, so the config can be checked without loading torch.
+MODEL_TYPE_NAMES = ("mujo",)
 
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded or does not fit the data; the message says what differs."""
 
 
-def save_checkpoint(directory: str | Path, model: nn.Module, extra: dict[str, Any] | None = None) -> Path:
-    """Write `model.safetensors` and `config.json` (resolved config, format version, `extra`) into `directory`.
-
-    Each file is written beside its final name and moved into place, so a reader never sees half a file; both
-    carry one save id, so a pair from two different saves (an interrupted save) is detected on load.
-
-    Args:
-        directory: checkpoint folder (created if missing; an earlier checkpoint there is replaced).
-        model: a model built by `create_model` (has `.config`). DDP wrappers are unwrapped.
-        extra: JSON-able dict kept with the checkpoint (normalisation stats, bank spec, training summary, metrics).
-    Returns:
-        The folder.
-    """
-    model = getattr(model, "module", model)  # DistributedDataParallel
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    save_id = uuid.uuid4().hex
-    doc = {"format": FORMAT, "format_version": FORMAT_VERSION, "save_id": save_id,
-           "model": model.config.to_dict(), "extra": extra or {}}
-    text = json.dumps(doc, indent=1, allow_nan=False)  # fails here, before any file is touched, if not JSON-able
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    tmp_w, tmp_c = directory / f".{WEIGHTS}.{save_id}.tmp", directory / f".{CONFIG}.{save_id}.tmp"
-    try:
-        save_file(state, str(tmp_w), metadata={"format": FORMAT, "save_id": save_id})
-        tmp_c.write_text(text, encoding="utf-8")
-        os.replace(tmp_w, directory / WEIGHTS)
-        os.replace(tmp_c, directory / CONFIG)
-    finally:
-        for tmp in (tmp_w, tmp_c):
-            tmp.unlink(missing_ok=True)
-    return directory
-
-
 def read_checkpoint_config(directory: str | Path) -> tuple[ModelConfig, dict[str, Any]]:
     """The checkpoint's ModelConfig and `extra` without loading the weights (raises CheckpointError)."""
-    config, extra, _ = _read_config(_check_folder(Path(directory)))
+    config, extra, _ = read_config(check_folder(Path(directory)))
     return config, extra
-
-
-def load_checkpoint(directory: str | Path, *, expect: dict[str, Any] | None = None) -> tuple[nn.Module, dict]:
-    """Rebuild a model from `config.json` and fill it from `model.safetensors`.
-
-    Args:
-        directory: the checkpoint folder.
-        expect: what the data at hand needs (keys of EXPECT_KEYS, e.g. `{"imu_sites": [...], "text_dim": 384,
-            "modalities": ["text", "imu"]}`); any difference is refused.
-    Returns:
-        (model in eval mode, extra dict).
-    Raises:
-        CheckpointError: not a checkpoint folder, a pickle file, a broken or mismatched file, or `expect` differs.
-    """
-    from mujo.models.joint import MODEL_TYPES  # torch models only when loading weights
-
-    folder = _check_folder(Path(directory))
-    config, extra, save_id = _read_config(folder)
-    if expect is not None:
-        problems = compatibility(config, expect)
-        if problems:
-            raise CheckpointError(f"checkpoint {folder} does not fit the data: " + "; ".join(problems))
-    try:
-        with safe_open(str(folder / WEIGHTS), framework="pt") as f:
-            meta = f.metadata() or {}
-        state = load_file(str(folder / WEIGHTS))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise CheckpointError(f"{folder / WEIGHTS} is not a readable safetensors file: {e}") from e
-    if meta.get("save_id") != save_id:
-        raise CheckpointError(f"{folder}: {WEIGHTS} and {CONFIG} come from different saves (an interrupted save?); "
-                              "save the checkpoint again")
-    model = MODEL_TYPES[config.model_type](config)
-    _check_tensors(folder, model.state_dict(), state)
-    model.load_state_dict(state)
-    return model.eval(), extra
 
 
 def compatibility(config: ModelConfig, expect: dict[str, Any]) -> list[str]:
@@ -138,7 +77,25 @@ def compatibility(config: ModelConfig, expect: dict[str, Any]) -> list[str]:
     return out
 
 
-def _check_folder(folder: Path) -> Path:
+def safetensors_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Tensor shapes from a safetensors header (8-byte length, then JSON), without reading the weights.
+
+    Raises:
+        CheckpointError (a ValueError): not a safetensors file. OSError: the file cannot be read.
+    """
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) != 8:
+            raise CheckpointError(f"{path}: not a safetensors file (too short)")
+        (n,) = struct.unpack("<Q", head)
+        if n > 100 << 20:
+            raise CheckpointError(f"{path}: not a safetensors file (header of {n} bytes)")
+        doc = json.loads(f.read(n))
+    return {k: tuple(v["shape"]) for k, v in doc.items() if k != "__metadata__"}
+
+
+def check_folder(folder: Path) -> Path:
+    """The folder, checked: a folder (not a pickle file) that holds both files (raises CheckpointError)."""
     if folder.is_file():
         if folder.suffix.lower() in PICKLE_SUFFIXES:
             raise CheckpointError(f"{folder} is a pickle-based PyTorch file; MuJo never unpickles (it can run code). "
@@ -155,7 +112,8 @@ def _check_folder(folder: Path) -> Path:
     return folder
 
 
-def _read_config(folder: Path) -> tuple[ModelConfig, dict[str, Any], str | None]:
+def read_config(folder: Path) -> tuple[ModelConfig, dict[str, Any], str | None]:
+    """The config.json of a checked folder: its ModelConfig, `extra` and save id (raises CheckpointError)."""
     path = folder / CONFIG
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -170,10 +128,9 @@ def _read_config(folder: Path) -> tuple[ModelConfig, dict[str, Any], str | None]
     model = doc.get("model")
     if not isinstance(model, dict) or "model_type" not in model:
         raise CheckpointError(f"{path} has no model config with an explicit model_type")
-    from mujo.models.joint import MODEL_TYPES
-
-    if model["model_type"] not in MODEL_TYPES:
-        raise CheckpointError(f"{path}: unknown model_type {model['model_type']!r}; known: {', '.join(MODEL_TYPES)}")
+    if model["model_type"] not in MODEL_TYPE_NAMES:
+        raise CheckpointError(f"{path}: unknown model_type {model['model_type']!r}; "
+                              f"known: {', '.join(MODEL_TYPE_NAMES)}")
     try:
         config = from_dict(ModelConfig, model)
     except ConfigError as e:
@@ -182,18 +139,3 @@ def _read_config(folder: Path) -> tuple[ModelConfig, dict[str, Any], str | None]
     if not isinstance(extra, dict):
         raise CheckpointError(f"{path}: 'extra' must be an object")
     return config, extra, doc.get("save_id")
-
-
-def _check_tensors(folder: Path, wanted: dict[str, torch.Tensor], got: dict[str, torch.Tensor]) -> None:
-    missing = sorted(set(wanted) - set(got))
-    unexpected = sorted(set(got) - set(wanted))
-    shapes = [f"{k} is {tuple(got[k].shape)}, the config builds {tuple(wanted[k].shape)}"
-              for k in sorted(set(wanted) & set(got)) if got[k].shape != wanted[k].shape]
-    problems = []
-    for label, items in (("missing tensors", missing), ("tensors the config does not build", unexpected),
-                         ("wrong shapes", shapes)):
-        if items:
-            more = f" and {len(items) - 5} more" if len(items) > 5 else ""
-            problems.append(f"{label}: {', '.join(items[:5])}{more}")
-    if problems:
-        raise CheckpointError(f"{folder / WEIGHTS} does not match its {CONFIG}: " + "; ".join(problems))

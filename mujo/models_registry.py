@@ -10,16 +10,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from mujo import paths, settings
+from mujo.checkpoint import CONFIG, FORMAT, RETRIEVAL, WEIGHTS, CheckpointError, safetensors_shapes
 
-WEIGHTS, CONFIG, RETRIEVAL = "model.safetensors", "config.json", "retrieval.json"
-CHECKPOINT_FORMAT = "mujo-checkpoint"
 DEMO_MODEL = "demo"
 
 
@@ -92,19 +90,6 @@ def _stamp(folder: Path) -> tuple[float, ...]:
     return tuple(out)
 
 
-def safetensors_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
-    """Tensor shapes from a safetensors header (8-byte length, then JSON), without reading the weights."""
-    with open(path, "rb") as f:
-        head = f.read(8)
-        if len(head) != 8:
-            raise ValueError(f"{path}: not a safetensors file (too short)")
-        (n,) = struct.unpack("<Q", head)
-        if n > 100 << 20:
-            raise ValueError(f"{path}: not a safetensors file (header of {n} bytes)")
-        doc = json.loads(f.read(n))
-    return {k: tuple(v["shape"]) for k, v in doc.items() if k != "__metadata__"}
-
-
 @dataclass(frozen=True)
 class CheckpointInfo:
     """What the app shows about a checkpoint, read from its config.json and headers.
@@ -158,28 +143,24 @@ def _parts(shapes: dict[str, tuple[int, ...]]) -> dict[str, int]:
     return out
 
 
-class CheckpointProblem(ValueError):
-    """A folder that is not a readable MuJo checkpoint (the message says why)."""
-
-
 @lru_cache(maxsize=16)
 def _read(path: str, stamp: tuple[float, ...]) -> CheckpointInfo:
     folder = Path(path)
     if not folder.is_dir():
-        raise CheckpointProblem(f"checkpoint folder {folder} does not exist")
+        raise CheckpointError(f"checkpoint folder {folder} does not exist")
     for name in (CONFIG, WEIGHTS):
         if not (folder / name).is_file():
-            raise CheckpointProblem(f"{folder} is not a MuJo checkpoint: {name} is missing")
+            raise CheckpointError(f"{folder} is not a MuJo checkpoint: {name} is missing")
     try:
         doc = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise CheckpointProblem(f"{folder / CONFIG} is not readable JSON: {e}") from None
-    if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT or not isinstance(doc.get("model"), dict):
-        raise CheckpointProblem(f"{folder / CONFIG} is not a MuJo checkpoint config")
+        raise CheckpointError(f"{folder / CONFIG} is not readable JSON: {e}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("model"), dict):
+        raise CheckpointError(f"{folder / CONFIG} is not a MuJo checkpoint config")
     try:
         params = _parts(safetensors_shapes(folder / WEIGHTS))
     except (OSError, ValueError, KeyError) as e:
-        raise CheckpointProblem(f"{folder / WEIGHTS} is not a readable safetensors file: {e}") from None
+        raise CheckpointError(f"{folder / WEIGHTS} is not a readable safetensors file: {e}") from None
     extra = doc.get("extra") if isinstance(doc.get("extra"), dict) else {}
     return CheckpointInfo(folder, stamp, doc["model"], extra, params)
 
@@ -188,7 +169,7 @@ def read_checkpoint(folder: str | Path) -> CheckpointInfo:
     """Describe a checkpoint folder (cached until its files change).
 
     Raises:
-        CheckpointProblem: missing folder or files, or not a MuJo checkpoint.
+        CheckpointError: missing folder or files, or not a MuJo checkpoint.
     """
     folder = Path(folder).expanduser().resolve()
     return _read(str(folder), _stamp(folder))
@@ -198,7 +179,7 @@ def current_checkpoint() -> CheckpointInfo | None:
     """The checkpoint the app uses, or None when it does not exist (yet)."""
     try:
         return read_checkpoint(model_dir())
-    except CheckpointProblem:
+    except CheckpointError:
         return None
 
 

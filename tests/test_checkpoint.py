@@ -14,12 +14,11 @@ from mujo.checkpoint import (
     WEIGHTS,
     CheckpointError,
     compatibility,
-    load_checkpoint,
     read_checkpoint_config,
-    save_checkpoint,
 )
 from mujo.modality import Modality
 from mujo.models import create_model
+from mujo.models.checkpoint_io import load_checkpoint, save_checkpoint
 
 TINY = {
     "model_type": "mujo", "text_dim": 8, "video_dim": 6, "window": 20, "imu_sites": ["RWrist", "LWrist"],

@@ -12,7 +12,7 @@ import pytest
 import torch
 from train_fixtures import SITES, train_data, write_preset  # noqa: F401 (train_data: a fixture)
 
-from mujo.checkpoint import load_checkpoint
+from mujo.models.checkpoint_io import load_checkpoint
 from mujo.store import Store
 from mujo.train.batches import one_per_clip_plan, random_plan, shard
 from mujo.train.distributed import LOCAL, init_from_env

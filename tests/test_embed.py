@@ -13,7 +13,7 @@ from fimad_factory import make_fimad
 
 from mujo import paths
 from mujo.banks.bank import BankSpec, build_bank
-from mujo.checkpoint import CheckpointError, save_checkpoint
+from mujo.checkpoint import CheckpointError
 from mujo.cli import main
 from mujo.eval.embed import EmbeddingStore, embed_dataset, embeddings_dir
 from mujo.eval.queries import embed_text_query, embed_window, renormalise
@@ -21,6 +21,7 @@ from mujo.eval.retrieval import load_retrieval
 from mujo.eval.search import search
 from mujo.modality import Modality
 from mujo.models import create_model
+from mujo.models.checkpoint_io import save_checkpoint
 
 SITES = ("LWrist", "RWrist")
 TINY = {"model_type": "mujo", "modalities": ["text", "pose", "imu"], "text_dim": 384, "window": 100,
@@ -61,7 +62,7 @@ def test_embed_dataset_end_to_end(dataset: Path, tmp_path: Path) -> None:
     cols = ["clip_id", "start", "t0_s", "split", "video_id", "chapter"]
     assert store.index[cols].equals(bank.index[cols].reset_index(drop=True))
     np.testing.assert_array_equal(store.rows("val"), bank.rows("val"))
-    model = __import__("mujo.checkpoint", fromlist=["x"]).load_checkpoint(ckpt)[0]
+    model = __import__("mujo.models.checkpoint_io", fromlist=["x"]).load_checkpoint(ckpt)[0]
     for m in store.modalities:
         v = store.vectors(m)
         assert isinstance(v, np.memmap) and v.dtype == np.float16 and v.shape == (32, 8)
@@ -131,7 +132,7 @@ def test_dataset_without_a_modality_embeds_the_rest(tmp_path: Path) -> None:
 def test_query_embeddings_and_search(dataset: Path, tmp_path: Path) -> None:
     ckpt = make_checkpoint(tmp_path / "ckpt", dataset)
     store = embed_dataset(ckpt, dataset)
-    from mujo.checkpoint import load_checkpoint
+    from mujo.models.checkpoint_io import load_checkpoint
 
     model, extra = load_checkpoint(ckpt)
     q = embed_text_query(model, "jump squats", extra)

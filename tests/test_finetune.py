@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from mujo.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from mujo.checkpoint import CheckpointError
 from mujo.cli import main
 from mujo.datasets.base import NULL_INDEX, DatasetInfo, Recording, TargetDataset
 from mujo.datasets.prepare import PrepareSpec, WindowSet, prepare
 from mujo.models import create_model
+from mujo.models.checkpoint_io import load_checkpoint, save_checkpoint
 from mujo.store import Store
 from mujo.train import classifier as clf
 from mujo.train.finetune import (

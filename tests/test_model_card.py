@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mujo.checkpoint import save_checkpoint
 from mujo.cli import main
 from mujo.models import create_model
+from mujo.models.checkpoint_io import save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -12,15 +12,16 @@ import torch
 from train_fixtures import one_thread, write_preset  # noqa: F401 (fixture)
 
 from mujo.banks.bank import BankSpec, build_bank
-from mujo.checkpoint import CheckpointError, load_checkpoint
+from mujo.checkpoint import CheckpointError
 from mujo.cli import main
 from mujo.curation.label_io import dataset_key
 from mujo.eval.prompts import class_phrases
 from mujo.eval.zeroshot import ZeroShotSettings, class_embeddings, zeroshot
 from mujo.features.text import embed_texts
+from mujo.fimad.layout import NULL_LABEL
 from mujo.modality import Modality
+from mujo.models.checkpoint_io import load_checkpoint
 from mujo.store import Store
-from mujo.synth.plan import NULL_LABEL
 from mujo.train.batches import BankBatches
 from mujo.train.pretrain import PretrainSettings, pretrain
 

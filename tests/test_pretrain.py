@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 from train_fixtures import SITES, one_thread, train_data  # noqa: F401 (fixtures)
 
-from mujo.checkpoint import load_checkpoint
+from mujo.models.checkpoint_io import load_checkpoint
 from mujo.cli import main
 from mujo.modality import Modality
 from mujo.store import Store

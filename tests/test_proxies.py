@@ -136,7 +136,7 @@ def _settings(data, out: Path, method: str, **kw):
 
 @pytest.mark.parametrize("method", ["multitask", "autoencoder", "simclr"])
 def test_proxy_pretraining_yields_a_loadable_checkpoint(data, tmp_path: Path, method: str) -> None:
-    from mujo.checkpoint import load_checkpoint
+    from mujo.models.checkpoint_io import load_checkpoint
     from mujo.train.pretrain import pretrain
 
     result = pretrain(_settings(data, tmp_path / "out", method, epochs=1), store=tmp_path / "s.sqlite")

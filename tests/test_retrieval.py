@@ -178,8 +178,8 @@ def test_bad_split_and_single_modality(tmp_path: Path) -> None:
 def test_save_and_load_results(tmp_path: Path) -> None:
     import torch
 
-    from mujo.checkpoint import save_checkpoint
     from mujo.models import create_model
+    from mujo.models.checkpoint_io import save_checkpoint
     from mujo.store import Store
 
     rng = np.random.default_rng(4)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from mujo.checkpoint import save_checkpoint
+from mujo.models.checkpoint_io import save_checkpoint
 from mujo.cli import main
 from mujo.datasets.base import NULL_INDEX, Recording
 from mujo.datasets.generic import write_generic

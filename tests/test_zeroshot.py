@@ -11,13 +11,14 @@ import torch
 import torch.nn.functional as F
 
 import mujo.eval.zeroshot as zs
-from mujo.checkpoint import CheckpointError, save_checkpoint
+from mujo.checkpoint import CheckpointError
 from mujo.datasets.base import NULL_INDEX, DatasetInfo, FixedSplit, Recording, TargetDataset
 from mujo.datasets.prepare import PrepareSpec, prepare
 from mujo.eval.prompts import DEFAULT_TEMPLATES, PromptError, check_template, class_phrases, expand, parse_templates
 from mujo.eval.zeroshot import ZeroShotSettings, class_embeddings, mean_null, zeroshot, zeroshot_metrics, zeroshot_runs
 from mujo.eval.zeroshot_data import window_embeddings, windows_for
 from mujo.models import create_model
+from mujo.models.checkpoint_io import save_checkpoint
 from mujo.store import Store
 
 WINDOW = 20

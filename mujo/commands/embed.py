@@ -83,7 +83,7 @@ def cmd_retrieval_eval(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from mujo.checkpoint import load_checkpoint
+    from mujo.models.checkpoint_io import load_checkpoint
     from mujo.eval.queries import embed_text_query
     from mujo.eval.search import search
     from mujo.modality import Modality

@@ -179,7 +179,7 @@ def compare_null(root: str | Path, checkpoints: Sequence[str | Path], *, store: 
     Raises:
         ValueError, CheckpointError, DatasetError: as `mujo.eval.zeroshot.zeroshot`.
     """
-    from mujo.checkpoint import load_checkpoint  # noqa: PLC0415
+    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
     from mujo.eval.zeroshot import ZeroShotSettings, zeroshot  # noqa: PLC0415
 
     progress = progress or (lambda f, m: None)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mujo.curation import signals as ns
+from mujo.fimad.layout import NULL_LABEL
 from mujo.modality import Modality
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ SIGNALS = ("text", "prompt", "energy", "uncertainty")
 # Curation status of a clip: no label, a whole-clip label (mujo.store.labels.LABELS), or labels on parts of it.
 STATUSES = ("unlabelled", "null", "activity", "unsure", "bad", "partly labelled")
 # Labels that mean "no activity" (compared lower-case): the synthetic FiMAD's, the target datasets' and common ones.
-NULL_LABELS = frozenset({"null_class", "null", "none", "no activity", "no_activity", "no-activity"})
+NULL_LABELS = frozenset({NULL_LABEL, "null", "none", "no activity", "no_activity", "no-activity"})
 # The synthetic generator's non-exercise chapter kinds (clips.csv `segment_kind`).
 NULL_KINDS = frozenset({"intro", "rest", "water_break", "explanation", "cooldown_stretch", "outro"})
 DEFAULT_TEMPERATURE = 0.1  # softmax temperature over prompt similarities when the model gives none
@@ -113,7 +114,7 @@ def _energies(ds: FimadDataset, trim: float) -> tuple[np.ndarray, np.ndarray, li
 
 def _load_model(checkpoint: str | Path | torch.nn.Module) -> tuple[Any, dict[str, Any]]:
     if isinstance(checkpoint, (str, Path)):
-        from mujo.checkpoint import load_checkpoint  # noqa: PLC0415
+        from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
 
         return load_checkpoint(checkpoint)
     return checkpoint, {}

@@ -27,9 +27,11 @@ import pandas as pd
 import torch
 
 from mujo import paths
+from mujo.checkpoint import WEIGHTS, CheckpointError, compatibility, read_checkpoint_config
 from mujo.eval.queries import renormalise
 from mujo.eval.vector_index import VectorIndex
 from mujo.modality import Modality
+from mujo.models.checkpoint_io import load_checkpoint
 
 STORE_VERSION = 1
 INDEX_COLUMNS = ("clip_id", "start", "t0_s", "split", "video_id", "label", "chapter")
@@ -113,7 +115,7 @@ def checkpoint_id(checkpoint_dir: str | Path) -> tuple[str, str]:
     """(short id, full SHA-256) of a checkpoint's model.safetensors."""
     from mujo.features.cache import file_sha256
 
-    digest = file_sha256(Path(checkpoint_dir) / "model.safetensors")
+    digest = file_sha256(Path(checkpoint_dir) / WEIGHTS)
     return digest[:16], digest
 
 
@@ -205,7 +207,6 @@ def embed_dataset(checkpoint_dir: str | Path, dataset_root: str | Path, *, out: 
         mujo.checkpoint.CheckpointError: not a checkpoint, or it does not fit the data (the message says what).
         mujo.fimad.dataset.FimadError: the dataset is unusable.
     """
-    from mujo.checkpoint import CheckpointError, compatibility, load_checkpoint, read_checkpoint_config
     from mujo.banks.bank import build_bank
     from mujo.fimad.dataset import FimadDataset
 

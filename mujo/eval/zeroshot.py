@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mujo.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_config
+from mujo.checkpoint import CheckpointError, read_checkpoint_config
 from mujo.eval.classification import accuracy, confusion_matrix, macro_f1, per_class_f1, topk_accuracy
 from mujo.eval.prompts import DEFAULT_TEMPLATES, check_templates, class_phrases, expand
 from mujo.features.text import DIM as MINILM_DIM
 from mujo.features.text import embed_texts
 from mujo.modality import Modality
+from mujo.models.checkpoint_io import load_checkpoint
 
 if TYPE_CHECKING:
     from mujo.datasets.windowset import WindowSet

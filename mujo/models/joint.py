@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mujo.checkpoint import MODEL_TYPE_NAMES
 from mujo.config import ConfigError, ModelConfig, Preset, from_dict, load_preset, with_overrides
 from mujo.modality import Modality
 from mujo.models.losses import contrastive_loss
@@ -80,6 +81,9 @@ class MuJoModel(nn.Module):
 
 
 MODEL_TYPES: dict[str, type[nn.Module]] = {"mujo": MuJoModel}
+if tuple(MODEL_TYPES) != MODEL_TYPE_NAMES:  # the torch-free config check (mujo.checkpoint) reads the names there
+    raise ImportError(f"mujo.models.joint.MODEL_TYPES {tuple(MODEL_TYPES)} and mujo.checkpoint.MODEL_TYPE_NAMES "
+                      f"{MODEL_TYPE_NAMES} differ: add a new model type to both")
 
 
 def resolve_config(name_or_path_or_config: str | Path | ModelConfig | Preset | dict[str, Any],

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from mujo.checkpoint import CONFIG, WEIGHTS
 from mujo.config import TrainConfig, from_dict
 from mujo.train.loop import TrainState
 from mujo.train.resume import STATE_JSON, existing_dir, load_train_state, replace_dir, save_train_state
@@ -37,7 +38,7 @@ class RunFiles:
 
     def holds_run(self) -> bool:
         """Whether `out` already has a run's checkpoints (which a new run would replace)."""
-        return any(existing_dir(p) for p in (self.last, self.best)) or (self.out / "config.json").exists()
+        return any(existing_dir(p) for p in (self.last, self.best)) or (self.out / CONFIG).exists()
 
     def clear(self) -> None:
         """Remove an earlier run's checkpoints (a new run in the same folder)."""
@@ -45,7 +46,7 @@ class RunFiles:
             for p in (folder, folder.with_name(folder.name + ".old")):
                 if p.is_dir():
                     shutil.rmtree(p)
-        for name in ("config.json", "model.safetensors", HEAD):
+        for name in (CONFIG, WEIGHTS, HEAD):
             (self.out / name).unlink(missing_ok=True)
 
     def resume_point(self) -> Path | None:
@@ -102,7 +103,7 @@ class RunFiles:
 
     def _write(self, final: Path, model: nn.Module, objective: nn.Module, extra: dict[str, Any],
                optimizer: torch.optim.Optimizer | None = None, state: TrainState | None = None) -> None:
-        from mujo.checkpoint import save_checkpoint  # noqa: PLC0415
+        from mujo.models.checkpoint_io import save_checkpoint  # noqa: PLC0415
 
         tmp = final.with_name(f".{final.name}.tmp")
         if tmp.exists():
@@ -125,7 +126,7 @@ class RunFiles:
 
     def publish_best(self, extra: dict[str, Any]) -> None:
         """Copy the best model to the root of `out` with the final summary in its `extra`."""
-        from mujo.checkpoint import load_checkpoint, save_checkpoint  # noqa: PLC0415
+        from mujo.models.checkpoint_io import load_checkpoint, save_checkpoint  # noqa: PLC0415
 
         best = existing_dir(self.best)
         if best is None:

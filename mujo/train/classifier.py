@@ -83,7 +83,8 @@ def backbone(inputs: Sequence[str], *, checkpoint: str | Path | None, pretrained
         (model with `encoders` / `projections` ModuleDicts, the checkpoint's extra dict or {}). Random weights
         come from torch's global generator: seed it first.
     """
-    from mujo.checkpoint import load_checkpoint, read_checkpoint_config  # noqa: PLC0415
+    from mujo.checkpoint import read_checkpoint_config  # noqa: PLC0415
+    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
     from mujo.models.joint import MODEL_TYPES, create_model  # noqa: PLC0415
 
     if checkpoint is None:

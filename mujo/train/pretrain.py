@@ -144,7 +144,8 @@ def pretrain(settings: PretrainSettings, *, progress: Progress | None = None, st
         ValueError: bad settings (sites, modalities, method ...), a dataset without what they need, or `out`
             holding another run without resume/overwrite.
     """
-    from mujo.checkpoint import compatibility, load_checkpoint  # noqa: PLC0415
+    from mujo.checkpoint import compatibility  # noqa: PLC0415
+    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
     from mujo.fimad.dataset import FimadDataset  # noqa: PLC0415
     from mujo.models import create_model  # noqa: PLC0415
 

@@ -25,7 +25,7 @@ from mujo.ui.nav import home_link
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
 def _load_model(path: str, stamp: tuple[float, ...]) -> tuple[Any, dict[str, Any]]:
-    from mujo.checkpoint import load_checkpoint  # noqa: PLC0415  (torch)
+    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415  (torch)
 
     return load_checkpoint(path)
 

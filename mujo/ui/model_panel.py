@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from mujo import models_registry as registry
+from mujo.checkpoint import CheckpointError
 from mujo.ui.model import demo_training
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
@@ -88,7 +89,7 @@ def _use(folder: str | None) -> None:
     if folder is not None:
         try:
             registry.read_checkpoint(folder)
-        except registry.CheckpointProblem as e:
+        except CheckpointError as e:
             st.session_state[StateKeys.MODEL_FEEDBACK] = str(e)
             return
     registry.choose_model_dir(folder)
@@ -146,6 +147,6 @@ def model_panel() -> None:
 def _problem(folder: Path) -> str:
     try:
         registry.read_checkpoint(folder)
-    except registry.CheckpointProblem as e:
+    except CheckpointError as e:
         return str(e)
     return "unknown problem"

@@ -13,6 +13,7 @@ import streamlit as st
 
 from mujo import jobs, settings
 from mujo import models_registry as registry
+from mujo.checkpoint import CheckpointError
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 from mujo.ui.nav import home_link
@@ -90,7 +91,7 @@ def checkpoint_infos(need: str | None = None) -> list[registry.CheckpointInfo]:
     for p in paths:
         try:
             info = registry.read_checkpoint(p)
-        except registry.CheckpointProblem:
+        except CheckpointError:
             continue
         if need is None or need in info.modalities:
             out.append(info)

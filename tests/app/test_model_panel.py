@@ -66,7 +66,7 @@ def test_panel_describes_the_demo_model(tmp_path: Path, monkeypatch) -> None:
 
 def test_parameter_count_matches_the_model(tmp_path: Path) -> None:
     ckpt = make_checkpoint(tmp_path / "ck")
-    from mujo.checkpoint import load_checkpoint  # noqa: PLC0415
+    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
 
     model, _ = load_checkpoint(ckpt)
     info = registry.read_checkpoint(ckpt)
