@@ -272,7 +272,7 @@ def _coerce(hint: Any, v: Any, where: str) -> Any:
             return hint(v)  # an enum such as Modality
         except ValueError as e:
             raise ConfigError(f"{where}: {e}") from e
-    if hint in (int, str, bool) and not (type(v) is hint):
+    if hint in (int, str, bool) and type(v) is not hint:
         raise ConfigError(f"{where}: expected {hint.__name__}, got {v!r}")
     return v
 

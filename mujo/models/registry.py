@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from torch import nn
@@ -39,10 +40,8 @@ def register_encoder(name: str, input_shape: Callable[["ModelConfig"], tuple[int
 def encoder_type(name: str) -> EncoderType:
     """The registered encoder type `name`; every module of `mujo.models` is imported first so all have registered."""
     if name not in _ENCODERS:
-        import mujo.models
-
-        for info in pkgutil.iter_modules(mujo.models.__path__):
-            importlib.import_module(f"mujo.models.{info.name}")
+        for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+            importlib.import_module(f"{__package__}.{info.name}")
     if name not in _ENCODERS:
         raise ValueError(f"unknown encoder type {name!r}; known: {', '.join(sorted(_ENCODERS))}")
     return _ENCODERS[name]

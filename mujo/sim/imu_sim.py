@@ -9,11 +9,19 @@ import numpy as np
 from scipy.ndimage import correlate1d
 from scipy.signal import savgol_coeffs
 
+from mujo.fimad.skeleton import IMU_SITES, JOINT_INDEX, N_JOINTS, SITE_SEGMENT, check_pose, site_indices
 from mujo.sim.rotations import (
-    angular_velocity, apply_transpose, cross, dot, frame_from_axes, matvec, normalize, swing, swing_apply,
+    angular_velocity,
+    apply_transpose,
+    cross,
+    dot,
+    frame_from_axes,
+    matvec,
+    normalize,
+    swing,
+    swing_apply,
     wrapped_leaky_sum,
 )
-from mujo.fimad.skeleton import IMU_SITES, JOINT_INDEX, N_JOINTS, SITE_SEGMENT, check_pose, site_indices
 
 SENSOR_FRAME_DOC = (
     "Virtual IMU (mujo.sim.imu_sim): acc = R^T (p'' - g) in m/s^2 with g = (0, -9.81, 0) in the +y-up world "

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import cv2
 import numpy as np
 
 from mujo.fimad.skeleton import JOINT_INDEX
-
-if TYPE_CHECKING:  # render imports this module; the classes are only needed for annotations
-    from mujo.synth.render import Appearance, Camera
+from mujo.synth.render_setup import Appearance, Camera
 
 __all__ = ["figure_geometry", "draw_figure", "fixed_point", "SHIFT"]
 

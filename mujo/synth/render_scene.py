@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from mujo.fimad.skeleton import JOINT_INDEX
 from mujo.synth.render_figure import SHIFT, fixed_point
-
-if TYPE_CHECKING:  # render imports this module; the classes are only needed for annotations
-    from mujo.synth.render import Appearance, Camera
+from mujo.synth.render_setup import Appearance, Camera
 
 __all__ = ["room_background", "draw_mat", "mat_placement"]
 
