@@ -54,7 +54,7 @@ def simulate_curation(root: Path, store: Path, budget: int) -> tuple[int, int]:
     """An annotator who follows the Curation page's queue (train clips, most NULL-like first; signals from the
     chapter text and the IMU, as on a dataset without a model yet) and labels the first `budget` clips as they
     truly are (null / activity) into `store`. Returns (clips labelled, of them NULL)."""
-    from mujo.curation.label_io import dataset_key  # noqa: PLC0415
+    from mujo.store import dataset_key  # noqa: PLC0415
     from mujo.curation.suggest import rank_clips  # noqa: PLC0415
     from mujo.fimad.dataset import FimadDataset  # noqa: PLC0415
     from mujo.store import Store  # noqa: PLC0415

@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from fimad_factory import make_fimad, read_rows, write_rows
 
-from mujo.curation.label_io import dataset_key
 from mujo.datasets import detect, open_target
 from mujo.datasets.base import NULL_INDEX, DatasetError
 from mujo.datasets.fimad_target import FimadCuratedTarget, FimadTarget
@@ -17,7 +16,7 @@ from mujo.datasets.prepare import PrepareSpec, prepare
 from mujo.datasets.splits import dataset_splits, split_rows
 from mujo.datasets.windowset import fingerprint
 from mujo.fimad.layout import NULL_LABEL
-from mujo.store import Store
+from mujo.store import Store, dataset_key
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,12 @@ from fimad_factory import make_fimad, read_rows, write_rows
 
 from mujo.cli import main
 from mujo.curation import label_windows as lw
-from mujo.curation.label_io import (
-    CLIP_COLUMNS,
-    LabelImportError,
-    clip_labels,
-    dataset_key,
-    export_labels,
-    import_labels,
-    label_history,
-)
+from mujo.curation.label_export import CLIP_COLUMNS, clip_labels, export_labels, label_history
+from mujo.curation.label_import import LabelImportError, import_labels
 from mujo.fimad import label_column
 from mujo.fimad.dataset import FimadDataset
 from mujo.fimad.windows import build_index
-from mujo.store import Store
+from mujo.store import Store, dataset_key
 
 KEY = "/data/fimad-demo"
 SAME = ["clip_id", "t0_s", "t1_s", "label", "activity", "annotator", "note", "created"]
@@ -251,7 +244,7 @@ def test_write_clips_refuses_read_only(tmp_path: Path, monkeypatch: pytest.Monke
     root = _dataset(tmp_path, True)
     before = (root / "clips.csv").read_bytes()
     labels = pd.DataFrame([dict(zip(CLIP_COLUMNS, [KEY, "clip000", 0.0, None, "null", None, "", "", "t", 1]))])
-    monkeypatch.setattr(label_column.os, "access", lambda path, mode: False)  # root may write anywhere: fake the refusal
+    monkeypatch.setattr(label_column.os, "access", lambda path, mode: False)  # root writes anywhere: fake the refusal
     with pytest.raises(lw.ReadOnlyError, match="read-only"):
         lw.write_clip_labels(labels, root, backup=True)
     assert (root / "clips.csv").read_bytes() == before and not (root / "clips.csv.bak").exists()

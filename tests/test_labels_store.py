@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 import mujo
-from mujo.curation.label_io import label_history
+from mujo.curation.label_export import label_history
 from mujo.store import Store
 from mujo.store.labels import ALL_VIDEOS, LABELS, MAX_NOTE_BYTES, PROGRESS_COLUMNS
 

@@ -14,14 +14,13 @@ from train_fixtures import one_thread, write_preset  # noqa: F401 (fixture)
 from mujo.banks.bank import BankSpec, build_bank
 from mujo.checkpoint import CheckpointError
 from mujo.cli import main
-from mujo.curation.label_io import dataset_key
 from mujo.eval.prompts import class_phrases
 from mujo.eval.zeroshot import ZeroShotSettings, class_embeddings, zeroshot
 from mujo.features.text import embed_texts
 from mujo.fimad.layout import NULL_LABEL
 from mujo.modality import Modality
 from mujo.models.checkpoint_io import load_checkpoint
-from mujo.store import Store
+from mujo.store import Store, dataset_key
 from mujo.train.batches import BankBatches
 from mujo.train.pretrain import PretrainSettings, pretrain
 
@@ -156,42 +155,45 @@ def test_feedback_settings_follow_the_base_checkpoint(runs: dict[str, Path], tin
     import argparse  # noqa: PLC0415
     import dataclasses  # noqa: PLC0415
 
+    from mujo.cli import pretrain as cli  # noqa: PLC0415
     from mujo.commands import pretrain as cmd  # noqa: PLC0415
     from mujo.curation import feedback as nf  # noqa: PLC0415
+    from mujo.curation import feedback_runs as fr  # noqa: PLC0415
 
     out = nf.feedback_out(runs["plain"])
     assert out == runs["plain"].parent / "plain-curated-null" and nf.feedback_out(out) == out
-    s = nf.feedback_settings(runs["plain"], tiny_synth_imu, out, anchor="just talking")
+    s = fr.feedback_settings(runs["plain"], tiny_synth_imu, out, anchor="just talking")
     assert (s.preset, tuple(s.sites), s.epochs) == (str(runs["preset"]), SITES, 2)  # the base run's settings
     assert (s.null_anchor, s.null_labels, s.overwrite, s.resume, s.threads) == ("just talking", "curated", True,
                                                                                 False, 1)
-    argv = nf.pretrain_argv(s)
+    argv = fr.pretrain_argv(s)
     parser = argparse.ArgumentParser()
-    cmd.register(parser.add_subparsers())
+    cli.register(parser.add_subparsers())
     again = cmd._settings(parser.parse_args(argv))  # what `mujo pretrain` makes of the argv: the same settings
     assert dataclasses.asdict(again) == dataclasses.asdict(s)
     with pytest.raises(ValueError, match="no `mujo pretrain` option"):
-        nf.pretrain_argv(dataclasses.replace(s, weight_decay=0.5))
+        fr.pretrain_argv(dataclasses.replace(s, weight_decay=0.5))
     with pytest.raises(ValueError, match="config.json"):
-        nf.feedback_settings(tmp_path, tiny_synth_imu, out)
+        fr.feedback_settings(tmp_path, tiny_synth_imu, out)
 
 
 def test_feedback_refuses_a_proxy_checkpoint(tiny_synth_imu: Path, tmp_path: Path) -> None:
-    from mujo.curation import feedback as nf  # noqa: PLC0415
+    from mujo.curation import feedback_runs as fr  # noqa: PLC0415
 
     preset = write_preset(tmp_path)
     pretrain(settings(tiny_synth_imu, tmp_path / "simclr", preset, epochs=1, method="simclr", modalities=("imu",)),
              store=tmp_path / "s.sqlite")
     with pytest.raises(ValueError, match="proxy task 'simclr'"):
-        nf.feedback_settings(tmp_path / "simclr", tiny_synth_imu, tmp_path / "out")
+        fr.feedback_settings(tmp_path / "simclr", tiny_synth_imu, tmp_path / "out")
 
 
 def test_compare_null_stores_every_null_row(runs: dict[str, Path], tiny_synth_imu: Path, tmp_path: Path) -> None:
     from mujo.curation import feedback as nf  # noqa: PLC0415
+    from mujo.curation import feedback_runs as fr  # noqa: PLC0415
 
     store = Store(tmp_path / "s.sqlite")
     seen = []
-    df = nf.compare_null(tiny_synth_imu, [runs["plain"], runs["anchor"]], store=store,
+    df = fr.compare_null(tiny_synth_imu, [runs["plain"], runs["anchor"]], store=store,
                          progress=lambda f, m: seen.append(f))
     assert list(zip(df["checkpoint"].map(lambda p: Path(p).name), df["null_row"])) == [
         ("plain", "mean"), ("anchor", "mean"), ("anchor", "learned"), ("anchor", "centroid")]
@@ -203,7 +205,7 @@ def test_compare_null_stores_every_null_row(runs: dict[str, Path], tiny_synth_im
     merged = back.merge(df, on="run_id", suffixes=("", "_run"))
     np.testing.assert_allclose(merged["macro_f1"], merged["macro_f1_run"])
     np.testing.assert_allclose(merged["null_f1"], merged["null_f1_run"])
-    again = nf.compare_null(tiny_synth_imu, [runs["anchor"]], store=store)
+    again = fr.compare_null(tiny_synth_imu, [runs["anchor"]], store=store)
     latest = nf.null_comparison(tiny_synth_imu, store)
     assert len(latest) == 4 and set(again["run_id"]) <= set(latest["run_id"])  # the newest run of each pair
 

@@ -15,8 +15,9 @@ from mujo.checkpoint import CheckpointError
 from mujo.datasets.base import NULL_INDEX, DatasetInfo, FixedSplit, Recording, TargetDataset
 from mujo.datasets.prepare import PrepareSpec, prepare
 from mujo.eval.prompts import DEFAULT_TEMPLATES, PromptError, check_template, class_phrases, expand, parse_templates
-from mujo.eval.zeroshot import ZeroShotSettings, class_embeddings, mean_null, zeroshot, zeroshot_metrics, zeroshot_runs
+from mujo.eval.zeroshot import class_embeddings, mean_null, zeroshot, zeroshot_metrics
 from mujo.eval.zeroshot_data import window_embeddings, windows_for
+from mujo.eval.zeroshot_settings import ZeroShotSettings, zeroshot_runs
 from mujo.models import create_model
 from mujo.models.checkpoint_io import save_checkpoint
 from mujo.store import Store
@@ -233,7 +234,7 @@ def test_a_model_with_fewer_sites_uses_its_own(windows, tmp_path: Path, fake_tex
 def test_pose_windows_through_prepare(tmp_path: Path, monkeypatch, fake_text) -> None:
     """inputs="pose": the dataset is opened by spec and prepared with pose; windows normalize_pose'd."""
     import mujo.datasets
-    from mujo.banks.bank import normalize_pose
+    from mujo.banks.pose import normalize_pose
 
     monkeypatch.setattr(mujo.datasets, "open_target", lambda spec, **kw: Toy(tmp_path))
     ckpt = save_checkpoint(tmp_path / "pose", tiny_model(("text", "pose", "imu")))

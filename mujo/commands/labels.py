@@ -24,8 +24,7 @@ def _open(args: argparse.Namespace, need_folder: bool, writes: bool = False
           ) -> tuple[Store, str, FimadDataset | None]:
     """(store, the store's key of the dataset, the opened FiMAD or None); LookupError when it cannot be used."""
     from mujo.fimad.dataset import FimadDataset, FimadError  # noqa: PLC0415
-    from mujo.store import Store  # noqa: PLC0415
-    from mujo.curation.label_io import dataset_key  # noqa: PLC0415
+    from mujo.store import Store, dataset_key  # noqa: PLC0415
 
     folder = Path(args.dataset).expanduser()
     ds = None
@@ -47,13 +46,13 @@ def _fail(name: str, message: str, code: int = EXIT_UNUSABLE) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from mujo.curation import label_io  # noqa: PLC0415
+    from mujo.curation import label_export  # noqa: PLC0415
     from mujo.curation.label_windows import export_table  # noqa: PLC0415
 
     if args.history and args.per == "window":
         return _fail("export", "--history exports events, not windows: leave out --per window", EXIT_USAGE)
     try:
-        fmt = label_io.file_format(args.out, args.format)
+        fmt = label_export.file_format(args.out, args.format)
         store, key, ds = _open(args, need_folder=args.per == "window")
     except ValueError as e:
         return _fail("export", str(e), EXIT_USAGE)
@@ -63,7 +62,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     df = export_table(store, key, per, ds=ds, window=args.window, hop=args.hop, trim=args.trim,
                       all_windows=args.all_windows)
     try:
-        path = label_io.write_table(df, args.out, fmt)
+        path = label_export.write_table(df, args.out, fmt)
     except OSError as e:
         return _fail("export", f"cannot write {args.out}: {e.strerror or e}")
     what = "events" if args.history else "windows" if args.per == "window" else "labelled ranges"
@@ -76,14 +75,14 @@ def _hint(store: Store, key: str, ds: FimadDataset | None, rows: int) -> str:
     fallback key)."""
     if rows or ds is None or ds.manifest.name == key:
         return ""
-    from mujo.curation.label_io import clip_labels  # noqa: PLC0415
+    from mujo.curation.label_export import clip_labels  # noqa: PLC0415
 
     n = len(clip_labels(store, ds.manifest.name))
     return f" (the store has {n} labels under the dataset's name: add --key {ds.manifest.name})" if n else ""
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from mujo.curation.label_io import import_labels  # noqa: PLC0415
+    from mujo.curation.label_import import import_labels  # noqa: PLC0415
 
     try:
         store, key, ds = _open(args, need_folder=False, writes=True)
@@ -100,7 +99,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_write_clips(args: argparse.Namespace) -> int:
-    from mujo.curation.label_io import clip_labels  # noqa: PLC0415
+    from mujo.curation.label_export import clip_labels  # noqa: PLC0415
     from mujo.curation.label_windows import write_clip_labels  # noqa: PLC0415
 
     try:
@@ -119,7 +118,7 @@ def cmd_write_clips(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     import pandas as pd  # noqa: PLC0415
 
-    from mujo.curation.label_io import label_history  # noqa: PLC0415
+    from mujo.curation.label_export import label_history  # noqa: PLC0415
 
     try:
         store, key, _ = _open(args, need_folder=False)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mujo.curation.label_export import clip_labels, label_history
 from mujo.fimad.errors import ReadOnlyError  # noqa: F401  (callers catch it from here)
 from mujo.fimad.label_column import write_label_column
 from mujo.fimad.layout import CLIPS, NULL_LABEL
@@ -29,7 +30,7 @@ def window_labels(labels: pd.DataFrame, index: WindowIndex, fps: float, *, datas
     clip's end. Overlaps of different ranges never add up: two ranges covering 40 % each leave the window unlabelled.
 
     Args:
-        labels: the labels in force (`Store.current_labels` or `label_io.clip_labels`): clip_id, t0_s, t1_s, label,
+        labels: the labels in force (`Store.current_labels` or `label_export.clip_labels`): clip_id, t0_s, t1_s, label,
             activity and id or event_id.
         index: the windows (`FimadDataset.windows(size, hop, trim)`).
         fps: samples per second of the dataset (window starts are in samples).
@@ -93,8 +94,6 @@ def export_table(store: Any, dataset: str, per: str = "clip", *, ds: Any = None,
     Raises:
         ValueError: an unknown `per`, or "window" without `ds`.
     """
-    from mujo.curation.label_io import clip_labels, label_history  # noqa: PLC0415
-
     if per not in EXPORTS:
         raise ValueError(f"export per {per!r}: choose {', '.join(EXPORTS)}")
     if per == "history":
@@ -157,13 +156,13 @@ def _targets(labels: pd.DataFrame, report: WriteClipsReport) -> dict[str, str | 
 def write_clip_labels(labels: pd.DataFrame, root: str | Path, *, backup: bool = False) -> WriteClipsReport:
     """Write whole-clip curation labels into the `label` column of a FiMAD folder's clips.csv.
 
-    null -> NULL_LABEL ("null_class"); activity -> its activity name (no name: the existing label stays);
+    null -> NULL_LABEL (null_class); activity -> its activity name (no name: the existing label stays);
     unsure and bad are not written; labels of part of a clip (t0_s > 0 or a t1_s) are skipped. All are reported.
     The file is written by `mujo.fimad.label_column.write_label_column`: unchanged rows keep their exact bytes, a
     missing `label` column is appended, and nothing is written when no label changes.
 
     Args:
-        labels: the labels in force (`label_io.clip_labels` or `Store.current_labels`).
+        labels: the labels in force (`label_export.clip_labels` or `Store.current_labels`).
         root: the dataset folder.
         backup: copy the previous clips.csv to clips.csv.bak first.
     Raises:

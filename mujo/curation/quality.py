@@ -7,7 +7,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from mujo.curation.suggest import NULL_KINDS, SIGNALS, text_col, is_null_label
+from mujo.curation.suggest import NULL_KINDS, SIGNALS, is_null_label, text_col
 
 
 def null_truth(clips: pd.DataFrame) -> pd.Series:

@@ -3,7 +3,7 @@
 `compute_signals` gives one row per clip with each signal in [0, 1] (1 = looks like NULL) and its reason
 (see `mujo.curation.signals`); `rank_signals` adds the combined score and the curation status, filters and sorts;
 `rank_clips` does both. `mujo.curation.quality` measures how well each signal finds the NULL clips of a dataset
-whose ground truth is known (the synthetic FiMAD's label "null_class").
+whose ground truth is known (the synthetic FiMAD's NULL_LABEL).
 """
 
 from __future__ import annotations
@@ -16,14 +16,21 @@ import numpy as np
 import pandas as pd
 
 from mujo.curation import signals as ns
+from mujo.datasets.base import readable
+from mujo.eval.embed import EmbeddingStore, checkpoint_id
+from mujo.eval.embedding_view import UNCURATED, curation_status
+from mujo.eval.queries import embed_text_query
+from mujo.fimad.chapter_norm import normalize_chapter
+from mujo.fimad.errors import ClipError
 from mujo.fimad.layout import NULL_LABEL
 from mujo.modality import Modality
+from mujo.models.checkpoint_io import load_checkpoint
+from mujo.store import dataset_key as key_of
 
 if TYPE_CHECKING:
     import torch
 
     from mujo.fimad.dataset import FimadDataset
-    from mujo.eval.embed import EmbeddingStore
     from mujo.store import Store
 
 SIGNALS = ("text", "prompt", "energy", "uncertainty")
@@ -72,8 +79,6 @@ def is_null_label(labels: Iterable[object]) -> np.ndarray:
 def activity_prompts(ds: FimadDataset, max_prompts: int = MAX_PROMPTS) -> list[str]:
     """The dataset's activity phrases: its non-NULL labels made readable, else its most frequent normalised
     chapter titles that name an exercise (text score < 0.5)."""
-    from mujo.eval.prompts import readable  # noqa: PLC0415
-
     clips = ds.clips
     labels = text_col(clips, "label").str.strip()
     labels = labels[(labels != "") & ~is_null_label(labels)]
@@ -82,8 +87,6 @@ def activity_prompts(ds: FimadDataset, max_prompts: int = MAX_PROMPTS) -> list[s
     if "chapter_norm" in clips.columns:
         titles = text_col(clips, "chapter_norm")
     else:
-        from mujo.fimad.chapter_norm import normalize_chapter  # noqa: PLC0415
-
         titles = text_col(clips, "chapter").map(normalize_chapter)
     titles = titles[titles.str.strip() != ""]
     titles = titles[[ns.text_evidence(t)[0] < 0.5 for t in titles]]
@@ -92,8 +95,6 @@ def activity_prompts(ds: FimadDataset, max_prompts: int = MAX_PROMPTS) -> list[s
 
 # --- gathering the inputs --------------------------------------------------------------------------------------
 def _energies(ds: FimadDataset, trim: float) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from mujo.fimad.errors import ClipError  # noqa: PLC0415
-
     n = len(ds.clips)
     energy, jerk, missing = np.full(n, np.nan), np.full(n, np.nan), [""] * n
     has = ds.clips["has_imu"].to_numpy() if "has_imu" in ds.clips.columns else np.zeros(n, bool)
@@ -114,8 +115,6 @@ def _energies(ds: FimadDataset, trim: float) -> tuple[np.ndarray, np.ndarray, li
 
 def _load_model(checkpoint: str | Path | torch.nn.Module) -> tuple[Any, dict[str, Any]]:
     if isinstance(checkpoint, (str, Path)):
-        from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
-
         return load_checkpoint(checkpoint)
     return checkpoint, {}
 
@@ -134,8 +133,6 @@ def _prompt_sims(ds: FimadDataset, embeddings: EmbeddingStore | str | Path | Non
     """((clips, K) similarities or None, prompt names, temperature, why not available)."""
     if embeddings is None:
         return None, [], DEFAULT_TEMPERATURE, "no embedding store (run `mujo embed CHECKPOINT DATASET`)"
-    from mujo.eval.embed import EmbeddingStore  # noqa: PLC0415
-
     store = embeddings if isinstance(embeddings, EmbeddingStore) else EmbeddingStore.open(embeddings)
     if modality is not None:
         m = Modality(modality)
@@ -160,8 +157,6 @@ def _prompt_sims(ds: FimadDataset, embeddings: EmbeddingStore | str | Path | Non
         names = list(prompts) if prompts is not None else activity_prompts(ds)
         if not names:
             return None, [], DEFAULT_TEMPERATURE, "no activity prompts (no labels or exercise chapters)"
-        from mujo.eval.queries import embed_text_query  # noqa: PLC0415
-
         model, extra = _load_model(checkpoint)
         try:
             vecs = embed_text_query(model, names, extra)
@@ -184,8 +179,6 @@ def _store_mismatch(store: EmbeddingStore, checkpoint: Any) -> str:
     want = (store.meta or {}).get("checkpoint_sha256")
     if not want or not isinstance(checkpoint, (str, Path)):
         return ""
-    from mujo.eval.embed import checkpoint_id  # noqa: PLC0415
-
     try:
         return "" if checkpoint_id(checkpoint)[1] == want else "the embedding store was made with another checkpoint"
     except OSError as e:
@@ -253,8 +246,6 @@ def combine(signals: pd.DataFrame, weights: NullWeights = NullWeights()) -> tupl
 
 def clip_status(clip_ids: Sequence[str], labels: pd.DataFrame | None) -> np.ndarray:
     """Each clip's curation status (STATUSES) from `Store.current_labels(dataset)`."""
-    from mujo.eval.embedding_view import UNCURATED, curation_status  # noqa: PLC0415
-
     frame = pd.DataFrame({"clip_id": list(clip_ids), "t0_s": 0.0})
     raw = curation_status(frame, labels, level="clip")
     return np.array(["unlabelled" if x == UNCURATED else "partly labelled" if x == "partly curated" else x
@@ -315,8 +306,6 @@ def rank_clips(ds: FimadDataset, *, checkpoint: str | Path | torch.nn.Module | N
         Others: see `compute_signals` and `rank_signals`.
     """
     if labels is None and store is not None:
-        from mujo.curation.label_io import dataset_key as key_of  # noqa: PLC0415
-
         labels = store.current_labels(dataset_key or key_of(ds.root))
     signals = compute_signals(ds, embeddings=embeddings, checkpoint=checkpoint, **signal_options)
     return rank_signals(signals, weights=weights, labels=labels, videos=videos, splits=splits, min_score=min_score,

@@ -146,6 +146,11 @@ def shared_root(*parts: str) -> Path:
     return project_root().parent.joinpath("shared", "datasets", *parts)
 
 
+def readable(name: str) -> str:
+    """A class name as a phrase: underscores and dashes become spaces ("jumping_jacks" -> "jumping jacks")."""
+    return " ".join(name.replace("_", " ").replace("-", " ").split())
+
+
 def segments_to_labels(n: int, segments: Sequence[tuple[int, int, int]]) -> np.ndarray:
     """Per-sample labels (NULL_INDEX elsewhere) from (start, end_inclusive, class) segments in sample units."""
     out = np.full(n, NULL_INDEX, dtype=np.int64)

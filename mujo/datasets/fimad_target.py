@@ -2,7 +2,7 @@
 
 One recording per clip: the IMU of the chosen sites (placement name = site name, [acc, gyro] per site), the pose
 when the clip has one, and one label for every sample, from the clip's label:
-- labels "truth": clips.csv's `label` column (the synthetic generator's ground truth): "null_class" is NULL, any
+- labels "truth": clips.csv's `label` column (the synthetic generator's ground truth): NULL_LABEL is NULL, any
   other value an activity; clips with an empty label are left out;
 - labels "curated": the store's whole-clip labels in force (`Store.whole_clip_labels`, keyed by
   `dataset_key(root)`): "null" is NULL, "activity" is its activity name (else the clip's label column);
@@ -25,10 +25,21 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import pandas as pd
 
+from mujo.banks.sources import _has_gyro
 from mujo.datasets.base import (
-    NULL_INDEX, DatasetError, DatasetInfo, FixedSplit, Recording, TargetDataset, natural_key,
+    NULL_INDEX,
+    DatasetError,
+    DatasetInfo,
+    FixedSplit,
+    Recording,
+    TargetDataset,
+    natural_key,
+    readable,
 )
+from mujo.fimad.dataset import ClipError, FimadDataset, FimadError
 from mujo.fimad.layout import CLIPS, MANIFEST, NULL_LABEL
+from mujo.store import dataset_key, open_store
+from mujo.synth.text_vocab import CANONICAL_DISPLAY
 
 if TYPE_CHECKING:
     from mujo.store import Store
@@ -55,9 +66,6 @@ class FimadTarget(TargetDataset):
 
     def __init__(self, root: str | Path, *, sites: Sequence[str] | None = None, gyro: bool | None = None,
                  labels: str = "truth", store: Store | str | Path | None = None, key: str | None = None) -> None:
-        from mujo.banks.sources import _has_gyro  # noqa: PLC0415
-        from mujo.fimad.dataset import FimadDataset, FimadError  # noqa: PLC0415
-
         root = Path(root)
         if root.name == MANIFEST and root.is_file():
             root = root.parent
@@ -136,9 +144,6 @@ class FimadTarget(TargetDataset):
         truth = (clips["label"].fillna("").astype(str).str.strip() if "label" in clips
                  else pd.Series("", index=clips.index))
         if self.labels == "curated":
-            from mujo.store import open_store  # noqa: PLC0415
-            from mujo.curation.label_io import dataset_key  # noqa: PLC0415
-
             curated = open_store(store).whole_clip_labels(key or dataset_key(self.root))
         out: dict[str, str | None] = {}
         for cid in clips.index:
@@ -163,8 +168,6 @@ class FimadTarget(TargetDataset):
         return out
 
     def _read(self, i: int) -> Recording:
-        from mujo.fimad.dataset import ClipError  # noqa: PLC0415
-
         cid = self.ids[i]
         try:
             imu = self.fimad.imu(cid, mmap=None)
@@ -197,7 +200,4 @@ class FimadCuratedTarget(FimadTarget):
 
 def _prompts(classes: Sequence[str]) -> dict[str, str]:
     """class -> the generator's display name ("push_up" -> "push up") where it has one, else its name made readable."""
-    from mujo.synth.text_vocab import CANONICAL_DISPLAY  # noqa: PLC0415
-    from mujo.eval.prompts import readable  # noqa: PLC0415
-
     return {c: CANONICAL_DISPLAY.get(c) or readable(c) for c in classes}

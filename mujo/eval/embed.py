@@ -13,6 +13,7 @@ The folder is written under a temporary name and moved into place.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -27,9 +28,12 @@ import pandas as pd
 import torch
 
 from mujo import paths
+from mujo.banks.bank import BankSpec, build_bank
 from mujo.checkpoint import WEIGHTS, CheckpointError, compatibility, read_checkpoint_config
 from mujo.eval.queries import renormalise
 from mujo.eval.vector_index import VectorIndex
+from mujo.features.cache import file_sha256
+from mujo.fimad.dataset import FimadDataset
 from mujo.modality import Modality
 from mujo.models.checkpoint_io import load_checkpoint
 
@@ -113,8 +117,6 @@ def embeddings_dir() -> Path:
 
 def checkpoint_id(checkpoint_dir: str | Path) -> tuple[str, str]:
     """(short id, full SHA-256) of a checkpoint's model.safetensors."""
-    from mujo.features.cache import file_sha256
-
     digest = file_sha256(Path(checkpoint_dir) / WEIGHTS)
     return digest[:16], digest
 
@@ -132,8 +134,6 @@ def _has_gyro(ds: Any) -> bool:
 def _bank_spec(config: Any, extra: dict[str, Any], ds: Any) -> Any:
     """The window bank spec to embed with: the checkpoint's own (its training bank, reused from the cache, when it
     is the same dataset), restricted to the checkpoint's modalities for another dataset."""
-    from mujo.banks.bank import BankSpec
-
     spec_d = dict(extra.get("bank_spec") or {"modalities": [m.value for m in config.modalities]})
     # What the encoders take comes from the model config, whatever the spec says.
     spec_d |= {"imu_sites": list(config.imu_sites), "imu_channels": list(config.imu_channels), "window": config.window}
@@ -171,8 +171,6 @@ def _bank_expect(bank: Any, modalities: list[Modality]) -> dict[str, Any]:
 
 def _lock_path(folder: Path) -> Path:
     """A lock file per store folder, kept under embeddings_dir() (not beside a folder the user named)."""
-    import hashlib
-
     locks = embeddings_dir() / ".locks"
     locks.mkdir(parents=True, exist_ok=True)
     return locks / (hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:20] + ".lock")
@@ -207,9 +205,6 @@ def embed_dataset(checkpoint_dir: str | Path, dataset_root: str | Path, *, out: 
         mujo.checkpoint.CheckpointError: not a checkpoint, or it does not fit the data (the message says what).
         mujo.fimad.dataset.FimadError: the dataset is unusable.
     """
-    from mujo.banks.bank import build_bank
-    from mujo.fimad.dataset import FimadDataset
-
     say = progress or (lambda f, m: None)
     ckpt = Path(checkpoint_dir)
     config, extra = read_checkpoint_config(ckpt)

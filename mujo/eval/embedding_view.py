@@ -14,6 +14,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from mujo.eval import projection
+
 JOINT = "joint"  # all modalities together in the joint space
 LEVELS = ("window", "clip")
 NONE_LABEL = "(none)"
@@ -263,8 +265,6 @@ def warm_default_view(store: Any, progress: Any = None) -> np.ndarray:
     Returns:
         (N, 2) coordinates.
     """
-    from mujo.eval import projection  # noqa: PLC0415
-
     spec = ViewSpec(modality=default_space(store.modalities))
     points = build_points(store, spec)
     return projection.cached_projection(key_parts(store, points, spec), lambda: point_vectors(store, points), {},

@@ -129,7 +129,7 @@ def project(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1
         knn_idx, knn_dist = knn_graph(laid, k, rng)
         umap_kw["precomputed_knn"] = (knn_idx, knn_dist, None)
     say(0.15, f"UMAP layout of {len(fit):,} points")
-    import umap  # noqa: PLC0415  (slow import, only when a projection is computed)
+    import umap  # noqa: PLC0415  (keeps umap off the Embedding Space page until a projection is computed)
 
     with warnings.catch_warnings():
         # "n_jobs overridden by random_state", "transform not available with precomputed_knn", numba notes

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
+from mujo.datasets.base import readable
+
 # Short sentences close to the chapter titles the text encoder was trained on; "{}" is the class phrase.
 DEFAULT_TEMPLATES: tuple[str, ...] = (
     "{}",
@@ -58,11 +60,6 @@ def check_templates(templates: Iterable[str]) -> tuple[str, ...]:
 def parse_templates(text: str) -> tuple[str, ...]:
     """Templates from a text area, one per line (blank lines ignored), validated."""
     return check_templates(text.splitlines())
-
-
-def readable(name: str) -> str:
-    """A class name as a phrase: underscores and dashes become spaces ("jumping_jacks" -> "jumping jacks")."""
-    return " ".join(name.replace("_", " ").replace("-", " ").split())
 
 
 def class_phrases(classes: Sequence[str], dataset_prompts: Mapping[str, str] | None = None,

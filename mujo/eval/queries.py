@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from mujo import features
+from mujo.features.text import DIM as MINILM_DIM
 from mujo.modality import Modality
 
 if TYPE_CHECKING:
     from mujo.banks.bank import WindowBank
-
-MINILM_DIM = 384  # all-MiniLM-L6-v2, the only text model free text can be embedded with here
 
 
 def renormalise(batch: dict[Modality, torch.Tensor], bank_stats: dict[str, Any] | None,
@@ -66,9 +66,7 @@ def embed_text_query(model: torch.nn.Module, text: str | list[str], extra: dict[
         raise ValueError(f"the checkpoint's text encoder takes {config.text_dim}-d text features "
                          f"(precomputed{f' for {source}' if source else ''}); free-text queries are embedded with "
                          f"all-MiniLM-L6-v2 ({MINILM_DIM}-d), so they need a checkpoint trained on MiniLM features")
-    from mujo.features import embed_texts  # MiniLM: loaded once per process
-
-    feats = torch.from_numpy(embed_texts(texts))  # (Q, 384)
+    feats = torch.from_numpy(features.embed_texts(texts))  # (Q, 384); looked up at call time: tests replace it
     with torch.no_grad():
         return model.eval().encode(Modality.TEXT, feats).numpy().astype(np.float32)
 

@@ -18,14 +18,16 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mujo.checkpoint import RETRIEVAL, read_checkpoint_config
 from mujo.eval.metrics import FirstRelevant, chance, first_relevant, mrr, recall_at_k
 from mujo.modality import Modality
+from mujo.store import open_store
 
 if TYPE_CHECKING:
     from mujo.eval.embed import EmbeddingStore
 
 KS = (1, 5, 10)
-RESULTS_FILE = "retrieval.json"
+RESULTS_FILE = RETRIEVAL  # saved beside the checkpoint; mujo.checkpoint names its files
 _BLOCK_ELEMENTS = 4 << 20  # scores per (queries, targets) block
 
 
@@ -151,9 +153,6 @@ def save_retrieval(df: pd.DataFrame, store: EmbeddingStore, split: str, *, check
 
 
 def _save_to_db(payload: dict[str, Any], key: str, ckpt: Path, db: Any) -> None:
-    from mujo.checkpoint import read_checkpoint_config
-    from mujo.store import open_store
-
     store = open_store(db)
     run_id = read_checkpoint_config(ckpt)[1].get("run_id")
     run = store.get_run(run_id) if isinstance(run_id, int) else None

@@ -2,34 +2,38 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 
 from mujo.checkpoint import CheckpointError, read_checkpoint_config
+from mujo.datasets.base import NULL_NAME
+from mujo.datasets.inputs import INPUTS
 from mujo.eval.classification import accuracy, confusion_matrix, macro_f1, per_class_f1, topk_accuracy
-from mujo.eval.prompts import DEFAULT_TEMPLATES, check_templates, class_phrases, expand
+from mujo.eval.prompts import check_templates, class_phrases, expand
+from mujo.eval.zeroshot_data import window_embeddings, windows_for
+from mujo.eval.zeroshot_settings import (
+    CHECKPOINT_NULLS,
+    NORMALIZE,
+    PARTS,
+    ZeroShotSettings,
+    checkpoint_null_problem,
+)
 from mujo.features.text import DIM as MINILM_DIM
 from mujo.features.text import embed_texts
 from mujo.modality import Modality
 from mujo.models.checkpoint_io import load_checkpoint
+from mujo.store import open_store
+from mujo.store.runs import now_iso
 
 if TYPE_CHECKING:
     from mujo.datasets.windowset import WindowSet
     from mujo.store import Store
 
-NULL_NAME = "NULL"  # = mujo.datasets.base.NULL_NAME (not imported: keeps this module free of dataset imports)
-INPUTS = ("imu", "pose")
-PARTS = ("all", "train", "val", "test")
-NORMALIZE = ("dataset", "checkpoint")
 TOPK = (1, 3, 5)
 Progress = Callable[[float, str], None]
 
@@ -38,24 +42,6 @@ def mean_null(class_rows: np.ndarray, extra: Mapping[str, Any] | None = None) ->
     """The paper's NULL embedding: the normalised mean of the activity classes' embeddings. (K, D) -> (D,)"""
     v = class_rows.mean(0)
     return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
-# NULL vectors a checkpoint can carry in its extra (mujo.train.null_anchor): name -> (extra key, how to get one)
-CHECKPOINT_NULLS: dict[str, tuple[str, str]] = {
-    "learned": ("null_embedding", "mujo pretrain --null-anchor TEXT"),
-    "centroid": ("null_centroid", "mujo pretrain --null-labels truth|curated (or --null-anchor TEXT)"),
-}
-
-
-def checkpoint_null_problem(how: Any, extra: Mapping[str, Any] | None, where: str | Path) -> str | None:
-    """Why the NULL embedding `how` cannot come from this checkpoint's extra, or None (also for other methods)."""
-    if not isinstance(how, str) or how not in CHECKPOINT_NULLS:
-        return None
-    key, hint = CHECKPOINT_NULLS[how]
-    if (extra or {}).get(key) is not None:
-        return None
-    return (f"null_embedding {how!r} needs the checkpoint's extra.{key}, which {where} lacks: it was pre-trained "
-            f"without NULL chapters; pre-train with {hint}, or use null_embedding 'mean'")
 
 
 def _from_checkpoint(name: str) -> Callable[[np.ndarray, Mapping[str, Any] | None], np.ndarray]:
@@ -73,28 +59,6 @@ def _from_checkpoint(name: str) -> Callable[[np.ndarray, Mapping[str, Any] | Non
 # paper's; "learned" and "centroid" are what a pre-training with NULL chapters stored (issue 5).
 NULL_EMBEDDINGS: dict[str, Callable[[np.ndarray, Mapping[str, Any] | None], np.ndarray]] = {
     "mean": mean_null, "learned": _from_checkpoint("learned"), "centroid": _from_checkpoint("centroid")}
-
-
-@dataclass
-class ZeroShotSettings:
-    """What to evaluate; the CLI and the page build the same object."""
-
-    dataset: str  # open_target spec (registry name, "name:/path" or a folder)
-    checkpoint: str  # checkpoint folder with a text encoder
-    inputs: str = "imu"  # window modality: "imu" or "pose"
-    templates: tuple[str, ...] = DEFAULT_TEMPLATES  # each with one "{}" for the class phrase
-    class_text: dict[str, str] | None = None  # class -> phrase, overriding the dataset's readable phrases
-    null: bool = False  # keep NULL windows as a class (else they are dropped)
-    null_embedding: str | tuple[float, ...] = "mean"  # mean (paper), learned (the checkpoint's NULL anchor),
-    #   centroid (its NULL training windows' mean embedding): a NULL_EMBEDDINGS name, or a (D,) joint-space vector
-    split: str | None = None  # a split name of dataset_splits; None with part != "all": the first split
-    part: str = "all"  # "all" windows, or the "test" (or "train"/"val") part of the split
-    normalize: str = "dataset"  # IMU z-score: the dataset's own stats or the checkpoint's (its bank's)
-    batch_size: int = 512  # windows per forward pass
-    threads: int = 1  # torch threads while embedding (restored afterwards)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
 
 @dataclass
@@ -238,9 +202,7 @@ def zeroshot(settings: ZeroShotSettings, *, store: Store | str | Path | None = N
         PromptError: a template without exactly one "{}", class_text naming unknown classes.
         DatasetError, ValueError: dataset unreadable, unknown split/part/inputs, no windows to evaluate.
     """
-    from mujo.eval.zeroshot_data import window_embeddings, windows_for  # noqa: PLC0415
-
-    t0, started = time.time(), _now()
+    t0, started = time.time(), now_iso()
     progress = progress or (lambda f, m: None)
     s = settings
     if s.inputs not in INPUTS or s.part not in PARTS or s.normalize not in NORMALIZE:
@@ -289,8 +251,6 @@ def zeroshot(settings: ZeroShotSettings, *, store: Store | str | Path | None = N
         macro_f1_top5=m["macro_f1_top5"], support={c: int(n) for c, n in zip(classes, support)},
         split=sel.split, part=s.part, fingerprint=sel.ws.fingerprint, warnings=sel.warnings)
     if store is not None:
-        from mujo.store import open_store  # noqa: PLC0415
-
         config = s.to_dict() | {"templates": list(templates), "resolved_split": sel.split,
                                 "method": extra.get("method", "mujo"), "fingerprint": sel.ws.fingerprint,
                                 "sites": list(sel.ws.sites), "channels": list(sel.ws.channels)}
@@ -301,41 +261,3 @@ def zeroshot(settings: ZeroShotSettings, *, store: Store | str | Path | None = N
                                                     checkpoint=str(s.checkpoint))
     progress(1.0, f"top-1 {result.top1:.3f}, macro F1 {result.macro_f1:.3f} on {result.n_windows} windows")
     return result
-
-
-def _now() -> str:
-    from mujo.store.runs import now_iso  # noqa: PLC0415
-
-    return now_iso()
-
-
-RUN_COLUMNS = ("run_id", "started", "dataset", "checkpoint", "method", "inputs", "null", "null_embedding", "templates",
-               "split", "part", "n_windows", "top1", "top3", "top5", "macro_f1", "accuracy")
-
-
-def zeroshot_runs(store: Store | str | Path | None = None) -> pd.DataFrame:
-    """Earlier zero-shot runs (newest first), one row each with their settings and metrics, for comparison."""
-    from mujo.curation.feedback import null_row_name  # noqa: PLC0415
-    from mujo.store import open_store  # noqa: PLC0415
-
-    store = open_store(store)
-    if not store.path.exists():  # listing must not create a store
-        return pd.DataFrame(columns=list(RUN_COLUMNS))
-    with closing(store.connect()) as conn:
-        rows = conn.execute(
-            "SELECT r.id, r.started, r.dataset, r.checkpoint, r.config, m.value AS metrics, n.value AS n "
-            "FROM runs r LEFT JOIN results m ON m.run_id = r.id AND m.key = 'metrics' "
-            "LEFT JOIN results n ON n.run_id = r.id AND n.key = 'n_windows' "
-            "WHERE r.kind = 'zeroshot' AND r.status = 'done' ORDER BY r.id DESC").fetchall()
-    out = []
-    for r in rows:
-        cfg, met = json.loads(r["config"] or "{}"), json.loads(r["metrics"] or "{}")
-        out.append({"run_id": int(r["id"]), "started": r["started"], "dataset": r["dataset"],
-                    "checkpoint": r["checkpoint"], "method": cfg.get("method"), "inputs": cfg.get("inputs"),
-                    "null": bool(cfg.get("null")), "null_embedding": null_row_name(cfg),
-                    "templates": len(cfg.get("templates") or []),
-                    "split": cfg.get("resolved_split"), "part": cfg.get("part", "all"),
-                    "n_windows": json.loads(r["n"]) if r["n"] else None,
-                    **{k: (np.nan if met.get(k) is None else met[k])
-                       for k in ("top1", "top3", "top5", "macro_f1", "accuracy")}})
-    return pd.DataFrame(out, columns=list(RUN_COLUMNS))

@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 import numpy as np
 import torch
 
+from mujo import datasets
 from mujo.checkpoint import CheckpointError
+from mujo.datasets.inputs import model_input, site_order, zscore_stats
+from mujo.datasets.prepare import PrepareSpec, checkpoint_problem, prepare
+from mujo.datasets.splits import dataset_splits, get_split, repeat_split, split_rows
 from mujo.modality import Modality
 
 if TYPE_CHECKING:
     from mujo.config import ModelConfig
     from mujo.datasets.windowset import WindowSet
-    from mujo.eval.zeroshot import ZeroShotSettings
+    from mujo.eval.zeroshot_settings import ZeroShotSettings
 
 STATS_WINDOWS = 10_000  # z-score stats from at most this many evenly spaced windows (bounded memory)
 Progress = Callable[[float, str], None]
@@ -47,8 +51,6 @@ def windows_for(s: ZeroShotSettings, config: ModelConfig, extra: Mapping[str, An
         CheckpointError: the checkpoint's sites, channels or window length do not fit the windows.
         ValueError: unknown split, NULL asked of a dataset without NULL, no windows left to evaluate.
     """
-    from mujo.datasets.inputs import site_order, zscore_stats  # noqa: PLC0415
-
     ws = windows if windows is not None else _prepare(s, config, progress)
     imu = s.inputs == Modality.IMU.value
     if s.null and not ws.info.has_null:
@@ -64,15 +66,13 @@ def windows_for(s: ZeroShotSettings, config: ModelConfig, extra: Mapping[str, An
     sel = Selection(ws=ws, rows=np.arange(len(ws)), y=np.zeros(0, np.int64), modality=s.inputs)
     stats_rows = sel.rows
     if s.split or s.part != "all":
-        from mujo.datasets.splits import dataset_splits, get_split, split_rows  # noqa: PLC0415
-
         if s.split:
             split = get_split(ws, s.split)
         else:  # the dataset's first split: its fixed one where it has one
             splits = dataset_splits(ws)
             if not splits:
                 raise ValueError(f"{s.dataset} has no splits, so it has no {s.part!r} part; use part 'all'")
-            split = splits[0]
+            split = repeat_split(splits, 0)
         parts = split_rows(ws, split)
         sel.split, stats_rows = split.name, np.sort(np.asarray(parts["train"]))
         if s.part != "all":
@@ -105,10 +105,7 @@ def windows_for(s: ZeroShotSettings, config: ModelConfig, extra: Mapping[str, An
 
 
 def _prepare(s: ZeroShotSettings, config: ModelConfig, progress: Progress | None) -> WindowSet:
-    from mujo.datasets import open_target  # noqa: PLC0415
-    from mujo.datasets.prepare import PrepareSpec, checkpoint_problem, prepare  # noqa: PLC0415
-
-    ds = open_target(s.dataset)
+    ds = datasets.open_target(s.dataset)  # looked up at call time: tests replace it
     imu = s.inputs == Modality.IMU.value
     # only the placements the checkpoint has a site for: a two-wrist dataset still runs a one-wrist model
     placements = tuple(p for p, site in ds.info.placements.items() if site in config.imu_sites) if imu else ()
@@ -142,8 +139,6 @@ def _checkpoint_stats(s: ZeroShotSettings, config: ModelConfig, extra: Mapping[s
 def window_embeddings(model: torch.nn.Module, sel: Selection, batch_size: int = 512, *,
                       progress: Progress | None = None) -> np.ndarray:
     """(N, D) unit-norm float32 embeddings of the selected windows, in batches under inference mode."""
-    from mujo.datasets.inputs import model_input  # noqa: PLC0415
-
     n = len(sel.rows)
     out = np.empty((n, model.config.embed_dim), np.float32)
     batch_size = max(1, int(batch_size))

@@ -10,12 +10,12 @@ import sqlite3
 from pathlib import Path
 
 from mujo import paths
-from mujo.store.labels import LABELS, LabelsMixin
+from mujo.store.labels import LABELS, LabelsMixin, dataset_key
 from mujo.store.runs import STATUSES, RunsMixin
 from mujo.store.schema import SCHEMA_VERSION, connect
 from mujo.store.sweeps import SweepsMixin
 
-__all__ = ["LABELS", "SCHEMA_VERSION", "STATUSES", "Store", "open_store"]
+__all__ = ["LABELS", "SCHEMA_VERSION", "STATUSES", "Store", "dataset_key", "open_store"]
 
 
 class Store(RunsMixin, LabelsMixin, SweepsMixin):

@@ -6,7 +6,7 @@ import math
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -27,6 +27,35 @@ ALL_VIDEOS = "(all)"  # the `video` of labelling_progress's overall row
 _INSERT = ("INSERT INTO label_events (dataset, clip_id, t0_s, t1_s, label, activity, annotator, note, created)"
            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 _MAX_SHOWN_PROBLEMS = 20
+_SAME = ("label", "activity", "annotator", "note")  # an imported event equal in these to the label in force is a no-op
+
+
+def dataset_key(dataset: str | Path) -> str:
+    """The store's key of a dataset: a folder's resolved path (what the app's pages use), any other text as given."""
+    path = Path(dataset).expanduser()
+    return str(path.resolve()) if path.is_dir() else str(dataset)
+
+
+def label_range(e: Mapping[str, Any]) -> tuple[str, float, float | None]:
+    """What a later event supersedes: the same clip and exactly the same range."""
+    return e["clip_id"], float(e["t0_s"]), None if e["t1_s"] is None else float(e["t1_s"])
+
+
+def _in_force(events: list[Mapping[str, Any]]) -> dict[tuple, Mapping[str, Any]]:
+    """The label event in force per range: the latest one not undone (as `Store.current_labels`)."""
+    undone = {e["undo_of"] for e in events if e["undo_of"] is not None}
+    out: dict[tuple, Mapping[str, Any]] = {}
+    for e in events:  # oldest first
+        if e["undo_of"] is None and e["id"] not in undone:
+            out[label_range(e)] = e
+    return out
+
+
+def _event_rows(conn: sqlite3.Connection, dataset: str, clip_id: str | None = None) -> list[dict[str, Any]]:
+    sql, args = "SELECT * FROM label_events WHERE dataset = ?", [dataset]
+    if clip_id is not None:
+        sql, args = sql + " AND clip_id = ?", args + [clip_id]
+    return [dict(r) for r in conn.execute(sql + " ORDER BY id", args)]
 
 
 def _text(value: Any, what: str, *, max_chars: int | None = None, max_bytes: int | None = None,
@@ -227,7 +256,7 @@ class LabelsMixin:
     def label_events(self, dataset: str, clip_id: str | None = None) -> pd.DataFrame:
         """The full event log of a dataset (or one clip), oldest first.
 
-        For the label in force before and after each event, see `mujo.curation.label_io.label_history`.
+        For the label in force before and after each event, see `mujo.curation.label_export.label_history`.
         """
         sql, args = "SELECT * FROM label_events WHERE dataset = ?", [dataset]
         if clip_id is not None:
@@ -235,6 +264,52 @@ class LabelsMixin:
         with closing(self.connect()) as conn:
             df = pd.read_sql_query(sql + " ORDER BY id", conn, params=args)
         return df[EVENT_COLUMNS]
+
+    def label_event_rows(self, dataset: str, clip_id: str | None = None) -> list[dict[str, Any]]:
+        """The event log of a dataset (or one clip) as plain dicts (SQL NULL = None), oldest first."""
+        with closing(self.connect()) as conn:
+            return _event_rows(conn, dataset, clip_id)
+
+    def add_new_label_events(self, dataset: str, events: Sequence[Mapping[str, Any]], *, dry_run: bool = False
+                             ) -> tuple[int, int, list[int]]:
+        """Append checked label events (`check_label_event`'s fields and `created`) in one transaction, skipping
+        each that equals (label, activity, annotator, note) the label in force on its exact range, counting the
+        events before it in `events`: adding the same events twice adds nothing the second time.
+
+        Args:
+            dataset: the store's key of the dataset.
+            events: the events, in order.
+            dry_run: count only; nothing is written, and a store file that does not exist is not created.
+        Returns:
+            (added, unchanged, the new event ids).
+        """
+        added, unchanged, ids = 0, 0, []
+
+        def apply(conn: sqlite3.Connection | None) -> None:
+            nonlocal added, unchanged
+            force = {k: dict(v) for k, v in _in_force(_event_rows(conn, dataset) if conn is not None else []).items()}
+            for e in events:
+                key = label_range(e)
+                if key in force and all(force[key][c] == e[c] for c in _SAME):
+                    unchanged += 1
+                    continue
+                added += 1
+                force[key] = e
+                if conn is not None and not dry_run:
+                    cur = conn.execute(_INSERT, (dataset, e["clip_id"], e["t0_s"], e["t1_s"], e["label"],
+                                                 e["activity"], e["annotator"], e["note"], e["created"]))
+                    ids.append(int(cur.lastrowid))
+
+        if dry_run and not Path(getattr(self, "path", "")).exists():  # a dry run never creates the store
+            apply(None)
+        else:
+            with closing(self.connect()) as conn:
+                if dry_run:
+                    apply(conn)
+                else:
+                    with write(conn):
+                        apply(conn)
+        return added, unchanged, ids
 
     def current_labels(self, dataset: str) -> pd.DataFrame:
         """The label in force per (clip_id, t0_s, t1_s): the latest event there that was not undone.

@@ -7,7 +7,8 @@ import math
 import sqlite3
 from contextlib import closing
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -93,6 +94,23 @@ class RunsMixin:
             sql, args = sql + " WHERE kind = ?", (kind,)
         with closing(self.connect()) as conn:
             return pd.read_sql_query(sql + " ORDER BY id DESC", conn, params=args)
+
+    def done_runs(self, kind: str, result_keys: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The runs of a kind with status done, newest first: id, started, dataset, checkpoint, `config` decoded and
+        `results` {key: decoded value, None where the run has none} of `result_keys`. A store file that does not
+        exist yet holds none (and is not created)."""
+        if not Path(getattr(self, "path", "")).exists():
+            return []
+        keys = list(result_keys)
+        cols = "".join(f", v{i}.value AS v{i}" for i in range(len(keys)))
+        joins = "".join(f" LEFT JOIN results v{i} ON v{i}.run_id = r.id AND v{i}.key = ?" for i in range(len(keys)))
+        with closing(self.connect()) as conn:
+            rows = conn.execute(f"SELECT r.id, r.started, r.dataset, r.checkpoint, r.config{cols} FROM runs r{joins} "
+                                "WHERE r.kind = ? AND r.status = 'done' ORDER BY r.id DESC", (*keys, kind)).fetchall()
+        return [{"id": int(r["id"]), "started": r["started"], "dataset": r["dataset"], "checkpoint": r["checkpoint"],
+                 "config": json.loads(r["config"] or "{}"),
+                 "results": {k: json.loads(r[f"v{i}"]) if r[f"v{i}"] else None for i, k in enumerate(keys)}}
+                for r in rows]
 
     def log_metrics(self, run_id: int, epoch: int, split: str, values: Mapping[str, float]) -> None:
         """Write metrics of one epoch and split; writing an epoch again replaces its values."""

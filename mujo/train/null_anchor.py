@@ -20,8 +20,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from mujo.features.text import MINILM, embed_texts
 from mujo.fimad.layout import CLIPS, NULL_LABEL
 from mujo.modality import Modality
+from mujo.store import dataset_key, open_store
 from mujo.train.settings import PretrainSettings, null_labels
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ _BATCH = 512
 
 def null_clip_ids(bank: WindowBank, source: str, dataset: str | Path, store: Store | str | Path | None = None
                   ) -> list[str]:
-    """The bank's NULL clips: label "null_class" in clips.csv ("truth") or a whole-clip "null" label in force in
+    """The bank's NULL clips: label NULL_LABEL in clips.csv ("truth") or a whole-clip "null" label in force in
     the store ("curated", keyed by `dataset_key(dataset)`).
 
     Raises:
@@ -48,9 +50,6 @@ def null_clip_ids(bank: WindowBank, source: str, dataset: str | Path, store: Sto
                              "in the store and use null_labels 'curated'")
         return ids
     if source == "curated":
-        from mujo.store import open_store  # noqa: PLC0415
-        from mujo.curation.label_io import dataset_key  # noqa: PLC0415
-
         st, key = open_store(store), dataset_key(dataset)
         labels = st.whole_clip_labels(key)
         ids = [c for c in clips["clip_id"] if labels.get(c, ("",))[0] == "null"]
@@ -67,8 +66,6 @@ def anchor_features(bank: WindowBank, anchor: str) -> np.ndarray:
     Raises:
         ValueError: the bank has no text, or its text features come from another model (precomputed ones).
     """
-    from mujo.features.text import MINILM, embed_texts  # noqa: PLC0415
-
     if Modality.TEXT not in bank.modalities:
         raise ValueError("a NULL anchor needs text features; the window bank has none")
     name = (bank.meta.get("text") or {}).get("name")

@@ -16,6 +16,7 @@ import streamlit as st
 from mujo import jobs
 from mujo import models_registry as registry
 from mujo.curation import feedback as nf
+from mujo.curation import feedback_runs as fr
 from mujo.ui import background
 from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys
@@ -45,7 +46,7 @@ def _base() -> tuple[Path | None, str]:
 def _settings(root: str, base: Path, anchor: str, resume: bool = False) -> tuple[list[str] | None, str]:
     """(`mujo pretrain` argv, "") for the feedback run, or (None, why it cannot be made)."""
     try:
-        return nf.pretrain_argv(nf.feedback_settings(base, root, nf.feedback_out(base), anchor=anchor,
+        return fr.pretrain_argv(fr.feedback_settings(base, root, nf.feedback_out(base), anchor=anchor,
                                                      resume=resume)), ""
     except ValueError as e:
         return None, str(e)
@@ -97,7 +98,7 @@ def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
 
 def _compare_work(root: str, checkpoints: list[str]):
     def work(progress) -> None:
-        nf.compare_null(root, checkpoints, store=cq.store().path, progress=progress)
+        fr.compare_null(root, checkpoints, store=cq.store().path, progress=progress)
 
     return work
 

@@ -15,7 +15,7 @@ import streamlit as st
 from mujo.fimad.dataset import FimadDataset
 from mujo.curation import suggest as nsg
 from mujo.store import LABELS
-from mujo.curation.label_io import label_history
+from mujo.curation.label_export import label_history
 from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape

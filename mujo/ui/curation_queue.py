@@ -18,8 +18,7 @@ import streamlit as st
 from mujo import models_registry as registry
 from mujo.fimad.dataset import FimadDataset
 from mujo.curation import suggest as nsg
-from mujo.store import LABELS, Store
-from mujo.curation.label_io import dataset_key
+from mujo.store import LABELS, Store, dataset_key
 from mujo.ui import dataset as uds
 from mujo.ui.model import demo_training, store_stamp
 from mujo.ui.state import QP_CLIP, StateKeys, start_player, write_clip_param

@@ -122,7 +122,7 @@ def _phrases(spec: str, info: Any) -> dict[str, str] | None:
 def _form() -> Any | None:
     """The run's settings (a ZeroShotSettings), or None when something is missing or does not fit."""
     from mujo.eval.prompts import PromptError, parse_templates  # noqa: PLC0415
-    from mujo.eval.zeroshot import ZeroShotSettings  # noqa: PLC0415
+    from mujo.eval.zeroshot_settings import ZeroShotSettings  # noqa: PLC0415
 
     ckpt = _choose_checkpoint(tg.checkpoint_infos(need="text"))
     spec = _choose_dataset()
@@ -229,7 +229,7 @@ def _short_dataset(spec: Any) -> str:
 
 def zeroshot_page() -> None:
     """The page below its title (guards, form, run, result, earlier runs)."""
-    from mujo.eval.zeroshot import zeroshot_runs  # noqa: PLC0415
+    from mujo.eval.zeroshot_settings import zeroshot_runs  # noqa: PLC0415
 
     if not tg.checkpoint_infos(need="text"):
         st.info(md_escape(f"No checkpoint with a text encoder under {registry.models_dir()} yet. Zero-shot needs a "

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mujo.curation.feedback import null_row_name
+from mujo.eval.zeroshot_settings import null_row_name
 from mujo.ui.embed_plot import html_escape
 from mujo.ui.text import md_escape
 

@@ -14,8 +14,8 @@ from target_fixtures import zeroshot_result
 
 from mujo import jobs
 from mujo.curation import feedback as nf
-from mujo.curation.label_io import dataset_key
-from mujo.store import Store
+from mujo.curation import feedback_runs as fr
+from mujo.store import Store, dataset_key
 from mujo.ui.state import StateKeys
 
 PAGE = "pages/6_Curation.py"
@@ -102,7 +102,7 @@ def test_compare_null_rows_of_the_fed_back_model(env: dict[str, Path], monkeypat
             Store(store).save_run("zeroshot", results=r.results(), dataset=s.dataset, checkpoint=ckpt,
                                   config=s.to_dict() | {"resolved_split": nf.SPLIT, "method": "mujo"})
 
-    monkeypatch.setattr(nf, "compare_null", fake)
+    monkeypatch.setattr(fr, "compare_null", fake)
     at = app_test(PAGE).run()
     _ok(at)
     assert "Fed-back model" in _text(at)

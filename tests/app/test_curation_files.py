@@ -12,10 +12,9 @@ import pandas as pd
 import pytest
 from app_helpers import app_test
 
-from mujo.curation.label_io import dataset_key
 from mujo.curation.label_windows import export_table
 from mujo.fimad.dataset import FimadDataset
-from mujo.store import Store
+from mujo.store import Store, dataset_key
 from mujo.ui.state import StateKeys
 
 PAGE = "pages/6_Curation.py"

@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 from app_helpers import LABELS, app_test, texts
 
-from mujo.curation.label_io import dataset_key
-from mujo.store import Store
+from mujo.store import Store, dataset_key
 from mujo.ui.state import StateKeys
 
 PAGE = "pages/6_Curation.py"

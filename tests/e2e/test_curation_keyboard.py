@@ -40,7 +40,7 @@ def _position(page) -> tuple[int, int, str]:
 
 
 def _store_labels(home: Path, data: Path) -> dict[str, str]:
-    from mujo.curation.label_io import dataset_key  # noqa: PLC0415
+    from mujo.store import dataset_key  # noqa: PLC0415
     from mujo.store import Store  # noqa: PLC0415
 
     labels = Store(home / "mujo.sqlite").current_labels(dataset_key(data))
