@@ -11,7 +11,9 @@ import torch
 from fimad_factory import add_nan_gap, edit_manifest, make_fimad, rewrite_imu, rewrite_pose, set_cell
 
 from mujo.banks import bank as bank_mod
-from mujo.banks.bank import BankSpec, WindowBank, build_bank, normalize_pose
+from mujo.banks.bank import WindowBank, build_bank
+from mujo.banks.pose import normalize_pose
+from mujo.banks.spec import BankSpec
 from mujo.features import text as text_mod
 from mujo.fimad.dataset import FimadDataset
 from mujo.fimad.skeleton import JOINT_INDEX

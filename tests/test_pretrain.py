@@ -9,9 +9,9 @@ import torch
 from safetensors.torch import load_file
 from train_fixtures import SITES, one_thread, train_data  # noqa: F401 (fixtures)
 
-from mujo.models.checkpoint_io import load_checkpoint
 from mujo.cli import main
 from mujo.modality import Modality
+from mujo.models.checkpoint_io import load_checkpoint
 from mujo.store import Store
 from mujo.train.pretrain import PretrainSettings, pretrain
 

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import torch
 
-from mujo.models.checkpoint_io import save_checkpoint
 from mujo.cli import main
 from mujo.datasets.base import NULL_INDEX, Recording
 from mujo.datasets.generic import write_generic
 from mujo.models import create_model
+from mujo.models.checkpoint_io import save_checkpoint
 from mujo.store import Store
 from mujo.train.finetune import FinetuneInterrupted, FinetuneSettings
 from mujo.train.sweep import (

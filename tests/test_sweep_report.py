@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from mujo.datasets.inputs import inputs_text
 from mujo.train import sweep_report as sr
 
 
@@ -161,7 +162,7 @@ def test_to_csv_round_trip() -> None:
 def test_helpers() -> None:
     assert sr.fraction_label(0.02) == "2%" and sr.fraction_label(0.005) == "0.5%" and sr.fraction_label(1) == "100%"
     assert sr.checkpoint_name("/a/run/best") == "run/best" and sr.checkpoint_name(None) == ""
-    assert sr._inputs_text('["imu", "pose"]') == "imu+pose" and sr._inputs_text(["pose"]) == "pose"
+    assert inputs_text('["imu", "pose"]') == "imu+pose" and inputs_text(["pose"]) == "pose"
 
 
 def test_baselines_pair_by_architecture() -> None:

@@ -15,111 +15,25 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import torch
 
 from mujo import paths
-from mujo.banks.build import Sources, write_bank
-from mujo.fimad.skeleton import IMU_SITES, JOINT_INDEX
+from mujo.banks.build import write_bank
+from mujo.banks.pose import normalize_pose
+from mujo.banks.sources import bank_share, resolve_sources, source_key
+from mujo.banks.spec import BankSpec, Sources
+from mujo.fimad.dataset import FimadDataset
 from mujo.modality import Modality
-
-if TYPE_CHECKING:
-    import torch
-
-    from mujo.fimad.dataset import FimadDataset
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 BANK_VERSION = 1
-IMU_CHANNELS = ("acc", "gyro")
-_ROOT, _RHIP, _LHIP = JOINT_INDEX["Hip"], JOINT_INDEX["RHip"], JOINT_INDEX["LHip"]
-
-
-@dataclass(frozen=True)
-class BankSpec:
-    """What a bank holds. Values are normalised on creation (enum members, tuples, channels in [acc, gyro] order).
-
-    imu_sites None means every site of the dataset; video_feature None means the dataset's precomputed video
-    features when it lists some, else "mujo_flow".
-    """
-
-    modalities: tuple[Modality, ...] = tuple(Modality)
-    imu_sites: tuple[str, ...] | None = None
-    imu_channels: tuple[str, ...] = IMU_CHANNELS
-    window: int = 100
-    hop: int = 50
-    trim: float = 0.15
-    text_field: str = "chapter_norm"
-    video_feature: str | None = None
-
-    def __post_init__(self) -> None:
-        mods = tuple(dict.fromkeys(Modality(m) for m in self.modalities))
-        if not mods:
-            raise ValueError("a bank needs at least one modality")
-        channels = tuple(self.imu_channels)
-        bad = [c for c in channels if c not in IMU_CHANNELS]
-        if bad or not channels:
-            raise ValueError(f"imu_channels must be a non-empty subset of {IMU_CHANNELS}, got {list(channels)}")
-        sites = None if self.imu_sites is None else tuple(dict.fromkeys(self.imu_sites))
-        unknown = [s for s in sites or () if s not in IMU_SITES]
-        if unknown or sites == ():
-            raise ValueError(f"imu_sites must be a non-empty list of {', '.join(IMU_SITES)}; unknown: {unknown}")
-        if int(self.window) != self.window or self.window < 2 or int(self.hop) != self.hop or self.hop < 1:
-            raise ValueError(f"window (>= 2) and hop (>= 1) must be integers, got {self.window}, {self.hop}")
-        for name, value in (("modalities", mods), ("imu_sites", sites), ("window", int(self.window)),
-                            ("hop", int(self.hop)), ("trim", float(self.trim)),
-                            ("imu_channels", tuple(c for c in IMU_CHANNELS if c in channels))):
-            object.__setattr__(self, name, value)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able (modalities as their values)."""
-        d = asdict(self)
-        d["modalities"] = [m.value for m in self.modalities]
-        d["imu_sites"] = None if self.imu_sites is None else list(self.imu_sites)
-        d["imu_channels"] = list(self.imu_channels)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> BankSpec:
-        return cls(**d)
-
-
-def normalize_pose(x: np.ndarray) -> np.ndarray:
-    """Centre and face windows of poses, in place.
-
-    Subtracts each window's mean root (Hip) position, then rotates about +y so that the window's mean hip line
-    LHip -> RHip points along +x: the result does not depend on where the person stands or which way they face.
-
-    Args:
-        x: (B, T, 17, 3) float32 metres, +y up.
-    Returns:
-        x, changed in place.
-    """
-    b, t = x.shape[:2]
-    if x.size == 0:
-        return x
-    # means over time as a matrix product (numpy reduces a middle axis slowly), then per-coordinate strided
-    # arithmetic: broadcasting over the trailing axis of 3 is several times slower
-    mean = (np.ones((1, t), np.float32) @ x.reshape(b, t, -1)).reshape(b, -1, 3) / t  # (B, 17, 3)
-    root, hip = mean[:, _ROOT], mean[:, _RHIP] - mean[:, _LHIP]  # (B, 3)
-    r = np.hypot(hip[:, 0], hip[:, 2])
-    ok = r > 1e-9
-    c = np.where(ok, hip[:, 0] / np.where(ok, r, 1), 1).astype(np.float32)[:, None]  # (B, 1) cos, sin of the
-    s = np.where(ok, hip[:, 2] / np.where(ok, r, 1), 0).astype(np.float32)[:, None]  # hip angle about +y
-    y = x.reshape(b, -1, 3)
-    px, pz = y[:, :, 0].copy(), y[:, :, 2]
-    # rotate(p - root) = rotate(p) - rotate(root): (c x + s z, y, c z - s x)
-    ox = c * root[:, 0:1] + s * root[:, 2:3]
-    oz = c * root[:, 2:3] - s * root[:, 0:1]
-    y[:, :, 0] = c * px + s * pz - ox
-    y[:, :, 2] = c * pz - s * px - oz
-    y[:, :, 1] -= root[:, 1:2]
-    return x
 
 
 class WindowBank:
@@ -273,8 +187,6 @@ class WindowBank:
             {Modality: float32 tensor}: TEXT (B, Dt); VIDEO (B, Dv) z-scored; POSE (B, T, 17, 3) centred and faced
             (`normalize_pose`); IMU (B, T, S, C) z-scored per channel, [acc xyz, gyro xyz] per site.
         """
-        import torch
-
         rows = np.asarray(rows, np.int64)
         wanted = self.modalities if modalities is None else [Modality(m) for m in modalities]
         out: dict[Modality, torch.Tensor] = {}
@@ -344,9 +256,6 @@ def build_bank(ds: FimadDataset | str | Path, spec: BankSpec | None = None, *, p
     Raises:
         ValueError: IMU sites the dataset does not have (named), gyro asked of a dataset without gyro, or a bad spec.
     """
-    from mujo.banks.sources import resolve_sources, source_key
-    from mujo.fimad.dataset import FimadDataset
-
     if not isinstance(ds, FimadDataset):
         ds = FimadDataset(ds)
     spec = spec or BankSpec()
@@ -367,8 +276,6 @@ def build_bank(ds: FimadDataset | str | Path, spec: BankSpec | None = None, *, p
 
 
 def _build(ds: FimadDataset, spec: BankSpec, src: Sources, key: str, target: Path, progress: Progress | None) -> None:
-    from mujo.banks.sources import bank_share
-
     tmp = target.with_name(f".{key}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

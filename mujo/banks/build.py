@@ -4,39 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
+from numpy.lib.format import open_memmap
 
+from mujo.banks.spec import Sources
+from mujo.features.video import video_features
+from mujo.fimad.dataset import FimadDataset
 from mujo.fimad.errors import ClipError
 from mujo.fimad.skeleton import N_JOINTS
 from mujo.modality import Modality
 
-if TYPE_CHECKING:
-    from mujo.fimad.dataset import FimadDataset
-    from mujo.features.text import TextFeatures
-
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
 STD_FLOOR = 1e-6  # a channel with a smaller spread (constant) is scaled by 1
-
-
-@dataclass
-class Sources:
-    """What a bank is built from: the modalities found, their features and the IMU layout."""
-
-    modalities: tuple[Modality, ...]  # requested and present, in the spec's order
-    missing: dict[str, str]  # requested modality -> why the bank lacks it
-    window: int
-    hop: int
-    trim: float
-    site_index: list[int] = field(default_factory=list)  # positions of the requested sites in the dataset's arrays
-    channels: tuple[str, ...] = ()
-    text: TextFeatures | None = None
-    video_feature: str | None = None
-    video_dim: int = 0
 
 
 class _Moments:
@@ -92,10 +75,6 @@ def write_bank(ds: FimadDataset, src: Sources, out: Path, progress: Progress | N
     another; window i covers frames [offset[i], offset[i] + window). `video.npy` (N, Dv) holds window means of the
     frame features, `text.npy` (n_clips, Dt) one vector per clip. Only windows valid in every modality are kept.
     """
-    from numpy.lib.format import open_memmap
-
-    from mujo.features.video import video_features
-
     index = ds.windows(src.window, src.hop, src.trim)
     counts = np.bincount(index.codes, minlength=len(index.clip_list))
     clips = [c for c, n in zip(index.clip_list, counts) if n]

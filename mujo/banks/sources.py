@@ -6,19 +6,19 @@ import hashlib
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import numpy as np
 
-from mujo.fimad.arrays import ArrayFileError, npy_info, npz_members
-from mujo.banks.build import Sources
+from mujo.banks.spec import BankSpec, Sources
+from mujo.features import flow
 from mujo.features.cache import file_sha256, listing_stamp
+from mujo.features.text import text_features
+from mujo.features.video import MUJO_FLOW, ensure_video_features, flow_dir, precomputed_video_features
+from mujo.fimad.arrays import ArrayFileError, npy_info, npz_members
+from mujo.fimad.dataset import FimadDataset
 from mujo.fimad.layout import DATASET_FILES, FEATURES_DIR, IMU_DIR, NPY, NPZ, POSE_DIR
 from mujo.modality import Modality
-
-if TYPE_CHECKING:
-    from mujo.banks.bank import BankSpec
-    from mujo.fimad.dataset import FimadDataset
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -42,9 +42,6 @@ def _sub(progress: Progress | None, lo: float, hi: float) -> Progress | None:
 
 def _video_dim(ds: FimadDataset, name: str) -> int:
     """The feature size of a video feature (0 when no clip has a file)."""
-    from mujo.features import flow
-    from mujo.features.video import MUJO_FLOW, flow_dir
-
     if name == MUJO_FLOW:
         folder = flow_dir(ds)
         return flow.DIM if folder is not None and any(folder.glob("*.npy")) else 0
@@ -62,9 +59,6 @@ def resolve_sources(ds: FimadDataset, spec: BankSpec, progress: Progress | None 
     Raises:
         ValueError: requested IMU sites missing from the dataset (named), or gyro requested but absent.
     """
-    from mujo.features.text import text_features
-    from mujo.features.video import ensure_video_features, precomputed_video_features
-
     clips = ds.clips
     src = Sources(modalities=(), missing={}, window=spec.window, hop=spec.hop, trim=spec.trim)
     present = []
@@ -119,8 +113,6 @@ def bank_share(src: Sources) -> float:
 
 def source_key(ds: FimadDataset, spec: BankSpec, src: Sources, version: int) -> str:
     """The cache key: a hash of the dataset's files and listings, the features used, the spec and the version."""
-    from mujo.features.video import MUJO_FLOW, flow_dir
-
     root = ds.root
     parts: dict[str, object] = {
         "version": version, "root": str(root.resolve()), "spec": spec.to_dict(), "max_gap_s": ds.max_gap_s,

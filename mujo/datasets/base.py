@@ -9,6 +9,7 @@ windows, z-scores, splits) lives in `mujo.datasets.prepare` and `mujo.datasets.s
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,8 +167,6 @@ def _natural(s: str) -> tuple:
 
 
 def _split_digits(s: str) -> list[str]:
-    import re  # noqa: PLC0415
-
     return [t for t in re.split(r"(\d+)", s) if t]
 
 

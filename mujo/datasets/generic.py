@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 
+from mujo.datasets.base import NULL_INDEX, DatasetError, DatasetInfo, FixedSplit, G, Recording, TargetDataset
 from mujo.fimad.skeleton import IMU_SITES, JOINTS
-from mujo.datasets.base import G, NULL_INDEX, DatasetError, DatasetInfo, FixedSplit, Recording, TargetDataset
 
 META = "mujo-dataset.json"
 UNITS: dict[str, dict[str, float]] = {  # channel group -> accepted unit -> factor to SI
@@ -215,8 +216,6 @@ def _recordings(meta: dict, root: Path, path: Path) -> list[dict[str, Any]]:
 
 
 def _read_csv(path: Path) -> dict[str, np.ndarray]:
-    import pandas as pd
-
     try:
         df = pd.read_csv(path, dtype={"label": str}, keep_default_na=False, na_values={"label": []},
                          low_memory=False)
@@ -297,8 +296,6 @@ def write_generic(root: str | Path, recordings: Sequence[Recording], *, name: st
             cols.update(zip(POSE_COLUMNS, np.asarray(r.pose).reshape(len(r), -1).T))
         names = np.array(list(classes) + [null_label or ""], dtype=object)
         cols["label"] = names[np.where(r.labels == NULL_INDEX, len(classes), r.labels)]
-        import pandas as pd
-
         pd.DataFrame(cols).to_csv(root / file, index=False, float_format="%.7g")
         table.append({"file": file, "subject": r.subject, "session": r.session})
     meta = {"name": name, "rate_hz": float(recordings[0].rate),

@@ -1,17 +1,43 @@
-"""What a model sees of a target dataset's windows: z-scored IMU, normalised pose, its site order, and whether a
-checkpoint fits the dataset at all."""
+"""What a model sees of a target dataset's windows: the classifier inputs ("imu", "pose"), z-scored IMU, normalised
+pose, its site order, and whether a checkpoint fits the dataset at all."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from mujo.banks.pose import normalize_pose
+from mujo.checkpoint import CheckpointError
+from mujo.config import ModelConfig
 from mujo.datasets.base import DatasetError, DatasetInfo
+from mujo.datasets.windowset import WindowSet
+from mujo.modality import Modality
 
-if TYPE_CHECKING:
-    from mujo.config import ModelConfig
-    from mujo.datasets.windowset import WindowSet
+INPUTS = (Modality.IMU.value, Modality.POSE.value)  # what a classifier (fine-tuning, zero-shot) can take
+INPUT_SEP = "+"  # between the inputs of a combination: "imu+pose"
+
+
+def parse_inputs(value: Any) -> tuple[str, ...]:
+    """The inputs named by a tuple/list/array, by "imu+pose", or by a JSON list's text '["imu", "pose"]' (not checked;
+    see `valid_inputs`)."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return tuple(str(v) for v in value)
+    text = str(value).strip()
+    if text.startswith("["):
+        text = text.strip("[]").replace('"', "").replace("'", "")
+        return tuple(p.strip() for p in text.split(",") if p.strip())
+    return tuple(text.split(INPUT_SEP))
+
+
+def inputs_text(value: Any) -> str:
+    """"imu", "pose" or "imu+pose": the text of the inputs `parse_inputs` reads from `value`."""
+    return INPUT_SEP.join(parse_inputs(value))
+
+
+def valid_inputs(inputs: Sequence[str]) -> bool:
+    """Whether `inputs` is a non-empty combination of INPUTS without repeats."""
+    return bool(inputs) and len(set(inputs)) == len(inputs) and all(i in INPUTS for i in inputs)
 
 
 def zscore_stats(imu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,8 +82,6 @@ def model_input(ws: WindowSet, rows: np.ndarray, modality: str, *, mean: np.ndar
     if str(modality) == "pose":
         if ws.pose is None:
             raise DatasetError(f"{ws.info.name} windows were prepared without pose (PrepareSpec(pose=True))")
-        from mujo.banks.bank import normalize_pose
-
         return normalize_pose(np.asarray(ws.pose[rows], dtype=np.float32).copy())
     raise ValueError(f"modality must be 'imu' or 'pose', got {modality!r}")
 
@@ -68,8 +92,6 @@ def site_order(ws_sites: Sequence[str], model_sites: Sequence[str]) -> list[int]
     Raises:
         CheckpointError: the two site sets differ (names both and how to pre-train a matching model).
     """
-    from mujo.checkpoint import CheckpointError
-
     ws_sites, model_sites = list(ws_sites), list(model_sites)
     if sorted(ws_sites) != sorted(model_sites) or len(set(ws_sites)) != len(ws_sites):
         raise CheckpointError(f"the dataset's sensors sit at {ws_sites} but the checkpoint was pre-trained for "
@@ -79,11 +101,11 @@ def site_order(ws_sites: Sequence[str], model_sites: Sequence[str]) -> list[int]
 
 
 def checkpoint_problem(info: DatasetInfo, config: ModelConfig, inputs: Sequence[str]) -> str | None:
-    """Why a checkpoint with `config` cannot run on `info`'s dataset with `inputs` ("imu", "pose"), or None."""
+    """Why a checkpoint with `config` cannot run on `info`'s dataset with `inputs` (of INPUTS), or None."""
     modalities = {str(m) for m in config.modalities}
     problems = []
     for inp in inputs:
-        if str(inp) not in ("imu", "pose"):
+        if str(inp) not in INPUTS:
             problems.append(f"unknown input {inp!r} (expected imu or pose)")
         elif str(inp) not in modalities:
             problems.append(f"the checkpoint has no {inp} encoder")

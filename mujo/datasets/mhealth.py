@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from mujo.datasets.base import NULL_INDEX, DatasetError, DatasetInfo, Recording, TargetDataset, shared_root
 
@@ -49,8 +50,6 @@ def default_root() -> Path:
 
 def read_log(path: str | Path) -> np.ndarray:
     """One subject's log as an (N, 24) float array, checked for the column count and numeric values."""
-    import pandas as pd  # noqa: PLC0415 - only reading needs pandas
-
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"MHEALTH file {path} not found; {DOWNLOAD_HINT}")

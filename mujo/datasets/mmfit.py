@@ -20,7 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from mujo.datasets.base import (
-    DatasetError, DatasetInfo, FixedSplit, Recording, TargetDataset, segments_to_labels, shared_root,
+    DatasetError,
+    DatasetInfo,
+    FixedSplit,
+    Recording,
+    TargetDataset,
+    segments_to_labels,
+    shared_root,
 )
 
 EXERCISES: tuple[str, ...] = (

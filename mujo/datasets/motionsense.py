@@ -7,14 +7,16 @@ folder. Each CSV is one subject doing one activity for the whole trial, so there
 from __future__ import annotations
 
 import io
+import os
 import re
 import zipfile
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
+import pandas as pd
 
-from mujo.datasets.base import G, DatasetError, DatasetInfo, Recording, TargetDataset, natural_key
+from mujo.datasets.base import DatasetError, DatasetInfo, G, Recording, TargetDataset, natural_key
 
 ZIP_NAME = "A_DeviceMotion_data.zip"
 FOLDER = "A_DeviceMotion_data"
@@ -90,8 +92,6 @@ class MotionSense(TargetDataset):
         """The open zip, kept between reads (its directory of 360 entries is slow to parse each time).
 
         Reopened in a forked or unpickled process, which must not share the parent's file position."""
-        import os
-
         if getattr(self, "_zf", None) is None or self._zf_pid != os.getpid():
             self._zf = zipfile.ZipFile(self.zip_path)
             self._zf_pid = os.getpid()
@@ -130,8 +130,6 @@ class MotionSense(TargetDataset):
 
 def parse_csv(data: bytes, src: str) -> np.ndarray:
     """The COLUMNS of one device-motion CSV as (N, 9) float64; DatasetError naming `src` when it is malformed."""
-    import pandas as pd
-
     header = data[:data.find(b"\n")].decode("utf-8", "replace").strip().split(",")
     missing = [c for c in COLUMNS if c not in header]
     if missing:

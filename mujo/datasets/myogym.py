@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy.io import loadmat, whosmat
 
-from mujo.datasets.base import G, NULL_INDEX, DatasetError, DatasetInfo, Recording, TargetDataset, shared_root
+from mujo.datasets.base import NULL_INDEX, DatasetError, DatasetInfo, G, Recording, TargetDataset, shared_root
 from mujo.datasets.mmfit import interp_rows, to_grid
 
 RATE = 50.0
@@ -41,8 +42,6 @@ def default_root() -> Path:
 
 def load_mat(path: Path, names: Sequence[str]) -> dict[str, np.ndarray]:
     """The named matrices of a MATLAB v4-v7.2 file as float64, with errors that name the file."""
-    from scipy.io import loadmat, whosmat  # noqa: PLC0415 - scipy.io is slow to import
-
     if not path.is_file():
         raise DatasetError(f"MyoGym file {path} not found; {DOWNLOAD_HINT}")
     try:

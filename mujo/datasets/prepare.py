@@ -12,6 +12,9 @@ from typing import Callable
 import numpy as np
 
 from mujo.datasets.base import DatasetError, DatasetInfo, Recording, TargetDataset, natural_key
+
+# what a model sees of the windows lives in mujo.datasets.inputs; kept importable from here too
+from mujo.datasets.inputs import checkpoint_problem, model_input, site_order, zscore_stats
 from mujo.datasets.windowset import PrepareSpec, WindowSet, _cached, _lock, _save, cache_folder, fingerprint
 
 Progress = Callable[[float, str], None]
@@ -232,9 +235,6 @@ def _assemble(ds: TargetDataset, spec: PrepareSpec, placements: tuple[str, ...],
         classes=tuple(ds.info.classes), placements=placements, sites=sites, channels=spec.channels, spec=spec,
         info=ds.info, fingerprint=fp, problems=problems)
 
-
-# What a model sees of the windows lives in mujo.datasets.inputs; kept importable from here too.
-from mujo.datasets.inputs import checkpoint_problem, model_input, site_order, zscore_stats  # noqa: E402
 
 __all__ = ["PrepareSpec", "WindowSet", "prepare", "fingerprint", "cache_folder", "resample_recording",
            "window_labels", "checkpoint_problem", "model_input", "site_order", "zscore_stats"]

@@ -82,6 +82,11 @@ def repeat_splits(ws: WindowSet) -> list[Split]:
     return [Split(f.name, f.key, tuple(f.train), tuple(f.val), tuple(f.test)) for f in ws.info.fixed_splits[:1]]
 
 
+def repeat_split(splits: Sequence[Split], repeat: int) -> Split:
+    """The split that repeat `repeat` runs on: repeats cycle through `splits` (repeat 0 takes the first)."""
+    return splits[repeat % len(splits)]
+
+
 def get_split(ws: WindowSet, name: str) -> Split:
     """The split of `dataset_splits(ws)` called `name` (DatasetError listing the names otherwise)."""
     splits = dataset_splits(ws)

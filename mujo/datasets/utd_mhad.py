@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from scipy.io import loadmat
 
-from mujo.fimad.skeleton import JOINT_INDEX, N_JOINTS
 from mujo.datasets.base import DatasetError, DatasetInfo, FixedSplit, Recording, TargetDataset
+from mujo.fimad.skeleton import JOINT_INDEX, N_JOINTS
 from mujo.paths import project_root
 
 G = 9.80665  # the inertial files store acceleration in g
@@ -102,8 +103,6 @@ def resample(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def _loadmat(path: Path, key: str) -> np.ndarray:
-    from scipy.io import loadmat  # scipy.io is slow to import; only loaders need it
-
     if not path.is_file():
         raise FileNotFoundError(f"UTD-MHAD file not found: {path}")
     try:

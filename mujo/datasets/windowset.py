@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
+from mujo import paths
 from mujo.datasets.base import NULL_INDEX, NULL_NAME, DatasetInfo
+
+try:
+    import fcntl
+except ImportError:  # Windows has no fcntl: no lock there, so two processes may build the same cache
+    fcntl = None
 
 if TYPE_CHECKING:
     from mujo.datasets.base import TargetDataset
@@ -109,9 +115,7 @@ def _cached(folder: Path, info: DatasetInfo, report: Progress) -> WindowSet | No
 @contextmanager
 def _lock(folder: Path) -> Iterator[None]:
     """An exclusive lock file beside the cache folder (no lock where fcntl is missing: builds may then repeat)."""
-    try:
-        import fcntl
-    except ImportError:
+    if fcntl is None:
         yield
         return
     with open(folder.parent / f".{folder.name}.lock", "a+b") as f:
@@ -156,10 +160,8 @@ def _source_stamp(root: Path) -> list[str]:
 
 def cache_folder(name: str, fp: str) -> Path:
     """`data_dir()/targets/<name>-<fingerprint[:12]>` (name reduced to safe characters)."""
-    from mujo.paths import data_dir
-
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "dataset"
-    return data_dir() / "targets" / f"{safe}-{fp[:12]}"
+    return paths.data_dir() / "targets" / f"{safe}-{fp[:12]}"
 
 
 def _save(ws: WindowSet, tmp: Path, folder: Path) -> WindowSet:

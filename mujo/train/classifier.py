@@ -14,11 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from mujo.checkpoint import read_checkpoint_config
 from mujo.config import with_overrides
-from mujo.modality import Modality
+from mujo.models.checkpoint_io import load_checkpoint
+from mujo.models.joint import MODEL_TYPES, create_model
 from mujo.train.loop import epoch_seed
 
-INPUTS = (Modality.IMU.value, Modality.POSE.value)  # input modalities a classifier can take
 EVAL_BATCH = 2048  # windows per forward pass when predicting (no autograd, so memory stays small)
 
 Inputs = dict[str, torch.Tensor] | torch.Tensor  # {modality: (N, ...)} for the whole classifier, (N, D) for a head
@@ -83,10 +84,6 @@ def backbone(inputs: Sequence[str], *, checkpoint: str | Path | None, pretrained
         (model with `encoders` / `projections` ModuleDicts, the checkpoint's extra dict or {}). Random weights
         come from torch's global generator: seed it first.
     """
-    from mujo.checkpoint import read_checkpoint_config  # noqa: PLC0415
-    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
-    from mujo.models.joint import MODEL_TYPES, create_model  # noqa: PLC0415
-
     if checkpoint is None:
         if pretrained:
             raise ValueError("the frozen and finetuned scenarios need a pre-trained checkpoint (--checkpoint)")

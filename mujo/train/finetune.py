@@ -7,31 +7,29 @@ best validation macro F1 (early stopping on it), and report the test metrics of 
 
 from __future__ import annotations
 
-import dataclasses
 import math
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mujo.datasets.inputs import inputs_text
+from mujo.datasets.windowset import WindowSet
 from mujo.eval.classification import accuracy, confusion_matrix, macro_f1, per_class_f1
+from mujo.store import Store, open_store
+from mujo.store.runs import now_iso
 from mujo.train import classifier as clf
 from mujo.train.finetune_data import Prepared, prepare_run
+from mujo.train.finetune_settings import SCENARIOS, FinetuneSettings
 from mujo.train.loop import LoopSettings, TrainState, fit
-
-if TYPE_CHECKING:
-    import sqlite3
-
-    from mujo.datasets.windowset import WindowSet
-    from mujo.store import Store
 
 __all__ = ["SCENARIOS", "FinetuneInterrupted", "FinetuneResult", "FinetuneSettings", "finetune", "repeat_settings"]
 
-SCENARIOS = ("baseline", "frozen", "finetuned")
 Progress = Callable[[float, str], None]
 PREPARE_SHARE = 0.1  # share of the progress bar for reading and windowing the dataset
 HISTORY_KEYS = ("epoch", "train_loss", "val_macro_f1", "seconds")  # per-epoch values kept in the store
@@ -39,71 +37,6 @@ HISTORY_KEYS = ("epoch", "train_loss", "val_macro_f1", "seconds")  # per-epoch v
 
 class FinetuneInterrupted(RuntimeError):
     """should_stop (or Ctrl-C) ended the run before it finished; nothing was stored."""
-
-
-@dataclass
-class FinetuneSettings:
-    """One fine-tuning run; the CLI, the pages and the sweep all build one of these."""
-
-    dataset: str  # open_target spec: registry name, "name:/path" or a folder
-    scenario: str = "baseline"  # baseline (random init) | frozen | finetuned
-    checkpoint: str | None = None  # needed for frozen/finetuned; for baseline it gives the architecture
-    preset: str = "paper"  # baseline architecture when no checkpoint
-    inputs: tuple[str, ...] = ("imu",)  # "imu", "pose" or both (features concatenated before the head)
-    channels: tuple[str, ...] | None = None  # None: the checkpoint's imu_channels, else ("acc",)
-    fraction: float = 1.0  # share of each class's training windows
-    repeat: int = 0  # seed = seed + repeat; split = repeat_splits(ws)[repeat % n] unless `split`
-    split: str | None = None  # a split name from dataset_splits
-    null: bool = False  # keep NULL windows as a class
-    epochs: int = 200  # at most
-    patience: int = 25  # early stopping: epochs without a better validation macro F1
-    batch_size: int = 256
-    lr: float = 1e-3  # AdamW
-    weight_decay: float = 1e-4  # AdamW
-    head_hidden: int = 256  # width of the head's hidden layer
-    head_dropout: float = 0.2  # between the head's layers
-    seed: int = 0
-    threads: int = 1  # torch threads (0: leave torch's setting alone)
-    train_rows: tuple[int, ...] | None = None  # exact training windows (repeat an earlier run)
-    fingerprint: str | None = None  # with train_rows: the WindowSet they index (refuse a changed dataset)
-    name: str = ""  # run name in the store ("" = made from the settings)
-
-    def __post_init__(self) -> None:
-        self.inputs = tuple(str(m) for m in self.inputs)
-        if self.channels is not None:
-            self.channels = tuple(self.channels)
-        if self.train_rows is not None:
-            self.train_rows = tuple(int(r) for r in self.train_rows)
-
-    def check(self) -> None:
-        """Raise ValueError naming the first bad setting."""
-        if self.scenario not in SCENARIOS:
-            raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}, got {self.scenario!r}")
-        if self.scenario != "baseline" and not self.checkpoint:
-            raise ValueError(f"the {self.scenario} scenario needs a pre-trained checkpoint")
-        if not self.inputs or len(set(self.inputs)) != len(self.inputs) or set(self.inputs) - set(clf.INPUTS):
-            raise ValueError(f"inputs must be a non-empty subset of {', '.join(clf.INPUTS)}, got {list(self.inputs)}")
-        if not 0 < self.fraction <= 1:
-            raise ValueError(f"fraction must lie in (0, 1], got {self.fraction}")
-        for key in ("epochs", "patience", "batch_size", "head_hidden"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.repeat < 0 or self.threads < 0:
-            raise ValueError("repeat and threads must not be negative")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able dict of every field."""
-        d = dataclasses.asdict(self)
-        for k, v in d.items():
-            if isinstance(v, tuple):
-                d[k] = list(v)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FinetuneSettings:
-        """Settings from a dict such as a stored run's config (keys that are not fields are ignored)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items() if k in names})
 
 
 @dataclass
@@ -179,8 +112,6 @@ def finetune(settings: FinetuneSettings, *, store: Store | str | Path | None = N
         ValueError: bad settings; CheckpointError (a ValueError): a checkpoint that does not fit the data;
         DatasetError: an unreadable dataset; FinetuneInterrupted: stopped.
     """
-    from mujo.store.runs import now_iso  # noqa: PLC0415
-
     settings.check()
     started, t0 = now_iso(), time.perf_counter()
     if settings.threads:
@@ -203,8 +134,6 @@ def finetune(settings: FinetuneSettings, *, store: Store | str | Path | None = N
     if progress is not None:
         progress(1.0, f"test macro F1 {result.macro_f1:.3f}, accuracy {result.accuracy:.3f}")
     if store is not None:
-        from mujo.store import open_store  # noqa: PLC0415
-
         config = settings.to_dict() | {"split": data.split, "fingerprint": data.fingerprint, "method": data.method,
                                        "channels": list(data.channels), "dataset_name": data.dataset_name,
                                        "seed_used": settings.seed + settings.repeat}
@@ -217,7 +146,7 @@ def finetune(settings: FinetuneSettings, *, store: Store | str | Path | None = N
 
 def run_name(settings: FinetuneSettings, dataset_name: str) -> str:
     """A short run name, e.g. "motionsense finetuned 2% r0" (+ inputs, NULL)."""
-    inputs = "" if settings.inputs == ("imu",) else " " + "+".join(settings.inputs)
+    inputs = "" if settings.inputs == ("imu",) else " " + inputs_text(settings.inputs)
     return (f"{dataset_name} {settings.scenario} {100 * settings.fraction:g}% r{settings.repeat}{inputs}"
             + (" null" if settings.null else ""))
 
@@ -300,8 +229,6 @@ def repeat_settings(store: Store | str | Path | None, run_id: int) -> FinetuneSe
     Raises:
         ValueError: no such run, not a fine-tuning run, or its training windows are not stored.
     """
-    from mujo.store import open_store  # noqa: PLC0415
-
     st = open_store(store)
     run = st.get_run(run_id)
     if run is None:

@@ -1,17 +1,20 @@
-"""The data side of a fine-tuning run: windows, split, training sample, z-scores, checks, prebuilt tensors."""
+"""The tensors of a fine-tuning run: the plan's windows (mujo.train.finetune_plan) checked against the model, and
+their inputs z-scored, in the model's site order and prebuilt once as float32 tensors."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from mujo.config import ModelConfig
-    from mujo.datasets.windowset import WindowSet
-    from mujo.train.finetune import FinetuneSettings
+from mujo.checkpoint import CheckpointError, compatibility
+from mujo.datasets.base import DatasetError
+from mujo.datasets.inputs import model_input, site_order, zscore_stats
+from mujo.datasets.windowset import WindowSet
+from mujo.train.finetune_plan import model_plan, open_windows, run_split, training_rows
+from mujo.train.finetune_settings import FinetuneSettings
 
 Progress = Callable[[float, str], None]
 MAX_PROBLEMS = 3  # dataset problems quoted in a run's warnings (the rest are counted)
@@ -40,42 +43,6 @@ class Prepared:
     per_class: dict[str, tuple[int, int]] = field(default_factory=dict)  # class -> (available, taken)
 
 
-def model_plan(settings: FinetuneSettings) -> tuple[ModelConfig | None, str | None, tuple[str, ...], int]:
-    """(checkpoint config or None, its method, IMU channel groups, window length) before any data is read."""
-    from mujo.checkpoint import CheckpointError, read_checkpoint_config  # noqa: PLC0415
-    from mujo.models.joint import resolve_config  # noqa: PLC0415
-
-    if not settings.checkpoint:
-        return None, None, tuple(settings.channels or ("acc",)), resolve_config(settings.preset).window
-    config, extra = read_checkpoint_config(settings.checkpoint)
-    channels = tuple(settings.channels or config.imu_channels)
-    if "imu" in settings.inputs and tuple(sorted(channels)) != tuple(sorted(config.imu_channels)):
-        raise CheckpointError(f"checkpoint {settings.checkpoint} was pre-trained on IMU channels "
-                              f"{', '.join(config.imu_channels)}; the run asks for {', '.join(channels)}")
-    return config, str(extra.get("method", "mujo")), tuple(config.imu_channels), config.window
-
-
-def open_windows(settings: FinetuneSettings, channels: tuple[str, ...], window: int,
-                 progress: Progress | None, sites: tuple[str, ...] | None = None) -> WindowSet:
-    """Open the dataset named by `settings.dataset` and prepare (or reuse the cached) windows.
-
-    With the checkpoint's `sites`, a dataset with more sensors than the model (a FiMAD folder's 16 sites) is cut
-    with only the placements at those sites, as zero-shot does; otherwise every placement is kept.
-    """
-    from mujo.datasets import open_target  # noqa: PLC0415
-    from mujo.datasets.prepare import PrepareSpec, prepare  # noqa: PLC0415
-
-    ds = open_target(settings.dataset)
-    placements = None
-    if sites and "imu" in settings.inputs:
-        mine = tuple(p for p, site in ds.info.placements.items() if site in sites)
-        if sorted(ds.info.placements[p] for p in mine) == sorted(sites) and len(mine) < len(ds.info.placements):
-            placements = mine
-    spec = PrepareSpec(window=window, hop=max(1, window // 2), channels=channels, placements=placements,
-                       pose="pose" in settings.inputs)
-    return prepare(ds, spec, progress=progress)
-
-
 def prepare_run(settings: FinetuneSettings, windows: WindowSet | None, progress: Progress | None) -> Prepared:
     """Windows, split, training sample and model inputs of one run (see `finetune`).
 
@@ -83,10 +50,6 @@ def prepare_run(settings: FinetuneSettings, windows: WindowSet | None, progress:
         CheckpointError: the checkpoint lacks an input's encoder, or its sites/channels/window differ.
         DatasetError, ValueError: unreadable data, an unknown split, no training or test windows, stale rows.
     """
-    from mujo.checkpoint import CheckpointError, compatibility  # noqa: PLC0415
-    from mujo.datasets.base import DatasetError  # noqa: PLC0415
-    from mujo.datasets.inputs import site_order  # noqa: PLC0415
-
     config, method, channels, window = model_plan(settings)
     if config is not None:
         problems = compatibility(config, {"modalities": list(settings.inputs)})
@@ -106,10 +69,10 @@ def prepare_run(settings: FinetuneSettings, windows: WindowSet | None, progress:
     sites = tuple(config.imu_sites) if config is not None else tuple(ws.sites)
     order = site_order(ws.sites, sites) if "imu" in settings.inputs else []
 
-    split, parts = _split(ws, settings)
+    split, parts = run_split(ws, settings)
     targets = ws.targets(settings.null)
     classes = tuple(ws.class_names(settings.null))
-    rows, per_class, warnings = _train_rows(ws, settings, split, parts["train"], targets, classes)
+    rows, per_class, warnings = training_rows(ws, settings, split, parts["train"], targets, classes)
     if len(rows) == 0:
         raise DatasetError(f"{name}: no training windows in split {split}" + (" without NULL" if not settings.null
                                                                            else ""))
@@ -143,54 +106,12 @@ def _y(t: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(t, dtype=np.int64))
 
 
-def _split(ws: WindowSet, settings: FinetuneSettings) -> tuple[str, dict[str, np.ndarray]]:
-    from mujo.datasets.base import DatasetError  # noqa: PLC0415
-    from mujo.datasets.splits import get_split, repeat_splits, split_rows  # noqa: PLC0415
-
-    if settings.split:
-        split = get_split(ws, settings.split)
-    else:
-        splits = repeat_splits(ws)
-        if not splits:
-            raise DatasetError(f"{ws.info.name} defines no split (no fixed split and random splits are off)")
-        split = splits[settings.repeat % len(splits)]
-    return split.name, split_rows(ws, split)
-
-
-def _train_rows(ws: WindowSet, settings: FinetuneSettings, split: str, candidates: np.ndarray, targets: np.ndarray,
-                classes: tuple[str, ...]) -> tuple[np.ndarray, dict[str, tuple[int, int]], list[str]]:
-    """The training windows: sampled per class, or the exact rows of an earlier run (checked against the data)."""
-    from mujo.datasets.base import DatasetError  # noqa: PLC0415
-    from mujo.datasets.splits import sample_fraction  # noqa: PLC0415
-
-    if settings.train_rows is None:
-        sample = sample_fraction(candidates, targets[candidates], classes, settings.fraction,
-                                 settings.seed + settings.repeat, split=split)
-        return np.asarray(sample.rows, np.int64), dict(sample.per_class), list(sample.warnings)
-    if settings.fingerprint and settings.fingerprint != ws.fingerprint:
-        raise DatasetError(f"{ws.info.name} has changed since the run being repeated (window fingerprint "
-                           f"{ws.fingerprint[:12]}, the run's {settings.fingerprint[:12]}): its training windows "
-                           "would be other windows")
-    rows = np.asarray(settings.train_rows, np.int64)
-    outside = np.setdiff1d(rows, candidates)
-    if len(outside):
-        raise DatasetError(f"{len(outside)} of the given training windows (e.g. {outside[:5].tolist()}) are not in "
-                           f"the training part of split {split} of {ws.info.name}")
-    if (targets[rows] < 0).any():
-        raise DatasetError("some given training windows are NULL windows, but this run drops NULL")
-    avail = np.bincount(targets[candidates][targets[candidates] >= 0], minlength=len(classes))
-    taken = np.bincount(targets[rows], minlength=len(classes))
-    return rows, {c: (int(avail[k]), int(taken[k])) for k, c in enumerate(classes)}, []
-
-
 class _Inputs:
     """Model inputs of window rows: IMU z-scored with the training rows' statistics, channels picked and sites in
     the model's order; pose normalised. Built once per part as contiguous float32 tensors."""
 
     def __init__(self, ws: WindowSet, modalities: tuple[str, ...], train_rows: np.ndarray,
                  channels: tuple[str, ...], order: list[int]):
-        from mujo.datasets.inputs import zscore_stats  # noqa: PLC0415
-
         self.ws, self.modalities, self.order = ws, modalities, order
         self.columns = [3 * ws.channels.index(c) + k for c in channels for k in range(3)]
         self.mean = self.std = None
@@ -198,8 +119,6 @@ class _Inputs:
             self.mean, self.std = zscore_stats(ws.imu[np.sort(train_rows)])
 
     def __call__(self, rows: np.ndarray) -> dict[str, torch.Tensor]:
-        from mujo.datasets.inputs import model_input  # noqa: PLC0415
-
         out: dict[str, Any] = {}
         for m in self.modalities:
             x = model_input(self.ws, rows, m, mean=self.mean, std=self.std)

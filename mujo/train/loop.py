@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterable, Sized
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -96,8 +97,6 @@ def call_model(model: nn.Module, batch: Any) -> torch.Tensor:
 
 def epoch_seed(seed: int, epoch: int, rank: int = 0, stream: int = 0) -> int:
     """A 63-bit seed for (seed, epoch, rank, stream), stable across runs and platforms."""
-    import numpy as np  # noqa: PLC0415
-
     return int(np.random.SeedSequence([seed, epoch, rank, stream]).generate_state(1, np.uint64)[0] >> 1)
 
 

@@ -15,8 +15,14 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from mujo.banks.bank import WindowBank, build_bank
+from mujo.banks.spec import BankSpec
+from mujo.checkpoint import compatibility
 from mujo.config import to_dict
+from mujo.fimad.dataset import FimadDataset
 from mujo.modality import Modality
+from mujo.models import create_model
+from mujo.models.checkpoint_io import load_checkpoint
 from mujo.store import Store, open_store
 from mujo.train import distributed
 from mujo.train.batches import BankBatches
@@ -77,10 +83,8 @@ def _sub(progress: Progress | None, lo: float, hi: float) -> Progress | None:
     return lambda f, msg: progress(lo + (hi - lo) * min(max(f, 0.0), 1.0), msg)
 
 
-def _build_bank(ds: Any, train: Any, settings: PretrainSettings, ctx: distributed.DistContext,
-                progress: Progress | None):
-    from mujo.banks.bank import BankSpec, build_bank  # noqa: PLC0415 (data side; heavy imports)
-
+def _build_bank(ds: FimadDataset, train: Any, settings: PretrainSettings, ctx: distributed.DistContext,
+                progress: Progress | None) -> WindowBank:
     wanted = tuple(Modality(m) for m in train.modalities) if train.modalities else tuple(Modality)
     spec = BankSpec(modalities=wanted, imu_sites=tuple(train.imu_sites), imu_channels=tuple(train.imu_channels),
                     text_field=settings.text_field, video_feature=settings.video_feature)
@@ -144,11 +148,6 @@ def pretrain(settings: PretrainSettings, *, progress: Progress | None = None, st
         ValueError: bad settings (sites, modalities, method ...), a dataset without what they need, or `out`
             holding another run without resume/overwrite.
     """
-    from mujo.checkpoint import compatibility  # noqa: PLC0415
-    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
-    from mujo.fimad.dataset import FimadDataset  # noqa: PLC0415
-    from mujo.models import create_model  # noqa: PLC0415
-
     ctx = distributed.init_from_env()
     progress = progress if ctx.is_main else None
     if settings.threads:

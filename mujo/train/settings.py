@@ -44,7 +44,7 @@ class PretrainSettings:
     null_anchor: str | None = None  # NULL anchor text, e.g. "no exercise: the trainer talks, rests or explains":
     #   windows of NULL clips take its text features instead of their chapter's, so the text encoder learns one NULL
     #   point; the checkpoint keeps it as extra.null_embedding (mujo.train.null_anchor). None: chapters as they are
-    null_labels: str | None = None  # which clips are NULL: "truth" (clips.csv label "null_class") or "curated" (the
+    null_labels: str | None = None  # which clips are NULL: "truth" (clips.csv's NULL label) or "curated" (the
     #   store's whole-clip "null" labels); the checkpoint then keeps extra.null_centroid. None: "truth" with a
     #   null_anchor, else no NULL handling at all
     threads: int | None = None  # torch intra-op threads of this process; None: torch's default (all cores)

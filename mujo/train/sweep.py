@@ -16,14 +16,20 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from mujo import jobs
+from mujo.checkpoint import read_checkpoint_config
+from mujo.config import ModelConfig
+from mujo.datasets import DATASETS, open_target
+from mujo.datasets.base import DatasetInfo
+from mujo.datasets.inputs import checkpoint_problem, inputs_text, parse_inputs, valid_inputs
 from mujo.jobs import JobStatus
 from mujo.store import Store, open_store
-from mujo.train.sweep_exec import SweepSummary, run_sweep
+from mujo.train.finetune_settings import SCENARIOS, FinetuneSettings
+from mujo.train.sweep_exec import SweepSummary, progress_message, run_sweep
 
 __all__ = ["Cell", "SweepSpec", "SweepSummary", "cancel_sweep", "create_sweep", "expand", "list_sweeps",
            "run_sweep", "start_sweep_job", "sweep_results", "sweep_status"]
 
-INPUTS = ("imu", "pose")
 RESULT_COLUMNS = ["sweep_id", "run_id", "dataset", "checkpoint", "method", "scenario", "fraction", "repeat", "null",
                   "inputs", "split", "macro_f1", "accuracy", "seconds", "architecture", "n_train", "key",
                   "warnings"]
@@ -51,7 +57,7 @@ class SweepSpec:
         self.datasets, self.checkpoints = tuple(map(str, self.datasets)), tuple(map(str, self.checkpoints))
         self.scenarios, self.fractions = tuple(self.scenarios), tuple(float(f) for f in self.fractions)
         self.null = tuple(bool(n) for n in self.null)
-        self.inputs = tuple(tuple(i.split("+")) if isinstance(i, str) else tuple(i) for i in self.inputs)
+        self.inputs = tuple(parse_inputs(i) for i in self.inputs)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,8 +69,6 @@ class SweepSpec:
 
     def check(self) -> None:
         """Raise ValueError naming the first bad field."""
-        from mujo.train.finetune import SCENARIOS  # noqa: PLC0415
-
         if not self.datasets:
             raise ValueError("a sweep needs at least one dataset")
         bad = [s for s in self.scenarios if s not in SCENARIOS]
@@ -75,8 +79,8 @@ class SweepSpec:
         if self.repeats < 1 or self.epochs < 1 or self.patience < 1:
             raise ValueError("repeats, epochs and patience must be at least 1")
         for inp in self.inputs:
-            if not inp or any(i not in INPUTS for i in inp) or len(set(inp)) != len(inp):
-                raise ValueError(f"inputs must be imu, pose or imu+pose, got {'+'.join(inp)!r}")
+            if not valid_inputs(inp):
+                raise ValueError(f"inputs must be imu, pose or imu+pose, got {inputs_text(inp)!r}")
         if not self.null or not self.inputs:
             raise ValueError("null and inputs need at least one value each")
 
@@ -86,13 +90,13 @@ class Cell:
     """One fine-tuning run of a sweep; `status` "failed" with `error` for a cell that cannot run."""
 
     key: str  # stable text id within the sweep
-    settings: Any  # FinetuneSettings
+    settings: FinetuneSettings
     meta: dict[str, Any] = field(default_factory=dict)  # method, checkpoints sharing it, architecture
     status: str = "pending"
     error: str | None = None
 
 
-def _architecture(config: Any, inputs: Sequence[str]) -> str:
+def _architecture(config: ModelConfig, inputs: Sequence[str]) -> str:
     """A short hash of what a randomly initialised classifier from `config` with `inputs` is built from."""
     d = config.to_dict()
     keep = {"model_type", "window", "embed_dim", "projection"}
@@ -106,8 +110,6 @@ def _architecture(config: Any, inputs: Sequence[str]) -> str:
 
 def _abs(spec: str) -> str:
     """A dataset spec or checkpoint path usable from another working directory (registry names unchanged)."""
-    from mujo.datasets import DATASETS  # noqa: PLC0415
-
     p = Path(spec).expanduser()
     return str(p.resolve()) if spec not in DATASETS and p.exists() else spec
 
@@ -122,9 +124,6 @@ def expand(spec: SweepSpec) -> list[Cell]:
     Raises:
         ValueError: a bad spec; DatasetError / CheckpointError: a dataset or checkpoint that cannot be opened.
     """
-    from mujo.checkpoint import read_checkpoint_config  # noqa: PLC0415
-    from mujo.datasets import open_target  # noqa: PLC0415
-
     spec.check()
     infos = {d: open_target(_abs(d)).info for d in spec.datasets}
     ckpts = {_abs(c): read_checkpoint_config(_abs(c)) for c in spec.checkpoints}  # path -> (config, extra)
@@ -135,17 +134,14 @@ def expand(spec: SweepSpec) -> list[Cell]:
     return cells
 
 
-def _paired_cells(spec: SweepSpec, dataset: str, info: Any, ckpts: dict[str, tuple[Any, dict]], repeat: int,
-                  null: bool, inputs: tuple[str, ...], fraction: float) -> list[Cell]:
+def _paired_cells(spec: SweepSpec, dataset: str, info: DatasetInfo, ckpts: dict[str, tuple[ModelConfig, dict]],
+                  repeat: int, null: bool, inputs: tuple[str, ...], fraction: float) -> list[Cell]:
     """The cells of one (dataset, repeat, NULL, inputs, fraction): one seed and split, hence the same training
     windows, in every scenario and checkpoint, so their results are paired."""
-    from mujo.datasets.inputs import checkpoint_problem  # noqa: PLC0415
-    from mujo.train.finetune import FinetuneSettings  # noqa: PLC0415
-
     common = dict(dataset=_abs(dataset), preset=spec.preset, inputs=inputs, fraction=fraction, repeat=repeat,
                   null=null, epochs=spec.epochs, patience=spec.patience, seed=spec.seed, threads=1,
                   split=spec.split)
-    tail = f"f={fraction:g}|r={repeat}|null={'on' if null else 'off'}|in={'+'.join(inputs)}"
+    tail = f"f={fraction:g}|r={repeat}|null={'on' if null else 'off'}|in={inputs_text(inputs)}"
     if spec.split:
         tail += f"|split={spec.split}"
     data_problem = None
@@ -223,14 +219,6 @@ def sweep_status(sweep_id: int, store: Store | str | Path | None = None) -> dict
             "coordinator": row["coordinator"], "errors": dict(zip(failed["key"], failed["error"]))}
 
 
-def progress_message(counts: dict[str, int]) -> str:
-    """"12/40 done, 1 failed, 2 running" from cell counts."""
-    total = sum(counts.values())
-    parts = [f"{counts.get('done', 0)}/{total} done"]
-    parts += [f"{counts[s]} {s}" for s in ("failed", "cancelled", "running") if counts.get(s)]
-    return ", ".join(parts)
-
-
 def cancel_sweep(sweep_id: int, store: Store | str | Path | None = None) -> None:
     """Ask the sweep to stop: pending cells are cancelled at once, running ones stop at their next check; finished
     results stay. `run_sweep` on the same id resumes it."""
@@ -252,8 +240,6 @@ def list_sweeps(store: Store | str | Path | None = None) -> pd.DataFrame:
 def start_sweep_job(sweep_id: int, *, workers: int | None = None, scheduler: str | None = None,
                     store: Store | str | Path | None = None) -> JobStatus:
     """Run the sweep in a background `mujo sweep run ID` job named `sweep-ID` (a running one is left alone)."""
-    from mujo import jobs  # noqa: PLC0415
-
     argv = ["sweep", "run", str(int(sweep_id))]
     if scheduler:
         argv += ["--scheduler", scheduler]
@@ -291,7 +277,7 @@ def sweep_results(store: Store | str | Path | None = None, sweep_id: int | None 
             "method": "" if scenario == "baseline" else meta.get("method") or config.get("method") or "",
             "scenario": scenario, "fraction": float(config.get("fraction", 1.0)),
             "repeat": int(config.get("repeat", 0)), "null": bool(config.get("null", False)),
-            "inputs": "+".join(inputs) if isinstance(inputs, (list, tuple)) else str(inputs),
+            "inputs": inputs_text(inputs),
             "split": config.get("split") or "", "macro_f1": metrics.get("macro_f1"),
             "accuracy": metrics.get("accuracy"), "seconds": seconds,
             "architecture": meta.get("architecture", ""),

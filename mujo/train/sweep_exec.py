@@ -23,8 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from dask.distributed import Client
+
 from mujo.store import Store, open_store
 from mujo.store.sweeps import mark_cell_saved, process_id
+from mujo.train.finetune_plan import model_plan, open_windows
+from mujo.train.finetune_settings import FinetuneSettings
 
 DEFAULT_RUNNER = "mujo.train.finetune:finetune"
 HEARTBEAT_S = 5.0  # well below mujo.store.sweeps.STALE_S
@@ -48,13 +52,21 @@ class SweepSummary:
         return sum(self.counts.values())
 
 
+def progress_message(counts: dict[str, int]) -> str:
+    """"12/40 done, 1 failed, 2 running" from cell counts."""
+    total = sum(counts.values())
+    parts = [f"{counts.get('done', 0)}/{total} done"]
+    parts += [f"{counts[s]} {s}" for s in ("failed", "cancelled", "running") if counts.get(s)]
+    return ", ".join(parts)
+
+
 def default_workers() -> int:
     """Local worker processes by default: half the cores (each runs one torch thread), at least one."""
     return max(1, (os.cpu_count() or 2) // 2)
 
 
 def _one_thread() -> None:
-    import torch  # noqa: PLC0415
+    import torch  # noqa: PLC0415  (keeps torch off mujo.train.sweep: `mujo sweep list/status`, the sweep table)
 
     torch.set_num_threads(1)
     _undo_malloc_trim()
@@ -107,10 +119,8 @@ class _CancelPoll:
         return self.requested
 
 
-def settings_from_dict(d: dict[str, Any]) -> Any:
+def settings_from_dict(d: dict[str, Any]) -> FinetuneSettings:
     """FinetuneSettings from its stored JSON."""
-    from mujo.train.finetune import FinetuneSettings  # noqa: PLC0415
-
     return FinetuneSettings.from_dict(d)
 
 
@@ -177,8 +187,6 @@ class _DaskPool:
     """A dask.distributed client on `address`; capacity = the cluster's worker threads."""
 
     def __init__(self, address: str):
-        from dask.distributed import Client  # noqa: PLC0415
-
         self.client = Client(address, timeout="30s")
         try:
             self.client.wait_for_workers(1, timeout=60)
@@ -247,8 +255,6 @@ def run_sweep(sweep_id: int, store: Store | str | Path | None = None, *, workers
         SweepBusy: another live process runs this sweep. KeyboardInterrupt: passed on after the cells in flight
         were stopped and put back to pending.
     """
-    from mujo.train.sweep import progress_message  # noqa: PLC0415
-
     store = open_store(store)
     store_path, owner, started = str(Path(store.path).resolve()), process_id(), time.monotonic()
     report = progress or (lambda f, m: None)
@@ -337,10 +343,6 @@ def _crashed(store: Store, sweep_id: int, key: str, error: BaseException, queue:
 def _prewarm(store: Store, sweep_id: int, keys: list[str], report: Progress) -> None:
     """Prepare (cache) each dataset's windows once here, before the workers start: otherwise every worker would
     cut the same windows at the same time. A dataset that fails here is left to its cells to report."""
-    try:
-        from mujo.train.finetune_data import model_plan, open_windows  # noqa: PLC0415
-    except ImportError:
-        return
     seen, planned = set(), set()
     for key in keys:
         settings = settings_from_dict(store.cell(sweep_id, key)["settings"])

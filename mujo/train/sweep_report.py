@@ -1,10 +1,10 @@
 """Reports over fine-tuning sweep results: mean ± std tables, paired tests against the baseline, boxplots, CSV.
 
-Input is the frame of `mujo.train.sweep.sweep_results` (one row per finished fine-tuning run: sweep_id, run_id,
+Input is the frame of `sweep_results` (mujo.train.sweep: one row per finished fine-tuning run: sweep_id, run_id,
 dataset, checkpoint, method, scenario, fraction, repeat, null, inputs, split, macro_f1, accuracy, seconds and,
-optionally, architecture). Rows
-are grouped by a "model" label (the baseline, or a checkpoint's pre-training method with its scenario, as in the
-paper's Tables 1-2 and Figures 2-3). Pure pandas/scipy/plotly: no torch, no Streamlit, no SQL.
+optionally, architecture). Rows are grouped by a "model" label (the baseline, or a checkpoint's pre-training method
+with its scenario, as in the paper's Tables 1-2 and Figures 2-3). Pure pandas/scipy/plotly: no torch, no
+Streamlit, no SQL.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+from scipy.stats import ttest_1samp, wilcoxon
+
+from mujo.datasets.inputs import inputs_text
 
 BASELINE = "baseline"
 METHOD_NAMES = {"mujo": "MuJo", "multitask": "Multi-task", "autoencoder": "Auto-encoder", "simclr": "simCLR"}
@@ -29,17 +33,6 @@ ALPHA = 0.05  # significance level of the "significant" column
 _COLORS = {"Baseline": "#7f7f7f", "MuJo": "#1f77b4", "Auto-encoder": "#2ca02c", "simCLR": "#d62728",
            "Multi-task": "#9467bd"}
 _EXTRA_COLORS = ["#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
-
-
-def _inputs_text(value: Any) -> str:
-    """"imu", "pose" or "imu+pose" from a tuple/list or a string (JSON lists included)."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return "+".join(str(v) for v in value)
-    text = str(value).strip()
-    if text.startswith("["):
-        text = text.strip("[]").replace('"', "").replace("'", "")
-        return "+".join(p.strip() for p in text.split(",") if p.strip())
-    return text
 
 
 def _as_bool(value: Any) -> bool:
@@ -73,7 +66,7 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
             if col not in out:
                 out[col] = pd.Series(dtype=object)
         return out
-    out["inputs"] = out["inputs"].map(_inputs_text) if "inputs" in out else "imu"
+    out["inputs"] = out["inputs"].map(inputs_text) if "inputs" in out else "imu"
     out["null"] = out["null"].map(_as_bool) if "null" in out else False
     out["fraction"] = out["fraction"].astype(float)
     out["macro_f1"] = out["macro_f1"].astype(float)
@@ -176,8 +169,6 @@ def _pair_values(base: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
 
 def _tests(diff: np.ndarray) -> tuple[float, float, float]:
     """(Wilcoxon signed-rank p, paired t statistic, paired t p) of the differences; NaN where undefined."""
-    from scipy import stats  # noqa: PLC0415
-
     n = len(diff)
     if n < 2:
         return math.nan, math.nan, math.nan
@@ -186,10 +177,10 @@ def _tests(diff: np.ndarray) -> tuple[float, float, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small samples: scipy warns about exactness / zero differences
         try:
-            w_p = float(stats.wilcoxon(diff).pvalue)
+            w_p = float(wilcoxon(diff).pvalue)
         except ValueError:
             w_p = math.nan
-        t = stats.ttest_1samp(diff, 0.0)  # the paired t test on the differences
+        t = ttest_1samp(diff, 0.0)  # the paired t test on the differences
     return w_p, float(t.statistic), float(t.pvalue)
 
 
@@ -259,13 +250,11 @@ def boxplot_figure(df: pd.DataFrame, dataset: str | None = None, *, inputs: str 
         A plotly Figure: x = training fraction as a category ("1%" ... "100%"), boxes grouped per model (fine-tuned
         encoders shaded darker than frozen ones), y = macro F1.
     """
-    import plotly.graph_objects as go  # noqa: PLC0415
-
     d = prepare(df)
     if dataset is not None and not d.empty:
         d = d[d["dataset"] == dataset]
     if inputs is not None and not d.empty:
-        d = d[d["inputs"] == _inputs_text(inputs)]
+        d = d[d["inputs"] == inputs_text(inputs)]
     if null is not None and not d.empty:
         d = d[d["null"] == bool(null)]
     fig = go.Figure()
@@ -297,6 +286,6 @@ def to_csv(df: pd.DataFrame) -> str:
     buf = io.StringIO()
     out = df.copy()
     if "inputs" in out and not out.empty:
-        out["inputs"] = out["inputs"].map(_inputs_text)
+        out["inputs"] = out["inputs"].map(inputs_text)
     out.to_csv(buf, index=False)
     return buf.getvalue()
