@@ -98,7 +98,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     from mujo.datasets.base import DatasetError
     from mujo.models import create_model
     from mujo.store import Store
-    from mujo.train.finetune_data import model_plan, open_windows
+    from mujo.train.finetune_plan import model_plan, open_windows
     from mujo.train.sweep import SweepSpec, create_sweep, expand, run_sweep, sweep_results
 
     torch.set_num_threads(1)
