@@ -1,8 +1,8 @@
-"""MuJo Studio: the app's entry point (`streamlit run app.py`) and its Home page.
+"""MuJo Studio: the app's entry point (`streamlit run app.py`).
 
-Home shows which dataset and model are loaded, their size and problems, and where to change the dataset. On a
-fresh machine it builds the embedded demo dataset first. Home's body is `mujo.ui.home.home`; the other pages live
-in pages/, one thin file each.
+It only declares the pages (`mujo.ui.nav`); Home (pages/0_Home.py, the default page at "/") shows which dataset and
+model are loaded and, on a fresh machine, builds the embedded demo dataset first. Every page is one thin file in
+pages/.
 """
 
 import streamlit as st

@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 
 from mujo import paths  # noqa: E402
 from mujo.curation.feedback import DEFAULT_ANCHOR  # noqa: E402
-from mujo.demo import DEMO_SITES  # noqa: E402
+from mujo.demo.pipeline import DEMO_SITES  # noqa: E402
 from mujo.fimad.layout import NULL_LABEL  # noqa: E402
 
 COLUMNS = ("macro_f1", "top1", "null_f1", "null_recall", "null_precision", "act_f1")

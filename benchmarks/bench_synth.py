@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mujo.demo import PRESETS
+from mujo.demo.presets import PRESETS
 from mujo.synth.generate import generate_dataset
 
 FIMAD_HOURS, FIMAD_CLIPS = 78.0, 9811

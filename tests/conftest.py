@@ -23,7 +23,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 @pytest.fixture(scope="session")
 def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny synthetic FiMAD with video (2 videos), generated once per test session."""
-    from mujo.demo import preset_config
+    from mujo.demo.presets import preset_config
     from mujo.synth.generate import generate_dataset
 
     root = tmp_path_factory.mktemp("synth") / "tiny"
@@ -37,7 +37,7 @@ def tiny_synth_imu(tmp_path_factory: pytest.TempPathFactory) -> Path:
     video per split), generated once per test session in a few seconds."""
     import dataclasses  # noqa: PLC0415
 
-    from mujo.demo import preset_config
+    from mujo.demo.presets import preset_config
     from mujo.synth.generate import generate_dataset
 
     root = tmp_path_factory.mktemp("synth_imu") / "tiny"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from mujo.cli import build_parser, main
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_every_command_has_help() -> None:
@@ -31,3 +35,13 @@ def test_validate_exit_codes(tmp_path: Path, capsys) -> None:
     (tmp_path / "clips.csv").write_text("clip_id,n_frames\n../evil,10\nok,10\n")
     assert main(["validate", str(tmp_path)]) == 0  # one bad clip does not make the dataset unusable
     assert "../evil" in capsys.readouterr().out
+
+
+def test_light_commands_do_not_import_torch(tmp_path: Path) -> None:
+    """The parser (every command's flags) and `mujo info` / `mujo validate` load no torch: handlers load lazily."""
+    code = ("import sys\nfrom mujo.cli import build_parser, main\nbuild_parser()\n"
+            f"codes = [main([c, {str(tmp_path)!r}]) for c in ('info', 'validate')]\n"
+            "print(codes, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[1, 1] False"

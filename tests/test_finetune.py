@@ -233,7 +233,7 @@ def test_bad_settings_and_stop(ws: WindowSet, tmp_path: Path) -> None:
 def test_cli_runs_and_repeats(ws: WindowSet, toy_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                               capsys: pytest.CaptureFixture) -> None:
     import mujo.datasets
-    from mujo.commands import finetune as command
+    from mujo.cli import finetune as command
 
     assert command.SCENARIOS == SCENARIOS
     monkeypatch.setattr(mujo.datasets, "open_target", lambda spec, **kw: ToyTarget(toy_root), raising=False)

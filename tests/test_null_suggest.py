@@ -63,7 +63,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     renders video and takes much longer): 12 clips, 8 of them NULL."""
     import torch
 
-    from mujo.demo import preset_config
+    from mujo.demo.presets import preset_config
     from mujo.synth.generate import generate_dataset
 
     torch.set_num_threads(1)

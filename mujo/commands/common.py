@@ -1,18 +1,27 @@
-"""Shared pieces of the `mujo` commands: exit codes and a tqdm progress bar fed by progress callbacks."""
+"""Shared pieces of the `mujo` commands: exit codes, a tqdm progress bar, and `run_job` (job, bar, Ctrl-C, errors)."""
 
 from __future__ import annotations
 
-from typing import Callable
+import sys
+from typing import Callable, Sequence, TypeVar
+
+from tqdm import tqdm
+
+from mujo.jobs import ProgressFile, tee
 
 EXIT_OK, EXIT_UNUSABLE, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+
+T = TypeVar("T")
+Progress = Callable[[float, str], None]
+# (exception types, exit code): an expected failure of a command, first match wins
+ErrorCodes = Sequence[tuple[type[BaseException] | tuple[type[BaseException], ...], int]]
 
 
 class Bar:
     """A tqdm progress bar fed by the library's (fraction, message) progress callbacks."""
 
     def __init__(self, desc: str):
-        from tqdm import tqdm
-
         self._bar = tqdm(total=1000, desc=desc, unit="‰", bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
 
     def __call__(self, fraction: float, message: str) -> None:
@@ -23,7 +32,7 @@ class Bar:
         self._bar.close()
 
 
-def with_bar(desc: str, fn: Callable[[Bar], object]) -> object:
+def with_bar(desc: str, fn: Callable[[Bar], T]) -> T:
     """Run fn(bar) with a progress bar that is closed however fn ends."""
     bar = Bar(desc)
     try:
@@ -32,3 +41,72 @@ def with_bar(desc: str, fn: Callable[[Bar], object]) -> object:
         bar.close()
 
 
+class Interrupted(Exception):
+    """A run that stopped before it finished: the job fails with `reason`, `say` goes to stderr, exit 130."""
+
+    def __init__(self, reason: str = "interrupted", say: str | None = "\ninterrupted"):
+        super().__init__(reason)
+        self.reason, self.say = reason, say
+
+
+def _stopped(job: ProgressFile | None, how: Interrupted) -> int:
+    if job:
+        job.fail(how.reason)
+    if how.say is not None:
+        print(how.say, file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def refuse(progress_file: str | None, error: str, say: str, code: int) -> int:
+    """A command that cannot start: its job (if any) fails with `error`, `say` goes to stderr, exit `code`."""
+    if progress_file:
+        ProgressFile(progress_file).fail(error)
+    print(say, file=sys.stderr)
+    return code
+
+
+def run_job(command: str, work: Callable[[Progress], T], report: Callable[[T], str], *,
+            progress_file: str | None = None, bar: str | None = None, errors: ErrorCodes = (),
+            interrupted: Interrupted | None = None, stops: tuple[type[BaseException], ...] = ()) -> int:
+    """Run a command's work as a job: its progress file, a progress bar, Ctrl-C and failures handled one way.
+
+    Args:
+        command: the command's name in error messages ("mujo <command>: <error>").
+        work: does the work, reporting through the progress callback it is given (the bar and the job's file).
+        report: called with work's result once the bar is closed: prints it and returns the job's closing message.
+            It may raise Interrupted (a run that ended early and says so in its result).
+        progress_file: also write the progress there as JSON (`--progress-file`, how the app follows a job).
+        bar: the progress bar's label; None: no bar.
+        errors: expected failures: such an error fails the job with its message, prints "mujo <command>: <error>"
+            and returns the exit code; any other exception fails the job and propagates.
+        interrupted: what Ctrl-C (or one of `stops`) says; default "interrupted".
+        stops: exception types that mean the run was stopped, like Ctrl-C.
+    Returns:
+        The exit code: EXIT_OK, a code of `errors`, or EXIT_INTERRUPTED.
+    """
+    job = ProgressFile(progress_file) if progress_file else None
+    shown = Bar(bar) if bar else None
+    try:
+        result = work(tee(shown, job))
+    except Interrupted as e:
+        return _stopped(job, e)
+    except (KeyboardInterrupt, *stops):
+        return _stopped(job, interrupted or Interrupted())
+    except Exception as e:
+        code = next((c for types, c in errors if isinstance(e, types)), None)
+        if job:
+            job.fail(f"{type(e).__name__}: {e}" if code is None else str(e))
+        if code is None:
+            raise
+        print(f"mujo {command}: {e}", file=sys.stderr)
+        return code
+    finally:
+        if shown:
+            shown.close()
+    try:
+        message = report(result)
+    except Interrupted as e:
+        return _stopped(job, e)
+    if job:
+        job.done(message)
+    return EXIT_OK

@@ -8,17 +8,17 @@ import sys
 import numpy as np
 
 from mujo.commands.common import EXIT_OK, EXIT_UNUSABLE, with_bar
+from mujo.datasets import describe_targets, open_target
+from mujo.datasets.base import DatasetError
+from mujo.datasets.prepare import PrepareSpec, prepare
+from mujo.datasets.splits import dataset_splits, split_rows
 
 
 def cmd_target_info(args: argparse.Namespace) -> int:
-    from mujo.datasets import describe_targets, open_target
-    from mujo.datasets.base import DatasetError
-    from mujo.datasets.prepare import PrepareSpec, prepare
-    from mujo.datasets.splits import dataset_splits, split_rows
-
     if not args.spec:
         for d in describe_targets():
-            print(f"{d['name']:<16} {'present' if d['exists'] else 'missing':<8} {d['root']}\n{'':<16} {d['description']}")
+            print(f"{d['name']:<16} {'present' if d['exists'] else 'missing':<8} {d['root']}\n"
+                  f"{'':<16} {d['description']}")
         return EXIT_OK
     try:
         ds = open_target(args.spec)
@@ -54,17 +54,3 @@ def cmd_target_info(args: argparse.Namespace) -> int:
     if ws.path is not None:
         print(f"cache: {ws.path}")
     return EXIT_OK
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add this module's commands to the `mujo` parser."""
-    t = sub.add_parser("target-info", help="list target datasets, or summarise one: recordings, classes, windows, "
-                                           "splits")
-    t.add_argument("spec", nargs="?", default=None,
-                   help="a registered name (motionsense, utd-mhad, ...), name:/path, or a folder (generic format "
-                        "with mujo-dataset.json, or recognised by content); none: list the registered datasets")
-    t.add_argument("--gyro", action="store_true", help="prepare gyroscope channels too")
-    t.add_argument("--pose", action="store_true", help="prepare pose windows too (when the dataset has pose)")
-    t.add_argument("--no-cache", action="store_true", help="do not read or write the window cache")
-    t.add_argument("--limit", type=int, default=20, help="problems to print (default 20)")
-    t.set_defaults(func=cmd_target_info)

@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
 
-from mujo.commands.common import EXIT_OK, with_bar
-from mujo.jobs import ProgressFile, tee
+from mujo.commands.common import Interrupted, run_job
+from mujo.demo.pipeline import run_demo_pipeline
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from mujo.demo import run_demo_pipeline
+    def report(out: Path) -> str:
+        print(f"demo model ready in {out}")
+        return f"demo model ready in {out}"
 
-    job = ProgressFile(args.progress_file) if args.progress_file else None
-    try:
-        out = with_bar("demo", lambda bar: run_demo_pipeline(tee(bar, job)))
-    except KeyboardInterrupt:
-        if job:
-            job.fail("interrupted; the next run resumes where this one stopped")
-        print("\ninterrupted: run `mujo demo` again to resume", file=sys.stderr)
-        return 130
-    except Exception as e:
-        if job:
-            job.fail(f"{type(e).__name__}: {e}")
-        raise
-    if job:
-        job.done(f"demo model ready in {out}")
-    print(f"demo model ready in {out}")
-    return EXIT_OK
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add `mujo demo` to the `mujo` parser."""
-    d = sub.add_parser("demo", help="build the embedded demo dataset and pre-train the demo model (resumable)")
-    d.add_argument("--progress-file", default=None, help="also write progress as JSON here (for the app)")
-    d.set_defaults(func=cmd_demo)
+    return run_job("demo", run_demo_pipeline, report, progress_file=args.progress_file, bar="demo",
+                   interrupted=Interrupted("interrupted; the next run resumes where this one stopped",
+                                           "\ninterrupted: run `mujo demo` again to resume"))

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
+import time
 from pathlib import Path
 
+import torch
+
+from mujo.checkpoint import CheckpointError, read_checkpoint_config
 from mujo.commands.common import EXIT_OK, EXIT_UNUSABLE, EXIT_USAGE
+from mujo.models.flops import cost_table
+from mujo.models.joint import create_model, resolve_config
 
 
 def _millions(n: float | None) -> str:
@@ -45,11 +52,6 @@ def format_card(title: str, rows: list) -> str:
 def step_times(model, batch: int, repeats: int = 7) -> dict[str, float]:
     """Median seconds of forward + backward per modality, and of a whole training step (all modalities, the loss,
     AdamW), on random inputs of `batch` windows, with torch's current thread count."""
-    import statistics
-    import time
-
-    import torch
-
     g = torch.Generator().manual_seed(0)
     inputs = {m: torch.randn(model.example_input(m, batch).shape, generator=g) for m in model.modalities}
     opt = torch.optim.AdamW(model.parameters())
@@ -77,10 +79,6 @@ def step_times(model, batch: int, repeats: int = 7) -> dict[str, float]:
 
 
 def cmd_model_card(args: argparse.Namespace) -> int:
-    from mujo.checkpoint import CheckpointError, read_checkpoint_config
-    from mujo.models.flops import cost_table
-    from mujo.models.joint import create_model, resolve_config
-
     overrides = {k: v for k, v in (("text_dim", args.text_dim), ("video_dim", args.video_dim),
                                    ("imu_sites", args.sites), ("imu_channels", args.channels)) if v is not None}
     source = args.source
@@ -97,8 +95,6 @@ def cmd_model_card(args: argparse.Namespace) -> int:
         print(f"mujo model-card: {e}", file=sys.stderr)
         return EXIT_UNUSABLE if isinstance(e, CheckpointError) else EXIT_USAGE
     if args.threads:
-        import torch
-
         torch.set_num_threads(args.threads)
     rows = cost_table(model)
     if args.json:
@@ -114,27 +110,9 @@ def cmd_model_card(args: argparse.Namespace) -> int:
               f"{', '.join(config.imu_sites)}; {' + '.join(config.imu_channels)})")
     print(format_card(f"{title}; {inputs}", rows))
     if args.time_batch:
-        import torch
-
         times = step_times(model, args.time_batch)
         print(f"forward + backward, batch {args.time_batch}, {torch.get_num_threads()} threads (median of 7): "
               + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in times.items() if k != "step")
               + (f"; training step (all modalities, loss, AdamW) {times['step'] * 1000:.0f} ms" if "step" in times
                  else ""))
     return EXIT_OK
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    """Add `model-card` to the `mujo` parser."""
-    p = sub.add_parser("model-card", help="parameters and FLOPs per encoder and projection vs the paper's Table 4")
-    p.add_argument("source", nargs="?", default="paper",
-                   help="preset name (paper, small), preset .json, or checkpoint folder (default: paper)")
-    p.add_argument("--text-dim", type=int, default=None, help="text feature size (paper preset: 1536)")
-    p.add_argument("--video-dim", type=int, default=None, help="video feature size (paper preset: 1024)")
-    p.add_argument("--sites", nargs="+", default=None, help="IMU sites (paper preset: LWrist RWrist)")
-    p.add_argument("--channels", nargs="+", choices=["acc", "gyro"], default=None, help="IMU channel groups")
-    p.add_argument("--json", action="store_true", help="print the figures as JSON")
-    p.add_argument("--time-batch", type=int, default=0, metavar="B",
-                   help="also time forward + backward on random inputs of B windows (e.g. 256)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads for --time-batch")
-    p.set_defaults(func=cmd_model_card)

@@ -13,15 +13,21 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mujo.fimad.dataset import FimadDataset
 from mujo.curation import suggest as nsg
+from mujo.fimad.dataset import FimadDataset
 from mujo.ui import curation_queue as cq
 from mujo.ui import dataset as uds
 from mujo.ui.clip_view import clip_view
 from mujo.ui.curation_feedback import feedback_panel
 from mujo.ui.curation_io import files_panel
-from mujo.ui.curation_panels import (activity_options, bulk_panel, default_activity, label_panel, progress_panel,
-                                     recent_panel)
+from mujo.ui.curation_panels import (
+    activity_options,
+    bulk_panel,
+    default_activity,
+    label_panel,
+    progress_panel,
+    recent_panel,
+)
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 

@@ -19,12 +19,11 @@ from mujo.curation import feedback as nf
 from mujo.curation import feedback_runs as fr
 from mujo.ui import background
 from mujo.ui import curation_queue as cq
+from mujo.ui.nav import ZEROSHOT_PAGE, home_link
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
-from mujo.ui.nav import home_link
 
 JOB = "pretrain-curated-null"  # one feedback pre-training at a time, whoever started it
-ZEROSHOT_PAGE = "pages/5_Zero_shot.py"
 ROW_NAMES = {"mean": "mean of the classes (paper)", "learned": "learned NULL", "centroid": "NULL windows' centroid"}
 
 

@@ -2,17 +2,18 @@
 import a label file (checked first, all rows or none), and write the labels into the dataset's clips.csv.
 
 The page does what `mujo labels export | import | write-clips` do, through the same library functions
-(`mujo.curation.label_export`, `mujo.curation.label_import`, `mujo.curation.label_windows`). Problems in an uploaded file are shown as text.
+(`mujo.curation.label_export`, `mujo.curation.label_import`, `mujo.curation.label_windows`). Problems in an uploaded
+file are shown as text.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from mujo.fimad.dataset import FimadDataset
 from mujo.curation.label_export import FORMATS, table_bytes
 from mujo.curation.label_import import LabelImportError, import_bytes
 from mujo.curation.label_windows import OVERLAP_RULE, ReadOnlyError, export_table, write_clip_labels
+from mujo.fimad.dataset import FimadDataset
 from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape

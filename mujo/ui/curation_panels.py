@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mujo.fimad.dataset import FimadDataset
 from mujo.curation import suggest as nsg
-from mujo.store import LABELS
 from mujo.curation.label_export import label_history
+from mujo.fimad.dataset import FimadDataset
+from mujo.store import LABELS
 from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
@@ -69,8 +69,10 @@ def label_panel(key: str, clip_id: str, labels: pd.DataFrame) -> None:
                 "when": hist["created"], "who": hist["annotator"],
                 "event": [k if pd.isna(u) else f"undo of {int(u)}" for k, u in zip(hist["kind"], hist["undo_of"])],
                 "range": [_range_text(a, b) for a, b in zip(hist["t0_s"], hist["t1_s"])],
-                "before": [cq.describe(a, None if pd.isna(b) else b) for a, b in zip(hist["before_label"], hist["before_activity"])],
-                "after": [cq.describe(a, None if pd.isna(b) else b) for a, b in zip(hist["after_label"], hist["after_activity"])],
+                "before": [cq.describe(a, None if pd.isna(b) else b)
+                           for a, b in zip(hist["before_label"], hist["before_activity"])],
+                "after": [cq.describe(a, None if pd.isna(b) else b)
+                          for a, b in zip(hist["after_label"], hist["after_activity"])],
                 "note": hist["note"]}).iloc[::-1]
             st.dataframe(shown, hide_index=True, width="stretch")
 

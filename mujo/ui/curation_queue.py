@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from mujo import models_registry as registry
-from mujo.fimad.dataset import FimadDataset
 from mujo.curation import suggest as nsg
+from mujo.fimad.dataset import FimadDataset
 from mujo.store import LABELS, Store, dataset_key
 from mujo.ui import dataset as uds
 from mujo.ui.model import demo_training, store_stamp

@@ -2,8 +2,8 @@
 
 Caching (style.md point 11): the opened dataset is a shared read-only resource (`st.cache_resource`), keyed by
 its resolved folder and the modification times of the files and folders that define it, so editing clips.csv or
-fimad.json, or adding/removing a clip's file, reopens it. The validation report and per-clip arrays are pure loaders (`st.cache_data`) with the same key.
-Nothing here reads session state.
+fimad.json, or adding/removing a clip's file, reopens it. The validation report and per-clip arrays are pure
+loaders (`st.cache_data`) with the same key. Nothing here reads session state.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mujo.demo.status import demo_build_status, demo_ready, start_demo_build
 from mujo.fimad.dataset import ClipError, FimadDataset, FimadError
 from mujo.fimad.layout import CLIPS, DATASET_FILES, IMU_DIR, MANIFEST, POSE_DIR, VIDEO_DIR
 from mujo.fimad.validate import ValidationReport
@@ -172,20 +173,14 @@ def overview(ds: FimadDataset) -> dict[str, float]:
 
 def demo_dataset_ready() -> bool:
     """Whether the embedded demo dataset is complete on disk."""
-    from mujo.demo import demo_ready  # noqa: PLC0415
-
     return demo_ready()
 
 
 def demo_status() -> JobStatus:
     """Status of the first-start pipeline (demo dataset, features, demo model), done when all are complete."""
-    from mujo.demo import demo_build_status  # noqa: PLC0415  (only needed on a fresh machine)
-
     return demo_build_status()
 
 
 def start_demo() -> JobStatus:
     """Start (or resume) the first-start pipeline in a background process; returns its status."""
-    from mujo.demo import start_demo_build  # noqa: PLC0415
-
     return start_demo_build()

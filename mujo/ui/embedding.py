@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mujo.fimad.dataset import FimadDataset
 from mujo.eval import embedding_view as ev
 from mujo.eval import projection
+from mujo.fimad.dataset import FimadDataset
+from mujo.store import open_store
 from mujo.ui import background, embed_plot
 from mujo.ui.model import store_stamp
-from mujo.ui.state import CURATION_PAGE, StateKeys, absolute_browse_url, browse_link
+from mujo.ui.nav import CURATION_PAGE
+from mujo.ui.state import StateKeys, absolute_browse_url, browse_link
 from mujo.ui.text import md_escape
 
 MAX_POINT_CHOICES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
@@ -94,8 +96,6 @@ def _points(folder: str, stamp: float, spec: ev.ViewSpec, _store: Any) -> ev.Poi
 def _curation(ds: FimadDataset) -> pd.DataFrame | None:
     """Current curation labels of the dataset (by its folder, else its name), None when there is no store."""
     try:
-        from mujo.store import open_store  # noqa: PLC0415
-
         db = open_store()
         if not db.path.exists():
             return None

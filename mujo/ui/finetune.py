@@ -14,6 +14,8 @@ import streamlit as st
 
 from mujo import jobs
 from mujo import models_registry as registry
+from mujo.store import Store
+from mujo.train import sweep
 from mujo.ui import targets as tg
 from mujo.ui.finetune_results import results_section
 from mujo.ui.state import StateKeys
@@ -28,9 +30,7 @@ TABS = ("New sweep", "Sweeps", "Results")
 SHOWN_SWEEPS = 10  # newest sweeps in the list; older ones are in `mujo sweep status`
 
 
-def _store() -> Any:
-    from mujo.store import Store  # noqa: PLC0415
-
+def _store() -> Store:
     return Store()
 
 
@@ -43,10 +43,8 @@ def _specs() -> list[str]:
 
 def _sweep_spec() -> Any:
     """A SweepSpec from the form's session state."""
-    from mujo.train.sweep import SweepSpec  # noqa: PLC0415
-
     s = st.session_state
-    return SweepSpec(datasets=tuple(_specs()), checkpoints=tuple(s.get(StateKeys.FT_CHECKPOINTS) or ()),
+    return sweep.SweepSpec(datasets=tuple(_specs()), checkpoints=tuple(s.get(StateKeys.FT_CHECKPOINTS) or ()),
                      scenarios=tuple(s.get(StateKeys.FT_SCENARIOS) or ()),
                      fractions=tuple(sorted(float(f) / 100 for f in s.get(StateKeys.FT_FRACTIONS) or ())),
                      repeats=int(s.get(StateKeys.FT_REPEATS) or 1),
@@ -59,8 +57,6 @@ def _sweep_spec() -> Any:
 
 def _start() -> None:
     # A button callback: runs before the page, so the Sweeps tab it switches to already lists the new sweep.
-    from mujo.train import sweep  # noqa: PLC0415
-
     try:
         sweep_id = sweep.create_sweep(_sweep_spec(), _store())
         sweep.start_sweep_job(sweep_id)
@@ -198,15 +194,11 @@ def new_sweep() -> None:
 
 
 def _resume(sweep_id: int) -> None:
-    from mujo.train.sweep import start_sweep_job  # noqa: PLC0415
-
-    start_sweep_job(sweep_id)
+    sweep.start_sweep_job(sweep_id)
 
 
 def _cancel(sweep_id: int) -> None:
-    from mujo.train.sweep import cancel_sweep  # noqa: PLC0415
-
-    cancel_sweep(sweep_id, _store())
+    sweep.cancel_sweep(sweep_id, _store())
 
 
 def _sweep_card(status: dict[str, Any]) -> None:
@@ -236,19 +228,17 @@ def _sweep_card(status: dict[str, Any]) -> None:
 
 def sweeps_panel() -> None:
     """The newest sweeps with their progress; refreshes itself while one runs."""
-    from mujo.train.sweep import list_sweeps, sweep_status  # noqa: PLC0415
-
     store = _store()
-    listed = list_sweeps(store)
+    listed = sweep.list_sweeps(store)
     if listed.empty:
         st.caption("No sweep yet: start one in the New sweep tab.")
         return
-    statuses = [sweep_status(int(i), store) for i in listed["id"].head(SHOWN_SWEEPS)]
+    statuses = [sweep.sweep_status(int(i), store) for i in listed["id"].head(SHOWN_SWEEPS)]
     running = any(s["state"] == "running" or jobs.status(f"sweep-{s['id']}").state == jobs.RUNNING
                   for s in statuses)
 
     def cards() -> None:
-        fresh = [sweep_status(int(s["id"]), store) for s in statuses]
+        fresh = [sweep.sweep_status(int(s["id"]), store) for s in statuses]
         for s in fresh:
             _sweep_card(s)
         if running and not any(s["state"] == "running" for s in fresh) and not any(

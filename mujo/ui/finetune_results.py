@@ -11,6 +11,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from mujo.store import Store
+from mujo.train import sweep
 from mujo.train import sweep_report as report
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
@@ -18,9 +20,7 @@ from mujo.ui.text import md_escape
 P_FORMAT = "%.4f"
 
 
-def _store() -> Any:
-    from mujo.store import Store  # noqa: PLC0415
-
+def _store() -> Store:
     return Store()
 
 
@@ -35,11 +35,9 @@ def _choose_sweeps(listed: pd.DataFrame) -> list[int]:
 
 
 def _failed_cells(store: Any, sweep_ids: list[int]) -> None:
-    from mujo.train.sweep import sweep_status  # noqa: PLC0415
-
     rows = []
     for sid in sweep_ids:
-        for key, error in (sweep_status(sid, store).get("errors") or {}).items():
+        for key, error in (sweep.sweep_status(sid, store).get("errors") or {}).items():
             rows.append({"sweep": sid, "cell": key, "error": error})
     if rows:
         with st.expander(f"{len(rows)} failed cells", icon=":material/error:"):
@@ -76,10 +74,8 @@ def _tests_table(tests: pd.DataFrame) -> None:
 
 def results_section() -> None:
     """Pick sweeps and a dataset; draw boxplots, the mean ± std table, paired tests, failed cells and the CSV."""
-    from mujo.train.sweep import list_sweeps, sweep_results  # noqa: PLC0415
-
     store = _store()
-    listed = list_sweeps(store)
+    listed = sweep.list_sweeps(store)
     if listed.empty or not (listed["done"] > 0).any():
         st.caption("No finished fine-tuning run in a sweep yet.")
         return
@@ -87,7 +83,7 @@ def results_section() -> None:
     if not sweep_ids:
         st.caption("Choose one or more sweeps.")
         return
-    df = pd.concat([sweep_results(store, sid) for sid in sweep_ids], ignore_index=True)
+    df = pd.concat([sweep.sweep_results(store, sid) for sid in sweep_ids], ignore_index=True)
     df = df[df["macro_f1"].notna()]
     _failed_cells(store, sweep_ids)
     if df.empty:

@@ -1,4 +1,5 @@
-"""The Home page (`home`) and its parts: building the demo dataset, the dataset and model panels, the folder setting."""
+"""The Home page's body (`home_page`) and its parts: building the demo dataset, the dataset and model panels, the
+folder setting."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from mujo.fimad.dataset import FimadDataset, FimadError
 from mujo.fimad.layout import CLIPS, MANIFEST
 from mujo.fimad.validate import ValidationReport
 from mujo.ui import dataset as uds
-from mujo.ui.sidebar import dataset_sidebar, page_setup
-from mujo.ui.state import BROWSE_PAGE, QP_PROBLEMS, StateKeys
+from mujo.ui.model_panel import model_panel
+from mujo.ui.nav import BROWSE_PAGE
+from mujo.ui.sidebar import dataset_sidebar
+from mujo.ui.state import QP_PROBLEMS, StateKeys
 from mujo.ui.text import md_escape, show_text_field
 
 
@@ -109,13 +112,6 @@ def validation_panel(report: ValidationReport) -> None:
         st.dataframe(serious, hide_index=True, width="stretch", height=300)
 
 
-def model_panel() -> None:
-    """The model in use: checkpoint, size, training summary, R@k highlights, or why there is none (model_panel.py)."""
-    from mujo.ui.model_panel import model_panel as panel  # noqa: PLC0415
-
-    panel()
-
-
 def _open_folder() -> None:
     # Runs as a button callback, before the page script, so the page below already shows the new dataset.
     text = str(st.session_state.get(StateKeys.DATASET_INPUT) or "").strip()
@@ -154,12 +150,9 @@ def folder_setting(current: Path) -> None:
     st.caption(md_escape(f"Settings file: {settings.settings_path()}"))
 
 
-def home() -> None:
-    """The Home page."""
-    page_setup("Home")
-    st.title("MuJo Studio", anchor=False)
-    st.caption("Inspect FiMAD-style multimodal fitness data (video, 3D pose, virtual IMU, chapter text), explore a "
-               "joint embedding model trained on it, and test it on real sensor data by fine-tuning and zero-shot.")
+def home_page() -> None:
+    """Home below its title: the first-start build, the open dataset and its validation; the model and the folder
+    setting beside them."""
     folder = settings.dataset_dir()
     ready = True
     if settings.is_default_demo(folder):  # first start: build the demo dataset and model in the background

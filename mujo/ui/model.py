@@ -16,16 +16,17 @@ import streamlit as st
 
 from mujo import jobs
 from mujo import models_registry as registry
+from mujo.checkpoint import CheckpointError
+from mujo.fimad.dataset import FimadError
 from mujo.ui import dataset as uds
+from mujo.ui.nav import home_link
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
-from mujo.ui.nav import home_link
-
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
 def _load_model(path: str, stamp: tuple[float, ...]) -> tuple[Any, dict[str, Any]]:
-    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415  (torch)
+    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415  (keeps torch off Home and the model pages)
 
     return load_checkpoint(path)
 
@@ -45,7 +46,7 @@ def store_stamp(folder: str | Path) -> float:
 
 @st.cache_resource(max_entries=4, show_spinner="Opening the embeddings…")
 def _open_store(folder: str, stamp: float) -> Any:
-    from mujo.eval.embed import EmbeddingStore  # noqa: PLC0415  (torch)
+    from mujo.eval.embed import EmbeddingStore  # noqa: PLC0415  (keeps torch off Home and the model pages)
 
     store = EmbeddingStore.open(folder)
     _ = store.index  # read the parquet index once, here, not in a page run
@@ -60,7 +61,7 @@ def open_store(folder: str | Path) -> Any:
 @st.cache_data(max_entries=128, show_spinner=False)
 def text_query_vector(path: str, stamp: tuple[float, ...], text: str) -> np.ndarray:
     """(1, D) query vector of free text (MiniLM, then the checkpoint's text encoder)."""
-    from mujo.eval.queries import embed_text_query  # noqa: PLC0415
+    from mujo.eval.queries import embed_text_query  # noqa: PLC0415  (keeps torch off Home and the model pages)
 
     model, extra = _load_model(path, stamp)
     return embed_text_query(model, text, extra)
@@ -103,9 +104,7 @@ def require_checkpoint() -> registry.CheckpointInfo:
 
 
 def _run_embed(info: registry.CheckpointInfo, root: str) -> None:
-    from mujo.checkpoint import CheckpointError  # noqa: PLC0415
-    from mujo.fimad.dataset import FimadError  # noqa: PLC0415
-    from mujo.eval.embed import embed_dataset  # noqa: PLC0415
+    from mujo.eval.embed import embed_dataset  # noqa: PLC0415  (keeps torch off Home and the model pages)
 
     bar = st.progress(0.0, text="Embedding every window…")
     try:

@@ -11,11 +11,10 @@ import streamlit as st
 from mujo import models_registry as registry
 from mujo.checkpoint import CheckpointError
 from mujo.ui.model import demo_training
+from mujo.ui.nav import EMBEDDING_PAGE, FINETUNE_PAGE, RETRIEVAL_PAGE, ZEROSHOT_PAGE
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 
-EMBEDDING_PAGE, RETRIEVAL_PAGE = "pages/2_Embedding_Space.py", "pages/3_Retrieval.py"
-FINETUNE_PAGE, ZEROSHOT_PAGE = "pages/4_Fine_tuning.py", "pages/5_Zero_shot.py"
 # (query, target, metric) pairs worth a headline: the quality bar (pose <-> IMU R@1, text -> IMU R@10)
 HIGHLIGHTS = (("pose", "imu", "R@1"), ("imu", "pose", "R@1"), ("text", "imu", "R@10"))
 NAMES = {"text": "Text", "imu": "IMU", "pose": "Pose", "video": "Video"}

@@ -1,31 +1,38 @@
-"""The app's pages for `st.navigation`, and links to Home (a function page: `st.page_link` needs its `st.Page`)."""
+"""The app's pages for `st.navigation` (every page a file, Home the default at "/"), and links to Home.
+
+`st.page_link` and `st.switch_page` name a page by its file, which must be one `st.navigation` knows: the page files
+are spelled here, once.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
+HOME_PAGE = "pages/0_Home.py"
+BROWSE_PAGE = "pages/1_Browse.py"
+EMBEDDING_PAGE = "pages/2_Embedding_Space.py"
+RETRIEVAL_PAGE = "pages/3_Retrieval.py"
+FINETUNE_PAGE = "pages/4_Fine_tuning.py"
+ZEROSHOT_PAGE = "pages/5_Zero_shot.py"
+CURATION_PAGE = "pages/6_Curation.py"
+
 PAGE_FILES = (  # (file, title, icon), in the sidebar's order after Home
-    ("pages/1_Browse.py", "Browse", ":material/video_library:"),
-    ("pages/2_Embedding_Space.py", "Embedding Space", ":material/scatter_plot:"),
-    ("pages/3_Retrieval.py", "Retrieval", ":material/manage_search:"),
-    ("pages/4_Fine_tuning.py", "Fine-tuning", ":material/model_training:"),
-    ("pages/5_Zero_shot.py", "Zero-shot", ":material/text_fields:"),
-    ("pages/6_Curation.py", "Curation", ":material/label:"),
+    (BROWSE_PAGE, "Browse", ":material/video_library:"),
+    (EMBEDDING_PAGE, "Embedding Space", ":material/scatter_plot:"),
+    (RETRIEVAL_PAGE, "Retrieval", ":material/manage_search:"),
+    (FINETUNE_PAGE, "Fine-tuning", ":material/model_training:"),
+    (ZEROSHOT_PAGE, "Zero-shot", ":material/text_fields:"),
+    (CURATION_PAGE, "Curation", ":material/label:"),
 )
-
-
-def home_page() -> st.Page:
-    """Home as `st.navigation` registers it (a page is known by its URL path, so each call names the same page)."""
-    from mujo.ui.home import home  # noqa: PLC0415  (home imports the sidebar, which links here)
-
-    return st.Page(home, title="Home", icon=":material/home:", default=True)
+HOME_ICON = ":material/home:"
 
 
 def pages() -> list[st.Page]:
-    """Every page of the app, Home first."""
-    return [home_page(), *(st.Page(f, title=t, icon=i) for f, t, i in PAGE_FILES)]
+    """Every page of the app, Home first (the default page, at "/")."""
+    home = st.Page(HOME_PAGE, title="Home", icon=HOME_ICON, default=True)
+    return [home, *(st.Page(f, title=t, icon=i) for f, t, i in PAGE_FILES)]
 
 
 def home_link(label: str = "Go to Home") -> None:
     """A link to Home."""
-    st.page_link(home_page(), label=label, icon=":material/home:")
+    st.page_link(HOME_PAGE, label=label, icon=HOME_ICON)

@@ -9,16 +9,15 @@ comment; the page's JS sets text with `textContent` only.
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+import streamlit as st
 
 from mujo.fimad.skeleton import BONES, LEFT_JOINTS, N_JOINTS, RIGHT_JOINTS
+from mujo.ui.html_component import b64_f32, component_html
 
-_HERE = Path(__file__).resolve().parent
 COMPONENT_COLORS = {"x": "#d62728", "y": "#2ca02c", "z": "#1f77b4", "|·|": "#222222"}
 UNITS = {"acc": "m/s²", "gyro": "rad/s"}
 QUANTITY_NAMES = {"acc": "acceleration", "gyro": "angular velocity"}
@@ -65,11 +64,6 @@ class PlayerData:
     window_starts: tuple[int, ...] = ()
     window_size: int = 100
     notes: dict[str, str] = field(default_factory=dict)
-
-
-def _b64_f32(arr: np.ndarray) -> str:
-    """Little-endian float32 bytes in base64 (NaN kept: the JS draws it as a gap)."""
-    return base64.b64encode(np.ascontiguousarray(arr, dtype="<f4").tobytes()).decode("ascii")
 
 
 def imu_channels(acc_or_gyro: np.ndarray, sites: tuple[str, ...] | list[str], chosen: list[str],
@@ -151,13 +145,13 @@ def player_payload(data: PlayerData) -> dict[str, Any]:
         pose = np.asarray(data.pose, dtype=np.float32)
         if pose.ndim != 3 or pose.shape[1:] != (N_JOINTS, 3):
             raise ValueError(f"pose of clip {data.clip_id!r} has shape {pose.shape}, expected (T, {N_JOINTS}, 3)")
-        payload["pose"] = {"b64": _b64_f32(pose), "n_frames": int(pose.shape[0]), "joints": N_JOINTS,
+        payload["pose"] = {"b64": b64_f32(pose), "n_frames": int(pose.shape[0]), "joints": N_JOINTS,
                            "bones": bones_with_sides(), **pose_view(pose)}
     if data.imu:
         rows = []
         for site, arr in data.imu.items():
             arr = np.asarray(arr, dtype=np.float32)  # (T, C)
-            series = [{"name": c, "color": COMPONENT_COLORS.get(c, "#555"), "b64": _b64_f32(arr[:, i])}
+            series = [{"name": c, "color": COMPONENT_COLORS.get(c, "#555"), "b64": b64_f32(arr[:, i])}
                       for i, c in enumerate(data.imu_components)]
             rows.append({"site": site, "series": series})
         t_count = int(next(iter(data.imu.values())).shape[0])
@@ -166,29 +160,9 @@ def player_payload(data: PlayerData) -> dict[str, Any]:
     return payload
 
 
-def json_for_html(obj: Any) -> str:
-    """JSON safe to place inside a <script> element: `<`, `>`, `&` and the JS line separators are \\u-escaped.
-
-    These characters only occur inside JSON strings, where the escapes mean the same characters, so the
-    document parses back unchanged while `</script>` or `<!--` in dataset text cannot end the element.
-    """
-    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                    ("\u2029", "\\u2029")):
-        text = text.replace(ch, esc)
-    return text
-
-
 def player_html(data: PlayerData) -> str:
     """The complete, self-contained HTML document of the player for one clip."""
-    template = (_HERE / "player.html").read_text(encoding="utf-8")
-    script = (_HERE / "player.js").read_text(encoding="utf-8")
-    head, marker, tail = template.partition("__MUJO_PAYLOAD__")
-    if not marker:
-        raise RuntimeError("player.html lacks the __MUJO_PAYLOAD__ marker")
-    # The script goes in before the payload, so nothing in the payload can be mistaken for a marker.
-    tail = tail.replace("__MUJO_SCRIPT__", script, 1)
-    return head + json_for_html(player_payload(data)) + tail
+    return component_html("player", player_payload(data))
 
 
 def player_height(data: PlayerData) -> int:
@@ -199,7 +173,5 @@ def player_height(data: PlayerData) -> int:
 
 def render_player(data: PlayerData) -> None:
     """Draw the player for one clip in the current Streamlit container."""
-    import streamlit as st  # noqa: PLC0415  (keeps the pure helpers importable without a Streamlit runtime)
-
     # st.iframe with an HTML string is the successor of components.v1.html (same sandboxed srcdoc iframe).
     st.iframe(player_html(data), height=player_height(data), alt=f"Synchronised player of clip {data.clip_id}")

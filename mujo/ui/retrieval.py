@@ -30,7 +30,7 @@ def _name(m: Any) -> str:
 
 def _search(store: Any, query: np.ndarray, target: str, k: int, rows: np.ndarray | None = None,
             exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    from mujo.eval.search import search  # noqa: PLC0415  (torch)
+    from mujo.eval.search import search  # noqa: PLC0415  (keeps torch off the Retrieval page's import)
 
     idx, scores = search(store, query, target, k=k, rows=rows, exclude=exclude)
     return idx[0], scores[0]
@@ -229,13 +229,13 @@ def _matrix_figure(df: pd.DataFrame, metric: str) -> go.Figure:
 
 def metrics_panel(info: registry.CheckpointInfo, store: Any) -> None:
     """R@1/5/10 and MRR of every ordered modality pair, from retrieval.json or computed on request."""
-    from mujo.eval.retrieval import load_retrieval  # noqa: PLC0415
+    from mujo.eval import retrieval as ret  # noqa: PLC0415  (keeps torch off the Retrieval page's import)
 
     key = f"{store.meta.get('dataset_id', '')}/val"
-    df = load_retrieval(info.path, key)
+    df = ret.load_retrieval(info.path, key)
     source = "this dataset's validation split"
     if df is None:
-        df = load_retrieval(info.path)
+        df = ret.load_retrieval(info.path)
         doc = registry.saved_retrieval(info.path) or {}
         latest = (doc.get("results") or {}).get(doc.get("latest") or "", {})
         source = f"{latest.get('dataset_name', 'another dataset')}, {latest.get('split', '?')} split"
@@ -245,12 +245,10 @@ def metrics_panel(info: registry.CheckpointInfo, store: Any) -> None:
     if c2.button("Compute on the validation split", key="ret.compute_metrics", icon=":material/calculate:",
                  help="R@k and MRR of every ordered pair of modalities, on this dataset's val windows; saved as "
                       "retrieval.json in the checkpoint folder."):
-        from mujo.eval.retrieval import retrieval_eval, save_retrieval  # noqa: PLC0415
-
         bar = st.progress(0.0, text="Retrieval evaluation…")
         try:
-            df = retrieval_eval(store, "val", progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
-            save_retrieval(df, store, "val", checkpoint_dir=info.path)
+            df = ret.retrieval_eval(store, "val", progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=m))
+            ret.save_retrieval(df, store, "val", checkpoint_dir=info.path)
             source = "this dataset's validation split"
         except (ValueError, OSError) as e:
             st.error(md_escape(f"Retrieval evaluation failed: {e}"), icon=":material/error:")

@@ -10,10 +10,9 @@ from mujo import settings
 from mujo.fimad.dataset import FimadDataset, FimadError
 from mujo.fimad.layout import MANIFEST
 from mujo.ui import dataset as uds
+from mujo.ui.nav import home_link
 from mujo.ui.state import init_state
 from mujo.ui.text import md_escape
-from mujo.ui.nav import home_link
-
 
 
 def page_setup(title: str) -> None:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from mujo.curation.feedback import DEFAULT_ANCHOR  # light: no torch
 from mujo.eval.prompts import DEFAULT_TEMPLATES
+from mujo.ui.nav import BROWSE_PAGE
 
 
 class StateKeys(StrEnum):
@@ -257,9 +258,7 @@ DEFAULTS: dict[StateKeys, Any] = {
 QP_CLIP = "clip"
 QP_TIME = "t"
 QP_PROBLEMS = "problems"
-BROWSE_PAGE = "pages/1_Browse.py"
 BROWSE_URL_PATH = "Browse"
-CURATION_PAGE = "pages/6_Curation.py"
 
 
 def start_player(t: float = 0.0) -> None:

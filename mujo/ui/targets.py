@@ -1,7 +1,6 @@
 """What the Fine-tuning and Zero-shot pages share: choosing target datasets and checkpoints, and whether they fit.
 
-Reads dataset indexes and checkpoint JSON only (no weights); the dataset loaders and `checkpoint_problem` are
-imported when first needed, so importing this module stays light.
+Reads dataset indexes and checkpoint JSON only (no weights, no torch).
 """
 
 from __future__ import annotations
@@ -11,46 +10,40 @@ from typing import Any, Sequence
 
 import streamlit as st
 
-from mujo import jobs, settings
+from mujo import datasets, jobs, settings
 from mujo import models_registry as registry
 from mujo.checkpoint import CheckpointError
+from mujo.config import ConfigError, ModelConfig, from_dict
+from mujo.datasets.base import DatasetError
+from mujo.datasets.inputs import checkpoint_problem
+from mujo.ui.nav import home_link
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
-from mujo.ui.nav import home_link
-
 
 
 def present_targets() -> list[dict[str, Any]]:
     """The registered target datasets whose default copy exists (name, description, root)."""
-    from mujo.datasets import describe_targets  # noqa: PLC0415
-
     try:
-        return [d for d in describe_targets() if d.get("exists")]
+        return [d for d in datasets.describe_targets() if d.get("exists")]
     except Exception:  # noqa: BLE001 - a broken registry entry must not take the page down
         return []
 
 
 def known_targets() -> list[dict[str, Any]]:
     """Every registered target dataset (present or not), for the "where do I put it" explanation."""
-    from mujo.datasets import describe_targets  # noqa: PLC0415
-
     try:
-        return list(describe_targets())
+        return list(datasets.describe_targets())
     except Exception:  # noqa: BLE001
         return []
 
 
 @st.cache_resource(max_entries=16, ttl=600, show_spinner="Reading the dataset index…")
 def _info(spec: str) -> Any:
-    from mujo.datasets import open_target  # noqa: PLC0415
-
-    return open_target(spec).info
+    return datasets.open_target(spec).info
 
 
 def dataset_info(spec: str) -> tuple[Any | None, str | None]:
     """(DatasetInfo, None) of a dataset spec, or (None, why it cannot be opened); cached for ten minutes."""
-    from mujo.datasets.base import DatasetError  # noqa: PLC0415
-
     try:
         return _info(str(spec)), None
     except (DatasetError, OSError, ValueError) as e:
@@ -109,9 +102,6 @@ def checkpoint_label(path: str | Path) -> str:
 
 def fit_problem(info: Any, ckpt: registry.CheckpointInfo, inputs: Sequence[str]) -> str | None:
     """Why checkpoint `ckpt` cannot run on the dataset described by `info` with `inputs`, or None."""
-    from mujo.config import ConfigError, ModelConfig, from_dict  # noqa: PLC0415
-    from mujo.datasets.inputs import checkpoint_problem  # noqa: PLC0415
-
     try:
         config = from_dict(ModelConfig, dict(ckpt.model))
     except (ConfigError, TypeError, ValueError) as e:

@@ -2,24 +2,24 @@
 similarity and a link to Browse, all in one self-contained HTML component (one iframe for the whole list).
 
 Like the Browse player (player.py): no CDN, all data in one JSON document inside a `<script type="application/json">`
-element encoded by `json_for_html`, dataset text set with `textContent` only, arrays as base64 float32.
+element encoded by `html_component.json_for_html`, dataset text set with `textContent` only, arrays as base64 float32.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import streamlit as st
 
 from mujo.fimad.dataset import ClipError, FimadDataset
 from mujo.fimad.windows import WindowIndex, read_windows
-from mujo.ui.player import _b64_f32, bones_with_sides, json_for_html
+from mujo.ui.html_component import b64_f32, component_html
+from mujo.ui.player import bones_with_sides
 
-_HERE = Path(__file__).resolve().parent
 SITE_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 CARD_PX, QUERY_PX, HEAD_PX, PAD_PX = 148, 156, 30, 16  # heights the HTML lays out (see thumbs.html)
 COLUMNS = 2
@@ -116,7 +116,7 @@ def _pose_payload(pose: np.ndarray) -> dict[str, Any]:
     p = np.asarray(pose, np.float32).copy()  # (T, 17, 3)
     ok = np.isfinite(p).all(axis=2)
     if not ok.any():
-        return {"b64": _b64_f32(p), "n_frames": int(len(p)), "floor": 0.0, "height": 1.0, "radius": 1.0}
+        return {"b64": b64_f32(p), "n_frames": int(len(p)), "floor": 0.0, "height": 1.0, "radius": 1.0}
     pts = p[ok]
     center = np.nanmean(p[:, 0, :], axis=0) if np.isfinite(p[:, 0, :]).any() else pts.mean(axis=0)
     p[..., 0] -= center[0]
@@ -124,7 +124,7 @@ def _pose_payload(pose: np.ndarray) -> dict[str, Any]:
     lo, hi = np.percentile(pts, 1, axis=0), np.percentile(pts, 99, axis=0)
     radius = float(max(np.abs(pts[:, 0] - center[0]).max(), np.abs(pts[:, 2] - center[2]).max(),
                        (hi[1] - lo[1]) / 2, 0.5))
-    return {"b64": _b64_f32(p), "n_frames": int(len(p)), "floor": float(lo[1]), "height": float(hi[1] - lo[1]),
+    return {"b64": b64_f32(p), "n_frames": int(len(p)), "floor": float(lo[1]), "height": float(hi[1] - lo[1]),
             "radius": radius}
 
 
@@ -139,7 +139,7 @@ def cards_payload(cards: Sequence[Card], sites: Sequence[str], fps: float, headi
         if c.pose is not None:
             item["pose"] = _pose_payload(c.pose)
         if c.imu is not None:
-            item["imu"] = {"b64": _b64_f32(c.imu), "n_frames": int(c.imu.shape[0]), "sites": int(c.imu.shape[1])}
+            item["imu"] = {"b64": b64_f32(c.imu), "n_frames": int(c.imu.shape[0]), "sites": int(c.imu.shape[1])}
         out.append(item)
     return {"heading": heading, "fps": float(fps), "bones": bones_with_sides(), "cards": out,
             "sites": [{"name": s, "color": SITE_COLORS[i % len(SITE_COLORS)]} for i, s in enumerate(shown_sites)]}
@@ -147,13 +147,7 @@ def cards_payload(cards: Sequence[Card], sites: Sequence[str], fps: float, headi
 
 def cards_html(cards: Sequence[Card], sites: Sequence[str], fps: float, heading: str = "") -> str:
     """The complete, self-contained HTML document of a card list."""
-    template = (_HERE / "thumbs.html").read_text(encoding="utf-8")
-    script = (_HERE / "thumbs.js").read_text(encoding="utf-8")
-    head, marker, tail = template.partition("__MUJO_PAYLOAD__")
-    if not marker:
-        raise RuntimeError("thumbs.html lacks the __MUJO_PAYLOAD__ marker")
-    tail = tail.replace("__MUJO_SCRIPT__", script, 1)  # before the payload goes in (see player_html)
-    return head + json_for_html(cards_payload(cards, sites, fps, heading)) + tail
+    return component_html("thumbs", cards_payload(cards, sites, fps, heading))
 
 
 def cards_height(cards: Sequence[Card]) -> int:
@@ -165,7 +159,5 @@ def cards_height(cards: Sequence[Card]) -> int:
 
 def render_cards(cards: Sequence[Card], sites: Sequence[str], fps: float, heading: str = "") -> None:
     """Draw the cards in the current Streamlit container (one iframe)."""
-    import streamlit as st  # noqa: PLC0415
-
     st.iframe(cards_html(cards, sites, fps, heading), height=cards_height(cards),
               alt=f"Retrieval results: {sum(1 for c in cards if c.rank is not None)} windows")

@@ -14,13 +14,19 @@ import pandas as pd
 import streamlit as st
 
 from mujo import models_registry as registry
+from mujo.curation.feedback import null_rows_of, target_spec
+from mujo.datasets.inputs import INPUTS
+from mujo.eval.prompts import PromptError, class_phrases, parse_templates
+from mujo.eval.zeroshot_settings import ZeroShotSettings, zeroshot_runs
 from mujo.fimad.layout import MANIFEST
+from mujo.settings import dataset_dir
+from mujo.store import Store
 from mujo.ui import background
 from mujo.ui import targets as tg
+from mujo.ui.nav import home_link
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
 from mujo.ui.zeroshot_view import compare_runs, show_run
-from mujo.ui.nav import home_link
 
 OTHER_FOLDER = "__folder__"  # dataset choice: a folder typed by the user
 CURRENT_FIMAD = "__fimad__"  # dataset choice: the FiMAD folder the app has open (its ground-truth labels)
@@ -31,9 +37,7 @@ NULL_NAMES = {"mean": "mean of the classes", "learned": "learned NULL", "centroi
 _FINISHED: dict[str, int] = {}  # background task key -> run id it saved (written by the task's thread)
 
 
-def _store() -> Any:
-    from mujo.store import Store  # noqa: PLC0415
-
+def _store() -> Store:
     return Store()
 
 
@@ -49,10 +53,7 @@ def _choose_checkpoint(ckpts: list[registry.CheckpointInfo]) -> registry.Checkpo
 
 def _current_fimad() -> tuple[str, str] | None:
     """(spec, label) of the FiMAD folder the app has open, as a zero-shot dataset; None when it has none."""
-    from mujo import settings  # noqa: PLC0415
-    from mujo.curation.feedback import target_spec  # noqa: PLC0415
-
-    root = settings.dataset_dir()
+    root = dataset_dir()
     if not (root / MANIFEST).is_file():
         return None
     return target_spec(root), f"The open FiMAD dataset ({root.name}; its own splits, ground-truth labels)"
@@ -81,8 +82,6 @@ def _choose_dataset() -> str | None:
 
 def _null_choice(info: Any, ckpt: registry.CheckpointInfo) -> tuple[bool, str]:
     """The NULL toggle and, when it is on, which NULL row (the mean, or what the checkpoint learned)."""
-    from mujo.curation.feedback import null_rows_of  # noqa: PLC0415
-
     if not info.has_null:
         st.session_state[StateKeys.ZS_NULL] = False
     null = st.toggle("Keep NULL windows as a class", key=StateKeys.ZS_NULL, disabled=not info.has_null,
@@ -104,8 +103,6 @@ def _null_choice(info: Any, ckpt: registry.CheckpointInfo) -> tuple[bool, str]:
 
 def _phrases(spec: str, info: Any) -> dict[str, str] | None:
     """The per-class phrase editor; returns the user's overrides (None: the dataset's phrases unchanged)."""
-    from mujo.eval.prompts import class_phrases  # noqa: PLC0415
-
     if st.session_state.get(StateKeys.ZS_PHRASES_FOR) != spec:  # another dataset: its rows, not the old edits
         st.session_state.pop(StateKeys.ZS_PHRASES, None)
         st.session_state[StateKeys.ZS_PHRASES_FOR] = spec
@@ -121,9 +118,6 @@ def _phrases(spec: str, info: Any) -> dict[str, str] | None:
 
 def _form() -> Any | None:
     """The run's settings (a ZeroShotSettings), or None when something is missing or does not fit."""
-    from mujo.eval.prompts import PromptError, parse_templates  # noqa: PLC0415
-    from mujo.eval.zeroshot_settings import ZeroShotSettings  # noqa: PLC0415
-
     ckpt = _choose_checkpoint(tg.checkpoint_infos(need="text"))
     spec = _choose_dataset()
     if not spec:
@@ -133,7 +127,7 @@ def _form() -> Any | None:
     if info is None:
         st.warning(md_escape(f"Cannot open the dataset: {problem}"), icon=":material/warning:")
         return None
-    options = [m for m in ("imu", "pose") if m in ckpt.modalities and (m == "imu" or info.has_pose)]
+    options = [m for m in INPUTS if m in ckpt.modalities and (m == "imu" or info.has_pose)]
     if not options:
         st.warning("This checkpoint has no IMU encoder, and no pose encoder for this dataset's pose.",
                    icon=":material/warning:")
@@ -169,7 +163,7 @@ def _form() -> Any | None:
 
 
 def _work(key: str, settings: Any, progress: Any) -> None:
-    from mujo.eval import zeroshot as zs  # noqa: PLC0415  (torch; attribute looked up now: tests replace it)
+    from mujo.eval import zeroshot as zs  # noqa: PLC0415  (keeps torch off the Zero-shot page until a run)
 
     result = zs.zeroshot(settings, store=_store(), progress=progress)
     _FINISHED[key] = int(result.run_id)
@@ -229,8 +223,6 @@ def _short_dataset(spec: Any) -> str:
 
 def zeroshot_page() -> None:
     """The page below its title (guards, form, run, result, earlier runs)."""
-    from mujo.eval.zeroshot_settings import zeroshot_runs  # noqa: PLC0415
-
     if not tg.checkpoint_infos(need="text"):
         st.info(md_escape(f"No checkpoint with a text encoder under {registry.models_dir()} yet. Zero-shot needs a "
                           "MuJo checkpoint (proxy-task checkpoints have no text encoder); Home shows how to get "

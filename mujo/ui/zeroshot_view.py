@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from mujo.eval.zeroshot_settings import null_row_name
@@ -17,10 +18,8 @@ from mujo.ui.embed_plot import html_escape
 from mujo.ui.text import md_escape
 
 
-def per_class_figure(series: dict[str, dict[str, float | None]]) -> Any:
+def per_class_figure(series: dict[str, dict[str, float | None]]) -> go.Figure:
     """Horizontal bars of per-class F1, one trace per run ({run label: {class: F1 or None}})."""
-    import plotly.graph_objects as go  # noqa: PLC0415
-
     fig = go.Figure()
     classes: list[str] = []
     for per_class in series.values():
@@ -36,10 +35,8 @@ def per_class_figure(series: dict[str, dict[str, float | None]]) -> Any:
     return fig
 
 
-def confusion_figure(classes: Sequence[str], confusion: Sequence[Sequence[int]]) -> Any:
+def confusion_figure(classes: Sequence[str], confusion: Sequence[Sequence[int]]) -> go.Figure:
     """Heatmap of the confusion matrix: colour = share of the true class's windows, text = counts."""
-    import plotly.graph_objects as go  # noqa: PLC0415
-
     conf = np.asarray(confusion, dtype=float).reshape(len(classes), len(classes))
     rows = conf.sum(axis=1, keepdims=True)
     share = np.divide(conf, rows, out=np.zeros_like(conf), where=rows > 0)
@@ -112,7 +109,8 @@ def compare_runs(store: Any, run_ids: Sequence[int]) -> None:
         cfg, m = run.get("config") or {}, res.get("metrics") or {}
         label = f"run {rid}: {cfg.get('inputs', '?')}" + (f" +NULL ({null_row_name(cfg)})" if cfg.get("null") else "")
         rows.append({"run": rid, "dataset": run.get("dataset"), "inputs": cfg.get("inputs"),
-                     "null": null_row_name(cfg) if cfg.get("null") else "no", "templates": len(cfg.get("templates") or []),
+                     "null": null_row_name(cfg) if cfg.get("null") else "no",
+                     "templates": len(cfg.get("templates") or []),
                      **{k: m.get(k) for k in ("top1", "top3", "top5", "macro_f1")}})
         series[label] = res.get("per_class_f1") or {}
     st.subheader(f"{len(rows)} runs compared", anchor=False)

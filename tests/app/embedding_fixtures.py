@@ -23,8 +23,8 @@ SITES = ("RWrist", "LWrist")
 def make_checkpoint(folder: Path, modalities: tuple[str, ...] = MODALITIES, embed_dim: int = 32,
                     summary: dict[str, Any] | None = None, extra: dict[str, Any] | None = None) -> Path:
     """A real MuJo checkpoint of a tiny model (random weights) in `folder`; `extra` adds to its extra."""
-    from mujo.models.checkpoint_io import save_checkpoint  # noqa: PLC0415
     from mujo.models import create_model  # noqa: PLC0415
+    from mujo.models.checkpoint_io import save_checkpoint  # noqa: PLC0415
 
     model = create_model("small", modalities=tuple(modalities), imu_sites=SITES, imu_channels=("acc",),
                          embed_dim=embed_dim)

@@ -28,7 +28,8 @@ def _ok(at) -> None:
 
 
 def _text(at) -> str:
-    return re.sub(r"\\(.)", r"\1", " ".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.warning, *at.error]))
+    shown = [*at.markdown, *at.caption, *at.info, *at.warning, *at.error]
+    return re.sub(r"\\(.)", r"\1", " ".join(m.value for m in shown))
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from app_helpers import REPO, app_test, make_dataset
+from app_helpers import BROWSE, REPO, app_test, make_dataset
 from fimad_factory import corrupt_header
 
 from mujo.ui.state import StateKeys
@@ -154,6 +154,20 @@ def test_demo_build_failure_is_reported(tmp_path: Path, monkeypatch) -> None:
     assert at.text_input(key=StateKeys.DATASET_INPUT) is not None
     at.button(key=StateKeys.DEMO_RESUME).click().run()
     assert resumed == [True]
+
+
+def test_links_to_home_name_its_file_page(tmp_path: Path, monkeypatch) -> None:
+    """Home is a file page (nav.HOME_PAGE, the default page): a guard's link to Home resolves to it (the real-browser
+    click is tests/e2e/test_curation_keyboard.py)."""
+    from mujo.ui import nav  # noqa: PLC0415
+
+    assert (REPO / nav.HOME_PAGE).is_file() and all((REPO / f).is_file() for f, _, _ in nav.PAGE_FILES)
+    monkeypatch.delenv("MUJO_DATA", raising=False)
+    monkeypatch.setenv("MUJO_HOME", str(tmp_path / "home"))
+    at = app_test(BROWSE).run()  # the demo dataset is not built yet: Browse explains and links to Home
+    assert not at.exception
+    (link,) = [p for p in at.page_link if p.proto.label == "Go to Home"]
+    assert link.proto.page == "Home" and link.proto.page_script_hash
 
 
 @pytest.mark.parametrize("module", ["mujo.ui.home", "mujo.ui.browse", "mujo.ui.sidebar", "mujo.settings"])

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from mujo.fimad.skeleton import IMU_SITES
+from mujo.ui.html_component import json_for_html
 from mujo.ui.player import (
     PlayerData,
     imu_channels,
-    json_for_html,
     player_height,
     player_html,
     player_payload,

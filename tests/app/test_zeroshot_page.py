@@ -164,8 +164,8 @@ def test_real_run_in_the_background(tmp_path: Path, app_env: dict[str, Path], mo
     import time  # noqa: PLC0415
 
     import mujo.datasets as datasets  # noqa: PLC0415
-    from mujo.models.checkpoint_io import save_checkpoint  # noqa: PLC0415
     from mujo.models import create_model  # noqa: PLC0415
+    from mujo.models.checkpoint_io import save_checkpoint  # noqa: PLC0415
 
     monkeypatch.setattr(datasets, "describe_targets", lambda: [])
     model = create_model("small", modalities=("text", "imu"), imu_sites=("RWrist",), imu_channels=("acc",),

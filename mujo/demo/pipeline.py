@@ -1,44 +1,29 @@
-"""The embedded default: a synthetic FiMAD that the app builds on first start, and the generator's size presets."""
+"""The first-start pipeline (`mujo demo`): the embedded demo dataset, its features, the demo model, its embeddings.
+
+Heavy (the generator, torch): it runs in its own process; the app reads its progress through `mujo.demo.status`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import fcntl
 from pathlib import Path
 from typing import Callable
 
-from mujo import jobs
-from mujo.synth.plan import SynthConfig
-from mujo.paths import data_dir, demo_dataset_dir
+from mujo.demo.presets import PRESETS
+from mujo.demo.status import demo_model_dir, demo_model_ready, demo_ready
+from mujo.eval.embed import embed_dataset
+from mujo.eval.embedding_view import warm_default_view
+from mujo.eval.retrieval import retrieval_eval, save_retrieval
+from mujo.features import ensure_video_features, text_features
+from mujo.fimad.dataset import FimadDataset
+from mujo.paths import demo_dataset_dir
+from mujo.synth.generate import generate_dataset
+from mujo.train.pretrain import pretrain
+from mujo.train.settings import PretrainSettings
 
-DEMO_JOB = "demo"
 # IMU sites of the demo model: both wrists, both thighs and the trunk, accelerometer and gyroscope. With the two
 # wrists alone, text -> IMU R@10 on the demo's validation split was 34 % (chance 15 %); with these five, 45 %.
 DEMO_SITES = ("LWrist", "RWrist", "LKnee", "RKnee", "Spine")
-
-# Size presets of `mujo synth`. "demo" is the app's embedded default: big enough for the pages, the demo model and
-# curation to be meaningful, small enough to build in a few minutes on 2 cores. "fimad" matches FiMAD's size
-# (9,811 clips, about 78 hours): pose + IMU only is the benchmark's workload.
-PRESETS: dict[str, SynthConfig] = {
-    "demo": SynthConfig(name="fimad-demo", n_videos=40, chapters=(5, 12), exercise_s=(20.0, 45.0)),
-    "fimad": SynthConfig(name="fimad-synthetic", n_videos=981, chapters=(5, 15), exercise_s=(15.0, 45.0)),
-    "tiny": SynthConfig(name="fimad-tiny", n_videos=2, val_every=2, chapters=(5, 6), exercise_s=(12.0, 20.0)),
-}
-
-
-def preset_config(name: str = "demo", *, seed: int | None = None, n_videos: int | None = None,
-                  with_video: bool | None = None) -> SynthConfig:
-    """A preset's settings with optional overrides."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
-    over = {k: v for k, v in (("seed", seed), ("n_videos", n_videos), ("with_video", with_video)) if v is not None}
-    return dataclasses.replace(PRESETS[name], **over)
-
-
-def demo_ready(root: Path | None = None) -> bool:
-    """Whether the embedded dataset is complete (its manifest and clip table are written last)."""
-    root = root or demo_dataset_dir()
-    return (root / "fimad.json").is_file() and (root / "clips.csv").is_file()
 
 
 def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, root: Path | None = None) -> Path:
@@ -52,8 +37,6 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
     Returns:
         The dataset folder.
     """
-    from mujo.synth.generate import generate_dataset
-
     root = root or demo_dataset_dir()
     if demo_ready(root):
         return root
@@ -63,16 +46,6 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
         if not demo_ready(root):
             generate_dataset(root, PRESETS["demo"], progress=progress)
     return root
-
-
-def demo_model_dir() -> Path:
-    """Where the demo model is pre-trained (the best checkpoint at its root, `last/` and `best/` inside)."""
-    return data_dir() / "models" / "demo"
-
-
-def demo_model_ready() -> bool:
-    """Whether the demo model is trained and its embeddings of the demo dataset are written."""
-    return (demo_model_dir() / "retrieval.json").is_file()
 
 
 # Share of the whole first-start pipeline that each stage takes (measured on 2 cores), for one progress bar.
@@ -97,14 +70,6 @@ def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> P
     Returns:
         The demo model's folder.
     """
-    from mujo.fimad.dataset import FimadDataset
-    from mujo.eval.embed import embed_dataset
-    from mujo.eval.embedding_view import warm_default_view
-    from mujo.eval.retrieval import retrieval_eval, save_retrieval
-    from mujo.features import ensure_video_features, text_features
-    from mujo.train.pretrain import pretrain
-    from mujo.train.settings import PretrainSettings
-
     root = ensure_demo_dataset(_stage(progress, "dataset"))
     ds = FimadDataset(root)
     report = _stage(progress, "features")
@@ -126,20 +91,3 @@ def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> P
     warm_default_view(store)  # so the first visit to the Embedding Space page is instant
     report(1.0, "demo model ready")
     return out
-
-
-def start_demo_build() -> jobs.JobStatus:
-    """Run the first-start pipeline (dataset, features, demo model, embeddings) in a background process.
-
-    Idempotent: while it runs, its status is returned; a pipeline that died resumes where it stopped.
-    """
-    if demo_ready() and demo_model_ready():
-        return jobs.JobStatus(name=DEMO_JOB, state=jobs.DONE, fraction=1.0, message="ready")
-    return jobs.start(DEMO_JOB, ["demo"])
-
-
-def demo_build_status() -> jobs.JobStatus:
-    """Status of the first-start pipeline (done once the dataset and the demo model are complete)."""
-    if demo_ready() and demo_model_ready():
-        return jobs.JobStatus(name=DEMO_JOB, state=jobs.DONE, fraction=1.0, message="ready")
-    return jobs.status(DEMO_JOB)

@@ -1,0 +1,1 @@
+"""The embedded default: what the app builds on first start (status, presets, the pipeline), one module each."""
