@@ -7,7 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from mujo.cli import build_parser, main
+from mujo.commands.common import EXIT_INTERRUPTED, EXIT_USAGE, Interrupted, run_job
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,3 +48,37 @@ def test_light_commands_do_not_import_torch(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[1, 1] False"
+
+
+def test_run_job_states_and_exit_codes(tmp_path: Path, capsys) -> None:
+    """run_job: done with the report's message, a listed error -> its code, Ctrl-C -> 130, anything else raises."""
+    job = tmp_path / "job.json"
+
+    def state() -> tuple[str, str, str]:
+        d = json.loads(job.read_text())
+        return d["state"], d["message"], d["error"]
+
+    def interrupt(progress):
+        raise KeyboardInterrupt
+
+    def bad(progress):
+        raise ValueError("bad value")
+
+    def broken(progress):
+        raise RuntimeError("boom")
+
+    def stopped_early(result):
+        raise Interrupted("stopped; resume", None)
+
+    assert run_job("x", lambda progress: progress(0.5, "half") or 7, lambda r: f"got {r}", progress_file=str(job)) == 0
+    assert state() == ("done", "got 7", "")
+    assert run_job("x", bad, str, progress_file=str(job), errors=((ValueError, EXIT_USAGE),)) == EXIT_USAGE
+    assert state()[::2] == ("failed", "bad value") and "mujo x: bad value" in capsys.readouterr().err
+    assert run_job("x", interrupt, str, progress_file=str(job),
+                   interrupted=Interrupted("interrupted; run again", "\nstopped here")) == EXIT_INTERRUPTED
+    assert state()[::2] == ("failed", "interrupted; run again") and "stopped here" in capsys.readouterr().err
+    assert run_job("x", lambda progress: 1, stopped_early, progress_file=str(job)) == EXIT_INTERRUPTED
+    assert state()[::2] == ("failed", "stopped; resume")
+    with pytest.raises(RuntimeError):
+        run_job("x", broken, str, progress_file=str(job), errors=((ValueError, EXIT_USAGE),))
+    assert state()[::2] == ("failed", "RuntimeError: boom")
