@@ -54,10 +54,12 @@ def simulate_curation(root: Path, store: Path, budget: int) -> tuple[int, int]:
     """An annotator who follows the Curation page's queue (train clips, most NULL-like first; signals from the
     chapter text and the IMU, as on a dataset without a model yet) and labels the first `budget` clips as they
     truly are (null / activity) into `store`. Returns (clips labelled, of them NULL)."""
-    from mujo.store import dataset_key  # noqa: PLC0415
     from mujo.curation.suggest import rank_clips  # noqa: PLC0415
     from mujo.fimad.dataset import FimadDataset  # noqa: PLC0415
-    from mujo.store import Store  # noqa: PLC0415
+    from mujo.store import (
+        Store,  # noqa: PLC0415
+        dataset_key,  # noqa: PLC0415
+    )
 
     ds = FimadDataset(root)
     queue = rank_clips(ds, splits="train")["clip_id"].head(budget).tolist()
@@ -101,9 +103,9 @@ def pretrain_all(root: Path, out: Path, seed: int, epochs: int | None, budgets: 
 
 
 def evaluate(root: Path, models: dict[str, Path]) -> dict[tuple[str, str], dict[str, float]]:
-    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
     from mujo.curation.feedback import PART, SPLIT, null_rows_of, null_scores, target_spec  # noqa: PLC0415
     from mujo.eval.zeroshot import ZeroShotSettings, zeroshot  # noqa: PLC0415
+    from mujo.models.checkpoint_io import load_checkpoint  # noqa: PLC0415
 
     rows = {}
     for name, folder in models.items():

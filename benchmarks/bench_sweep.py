@@ -93,10 +93,10 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     import torch
     from dask.distributed import LocalCluster
 
-    from mujo.models.checkpoint_io import save_checkpoint
     from mujo.datasets import open_target
     from mujo.datasets.base import DatasetError
     from mujo.models import create_model
+    from mujo.models.checkpoint_io import save_checkpoint
     from mujo.store import Store
     from mujo.train.finetune_plan import model_plan, open_windows
     from mujo.train.sweep import SweepSpec, create_sweep, expand, run_sweep, sweep_results

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mujo import jobs
+from mujo.checkpoint import RETRIEVAL
 from mujo.fimad.layout import CLIPS, MANIFEST
 from mujo.paths import data_dir, demo_dataset_dir
 
@@ -28,7 +29,7 @@ def demo_model_dir() -> Path:
 
 def demo_model_ready() -> bool:
     """Whether the demo model is trained and its embeddings of the demo dataset are written."""
-    return (demo_model_dir() / "retrieval.json").is_file()
+    return (demo_model_dir() / RETRIEVAL).is_file()
 
 
 def start_demo_build() -> jobs.JobStatus:

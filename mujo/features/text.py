@@ -48,7 +48,7 @@ def load_minilm() -> Any:
 def _hide_loading_bar() -> None:
     """The weight-loading bar would clutter CLI progress bars and job logs."""
     try:  # transformers (2 s to import) comes with torch when load_model imports sentence-transformers
-        from transformers.utils import logging as hf_logging  # noqa: PLC0415  (MiniLM's torch stack: off mujo.features)
+        from transformers.utils import logging as hf_logging  # noqa: PLC0415  (torch's model stack: off Home)
     except ImportError:
         return
     hf_logging.disable_progress_bar()

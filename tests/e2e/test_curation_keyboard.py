@@ -40,8 +40,10 @@ def _position(page) -> tuple[int, int, str]:
 
 
 def _store_labels(home: Path, data: Path) -> dict[str, str]:
-    from mujo.store import dataset_key  # noqa: PLC0415
-    from mujo.store import Store  # noqa: PLC0415
+    from mujo.store import (
+        Store,  # noqa: PLC0415
+        dataset_key,  # noqa: PLC0415
+    )
 
     labels = Store(home / "mujo.sqlite").current_labels(dataset_key(data))
     return dict(zip(labels["clip_id"], labels["label"]))
