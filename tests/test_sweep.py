@@ -92,16 +92,26 @@ def test_expand_grid_dedupe_pairing_and_unrunnable(tiny: Path, ckpts: dict[str, 
                      scenarios=("baseline", "frozen", "finetuned"), fractions=(0.5, 1.0), repeats=2,
                      null=(False, True), inputs=(("imu",), ("pose",)), preset="small", epochs=2)
     cells = expand(spec)
-    # per repeat/null/fraction: imu has 2 baselines (the left-wrist checkpoint is another architecture), pose 1
-    # (all three share the pose encoder's architecture), each + 2 scenarios x 3 checkpoints
+    # per repeat/null/fraction: imu has 2 baselines (the fitting wrist checkpoints' architecture, and the preset's
+    # built for the data, standing in for the left-wrist checkpoint that does not fit), pose 1 (no checkpoint has a
+    # pose encoder: the preset's), each + 2 scenarios x 3 checkpoints
     assert len(cells) == 2 * 2 * 2 * (8 + 7) and len({c.key for c in cells}) == len(cells)
     assert [c.settings.repeat for c in cells[:len(cells) // 2]] == [0] * (len(cells) // 2)  # repeats outermost
     imu = [c for c in cells if c.settings.inputs == ("imu",)]
-    base = [c for c in imu if c.settings.scenario == "baseline" and c.status == "pending"]
-    assert len(base) == 8 and all(sorted(c.meta["checkpoints"]) == sorted([ckpts["mujo"], ckpts["simclr"]])
-                                  for c in base)
-    left = [c for c in imu if ckpts["left"] in c.meta["checkpoints"]]
-    assert left and all(c.status == "failed" and "LWrist" in c.error for c in left)
+    base = [c for c in imu if c.settings.scenario == "baseline"]
+    assert len(base) == 16 and all(c.status == "pending" and c.error is None for c in base)
+    fitting = [c for c in base if c.settings.checkpoint is not None]
+    assert len(fitting) == 8 and all(sorted(c.meta["checkpoints"]) == sorted([ckpts["mujo"], ckpts["simclr"]])
+                                     for c in fitting)
+    # a random-init baseline never depends on a checkpoint's sites: the left-wrist checkpoint's baseline is the
+    # preset's, runs on the data's own sensors and is pending; only its pre-trained cells fail, naming the sites
+    left_base = [c for c in base if ckpts["left"] in c.meta["checkpoints"]]
+    assert len(left_base) == 8 and all(c.settings.checkpoint is None and c.settings.preset == "small"
+                                       and c.meta["architecture"] == "preset-small" for c in left_base)
+    left = [c for c in imu if c.settings.checkpoint == ckpts["left"]]
+    assert len(left) == 16 and all(c.status == "failed" and "LWrist" in c.error and "RWrist" in c.error
+                                   for c in left)
+    assert {c.settings.scenario for c in left} == {"frozen", "finetuned"}
     assert all(c.status == "failed" and "has no pose" in c.error for c in cells if c.settings.inputs == ("pose",))
     # every scenario of one (fraction, repeat, null) has the same seed and repeat, hence the same split and windows
     group = [c.settings for c in imu if c.settings.fraction == 0.5 and c.settings.repeat == 1 and c.settings.null]
@@ -140,17 +150,25 @@ def test_cancel_stops_running_cells_and_keeps_results(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     sid = fake_sweep(store, ["ok", "slow", "slow", "slow"])
 
-    def cancel_when_running() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (store.path.exists() and
-                                                   store.get_sweep(sid)["counts"]["running"]):
-            time.sleep(0.05)
-        assert main(["sweep", "cancel", str(sid), "--store", str(store.path)]) == 0
+    failures: list[BaseException] = []
 
-    thread = threading.Thread(target=cancel_when_running)
+    def cancel_when_running() -> None:
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not (store.path.exists() and
+                                                       store.get_sweep(sid)["counts"]["running"]):
+                time.sleep(0.05)
+            assert main(["sweep", "cancel", str(sid), "--store", str(store.path)]) == 0
+        except BaseException as e:  # an assertion in a thread is lost unless handed back to the test
+            failures.append(e)
+
+    thread = threading.Thread(target=cancel_when_running, daemon=True)
     thread.start()
     summary = run_sweep(sid, store, workers=1, runner=FAKE)
-    thread.join()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the cancelling thread did not finish within 60 s"
+    if failures:
+        raise failures[0]
     assert summary.cancelled
     assert summary.counts == {"pending": 0, "running": 0, "done": 1, "failed": 0, "cancelled": 3}
     assert sweep_status(sid, store)["state"] == "cancelled"
