@@ -118,8 +118,9 @@ def expand(spec: SweepSpec) -> list[Cell]:
     """The sweep's cells, repeats outermost so a partial sweep already has paired results of every scenario.
 
     Baseline cells of checkpoints whose classifier would have the same architecture are one cell (listed in
-    meta["checkpoints"]). Cells that cannot run (sites or channels the dataset lacks, pose without pose, NULL
-    without NULL samples) come back failed with the reason.
+    meta["checkpoints"]); checkpoints that do not fit the dataset share one baseline of `spec.preset`'s architecture
+    built for the dataset's own sensors, so the baseline runs whatever the checkpoints. Cells that cannot run (sites
+    or channels the dataset lacks, pose without pose, NULL without NULL samples) come back failed with the reason.
 
     Raises:
         ValueError: a bad spec; DatasetError / CheckpointError: a dataset or checkpoint that cannot be opened.
@@ -160,16 +161,21 @@ def _paired_cells(spec: SweepSpec, dataset: str, info: DatasetInfo, ckpts: dict[
                           "failed" if problem else "pending", problem))
 
     if "baseline" in spec.scenarios:
-        if not ckpts:
-            arch = f"preset-{spec.preset}"
-            add(arch, "baseline", None, {"method": "", "checkpoints": [], "architecture": arch}, None)
         groups: dict[str, list[str]] = {}
         for c, (config, _) in ckpts.items():
             groups.setdefault(_architecture(config, inputs), []).append(c)
+        unfit: list[str] = []  # checkpoints of architectures that no chosen checkpoint fits to this data
         for arch, members in groups.items():  # one random-init baseline per architecture, not per checkpoint
-            problems = {c: checkpoint_problem(info, ckpts[c][0], inputs) for c in members}
-            rep = next((c for c in members if problems[c] is None), members[0])
-            add(arch, "baseline", rep, {"method": "", "checkpoints": members, "architecture": arch}, problems[rep])
+            rep = next((c for c in members if checkpoint_problem(info, ckpts[c][0], inputs) is None), None)
+            if rep is None:
+                unfit += members
+            else:
+                add(arch, "baseline", rep, {"method": "", "checkpoints": members, "architecture": arch}, None)
+        if not ckpts or unfit:
+            # A random-init baseline never depends on a checkpoint's sites, channels or encoders: without a fitting
+            # checkpoint it is the preset's architecture built for this dataset's sensors (shared by all of them).
+            arch = f"preset-{spec.preset}"
+            add(arch, "baseline", None, {"method": "", "checkpoints": unfit, "architecture": arch}, None)
     for scenario in (s for s in spec.scenarios if s != "baseline"):
         for c, (config, extra) in ckpts.items():
             meta = {"method": str(extra.get("method", "mujo")), "checkpoints": [c],
