@@ -64,13 +64,17 @@ def test_killed_job_is_failed_and_resumes(tmp_path: Path) -> None:
     assert FimadDataset(out).clips["video_id"].nunique() == 6
 
 
-def test_progress_file_is_throttled_and_atomic(tmp_path: Path) -> None:
+def test_progress_file_is_throttled_and_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUJO_HOME", str(tmp_path))
     pf = jobs.ProgressFile(tmp_path / "jobs" / "x.json", min_interval_s=10.0)
     pf(0.1, "a")
     pf(0.2, "b")  # within the interval: not written yet
-    assert jobs.status  # the module reads through the same format
+    st = jobs.status("x")  # the module reads through the same format
+    assert (st.state, st.fraction, st.message, st.pid) == (jobs.RUNNING, 0.1, "a", os.getpid())
     text = (tmp_path / "jobs" / "x.json").read_text()
     assert '"fraction": 0.1' in text and '"b"' not in text
     pf.done("finished")
     assert '"state": "done"' in (tmp_path / "jobs" / "x.json").read_text()
+    assert (jobs.status("x").state, jobs.status("x").fraction, jobs.status("x").message) == (jobs.DONE, 1.0,
+                                                                                              "finished")
     assert not list((tmp_path / "jobs").glob(".*.tmp"))

@@ -84,7 +84,8 @@ def test_a_decision_writes_one_event_and_advances(app_env: dict[str, Path]) -> N
     row = ev.iloc[0]
     assert (row["clip_id"], row["label"], row["annotator"], row["note"]) == (first, "null", "Ada",
                                                                             "talking to the camera")
-    assert row["t0_s"] == 0.0 and row["t1_s"] is None or np.isnan(row["t1_s"])
+    assert row["t0_s"] == 0.0, row  # a whole-clip label: from the start ...
+    assert row["t1_s"] is None or np.isnan(row["t1_s"]), row  # ... to the end (no end time)
     assert at.session_state[StateKeys.CUR_CLIP] == queue[1]  # moved on
     assert at.query_params["clip"] == queue[1]
     assert _position(at).startswith(f"**Clip 2 of 8** · {queue[1]}")
