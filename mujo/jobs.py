@@ -2,7 +2,8 @@
 
 A job outlives the browser tab (and the Streamlit session) that started it, several sessions see the same job, and
 at most one process runs a job of a given name. The commands themselves are resumable, so a job that died (machine
-restart, killed process) is simply started again.
+restart, killed process) is simply started again. The starting process (the Streamlit server) reaps each job when it
+ends, so no job stays behind as a zombie (`<defunct>`) for the server's lifetime.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -84,6 +86,17 @@ def status(name: str) -> JobStatus:
     return st
 
 
+def _reap_when_done(proc: subprocess.Popen) -> None:
+    """Collect the job's exit status in a daemon thread as soon as it ends.
+
+    The job runs in its own session (a Ctrl-C in the server's terminal does not reach it) but stays our child, and a
+    child that nobody waits for stays a zombie until its parent exits. Its outcome is read from its progress file
+    and pid (`status`), not from here; once reaped, its pid is free and `_alive` tells a reused pid by its command
+    line. `os.killpg(pid, ...)` on a running job keeps working.
+    """
+    threading.Thread(target=proc.wait, name=f"mujo-job-reaper-{proc.pid}", daemon=True).start()
+
+
 def start(name: str, argv: list[str]) -> JobStatus:
     """Start `mujo <argv>` in the background unless a job of this name is running; returns its status.
 
@@ -98,6 +111,7 @@ def start(name: str, argv: list[str]) -> JobStatus:
     with open(path.with_suffix(".log"), "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, cwd=paths.project_root())
+    _reap_when_done(proc)
     now = time.time()
     st = JobStatus(name=name, state=RUNNING, message="starting", pid=proc.pid, started=now, updated=now)
     _write(path, st)

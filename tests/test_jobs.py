@@ -23,6 +23,42 @@ def _wait(name: str, until: set[str], timeout: float = 120.0) -> jobs.JobStatus:
     raise AssertionError(f"job {name} did not reach {until}: {jobs.status(name)}")
 
 
+def _zombie_children() -> dict[int, str]:
+    """{pid: name} of this process's children that ended and were not reaped (state Z, shown as `<defunct>`)."""
+    try:
+        import psutil  # noqa: PLC0415  (optional: read /proc when it is absent)
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        out = {}
+        for child in psutil.Process().children():
+            try:
+                if child.status() == psutil.STATUS_ZOMBIE:
+                    out[child.pid] = child.name()
+            except psutil.NoSuchProcess:  # reaped meanwhile
+                pass
+        return out
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, rest = stat.read_text().rsplit(")", 1)
+        except OSError:  # gone meanwhile
+            continue
+        state, ppid = rest.split()[:2]
+        if state == "Z" and int(ppid) == os.getpid():
+            out[int(stat.parent.name)] = name.split("(", 1)[1]
+    return out
+
+
+def _assert_reaped(pid: int, timeout: float = 30.0) -> None:
+    """The job's process has ended and the process that started it reaped it: no `<defunct>` child is left."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():  # a zombie keeps its /proc entry
+        time.sleep(0.1)
+    assert pid not in _zombie_children(), f"job process {pid} was left a zombie: {_zombie_children()}"
+    assert not Path(f"/proc/{pid}").exists(), f"job process {pid} is still running"
+
+
 def test_absent_job() -> None:
     assert jobs.status("nothing-here").state == jobs.ABSENT
 
@@ -42,6 +78,7 @@ def test_job_runs_in_background_and_reports(tmp_path: Path) -> None:
     assert done.state == jobs.DONE, done.error
     assert done.fraction == 1.0
     assert len(FimadDataset(out)) > 0
+    _assert_reaped(st.pid)  # the server (here: this process) does not keep a <defunct> child per finished job
 
 
 def test_killed_job_is_failed_and_resumes(tmp_path: Path) -> None:
@@ -56,6 +93,7 @@ def test_killed_job_is_failed_and_resumes(tmp_path: Path) -> None:
     if failed.state == jobs.DONE:
         pytest.skip("the job finished before it could be killed")
     assert "ended unexpectedly" in failed.error
+    _assert_reaped(st.pid)  # a killed job is reaped too
     assert not (out / "clips.csv").exists()
     kept = len(list((out / ".synth").glob("0*.json")))
     assert kept >= 1
