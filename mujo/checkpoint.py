@@ -8,6 +8,8 @@ loading the weights needs torch and lives in `mujo.models.checkpoint_io`.
 from __future__ import annotations
 
 import json
+import math
+import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,10 @@ FORMAT = "mujo-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG = "model.safetensors", "config.json"
 RETRIEVAL = "retrieval.json"  # retrieval metrics saved beside a checkpoint (mujo.eval.retrieval.save_retrieval)
+_MAX_HEADER = 100 << 20  # safetensors itself refuses headers above 100 MB
+# bytes per element of the safetensors dtypes (others are accepted without the size check)
+_ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+             "U16": 2, "U32": 4, "U64": 8, "F8_E4M3": 1, "F8_E5M2": 1}
 PICKLE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin")
 EXPECT_KEYS = ("modalities", "imu_sites", "imu_channels", "text_dim", "video_dim", "window", "pose_joints")
 # The model types a config may name; mujo.models.joint.MODEL_TYPES (torch) maps each to its class and checks, on
@@ -80,18 +86,57 @@ def compatibility(config: ModelConfig, expect: dict[str, Any]) -> list[str]:
 def safetensors_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
     """Tensor shapes from a safetensors header (8-byte length, then JSON), without reading the weights.
 
+    Every entry is checked: an object with a str "dtype", a "shape" list of sizes >= 0 and "data_offsets" that lie
+    inside the file and hold exactly the shape's bytes where the dtype's size is known.
+
     Raises:
-        CheckpointError (a ValueError): not a safetensors file. OSError: the file cannot be read.
+        CheckpointError (a ValueError): not a safetensors file, or a malformed entry. OSError: unreadable.
     """
     with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
         head = f.read(8)
         if len(head) != 8:
             raise CheckpointError(f"{path}: not a safetensors file (too short)")
         (n,) = struct.unpack("<Q", head)
-        if n > 100 << 20:
-            raise CheckpointError(f"{path}: not a safetensors file (header of {n} bytes)")
-        doc = json.loads(f.read(n))
-    return {k: tuple(v["shape"]) for k, v in doc.items() if k != "__metadata__"}
+        if n > min(_MAX_HEADER, size - 8):
+            raise CheckpointError(f"{path}: not a safetensors file (a header of {n:,} bytes in a file of {size:,})")
+        try:
+            doc = json.loads(f.read(n))
+        except (ValueError, RecursionError) as e:  # bad UTF-8 or JSON, or nested too deeply
+            raise CheckpointError(f"{path}: the safetensors header is not JSON ({_cut(str(e))})") from None
+    if not isinstance(doc, dict):
+        raise CheckpointError(f"{path}: the safetensors header is not a JSON object")
+    data = size - 8 - n
+    out: dict[str, tuple[int, ...]] = {}
+    for name, entry in doc.items():
+        if name == "__metadata__":
+            continue
+        what = f"{path}: tensor {_cut(name)!r}"
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"{what}: the header entry is a {type(entry).__name__}, not an object")
+        shape, dtype, offsets = entry.get("shape"), entry.get("dtype"), entry.get("data_offsets")
+        if not isinstance(shape, list) or not all(_size_int(d) for d in shape):
+            raise CheckpointError(f"{what}: shape {_cut(repr(shape))} is not a list of sizes >= 0")
+        if not isinstance(dtype, str):
+            raise CheckpointError(f"{what}: dtype {_cut(repr(dtype))} is not a name")
+        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(_size_int(o) for o in offsets)
+                or not offsets[0] <= offsets[1] <= data):
+            raise CheckpointError(f"{what}: data_offsets {_cut(repr(offsets))} do not lie inside the file's "
+                                  f"{data:,} bytes of data")
+        itemsize = _ITEMSIZE.get(dtype)
+        if itemsize is not None and math.prod(shape) * itemsize != offsets[1] - offsets[0]:
+            raise CheckpointError(f"{what}: shape {shape} of {dtype} needs {math.prod(shape) * itemsize:,} bytes, "
+                                  f"data_offsets hold {offsets[1] - offsets[0]:,}")
+        out[name] = tuple(shape)
+    return out
+
+
+def _size_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def check_folder(folder: Path) -> Path:
@@ -117,8 +162,8 @@ def read_config(folder: Path) -> tuple[ModelConfig, dict[str, Any], str | None]:
     path = folder / CONFIG
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CheckpointError(f"{path} is not readable JSON: {e}") from e
+    except (OSError, ValueError, RecursionError) as e:  # unreadable, bad UTF-8 or JSON, nested too deeply
+        raise CheckpointError(f"{path} is not readable JSON: {_cut(str(e), 200)}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a MuJo checkpoint config (expected \"format\": \"{FORMAT}\")")
     version = doc.get("format_version")
@@ -128,13 +173,13 @@ def read_config(folder: Path) -> tuple[ModelConfig, dict[str, Any], str | None]:
     model = doc.get("model")
     if not isinstance(model, dict) or "model_type" not in model:
         raise CheckpointError(f"{path} has no model config with an explicit model_type")
-    if model["model_type"] not in MODEL_TYPE_NAMES:
-        raise CheckpointError(f"{path}: unknown model_type {model['model_type']!r}; "
+    if not isinstance(model["model_type"], str) or model["model_type"] not in MODEL_TYPE_NAMES:
+        raise CheckpointError(f"{path}: unknown model_type {_cut(repr(model['model_type']))}; "
                               f"known: {', '.join(MODEL_TYPE_NAMES)}")
     try:
         config = from_dict(ModelConfig, model)
-    except ConfigError as e:
-        raise CheckpointError(f"{path}: bad model config: {e}") from e
+    except (ConfigError, TypeError, ValueError) as e:  # a field of the wrong type
+        raise CheckpointError(f"{path}: bad model config: {_cut(str(e), 300)}") from None
     extra = doc.get("extra") or {}
     if not isinstance(extra, dict):
         raise CheckpointError(f"{path}: 'extra' must be an object")

@@ -10,15 +10,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from mujo import paths, settings
-from mujo.checkpoint import CONFIG, FORMAT, RETRIEVAL, WEIGHTS, CheckpointError, safetensors_shapes
+from mujo.checkpoint import CONFIG, RETRIEVAL, WEIGHTS, CheckpointError, read_config, safetensors_shapes
 
 DEMO_MODEL = "demo"
+# A training run's copies inside its folder (mujo.train.checkpoints): never listed once the run has published its
+# best model at the root; before that, `best/` is the run's model.
+_RUN_COPIES = {False: ("last",), True: ("last", "best")}
 
 
 def models_dir() -> Path:
@@ -54,9 +58,11 @@ def choose_model_dir(folder: str | Path | None) -> settings.Settings:
 
 
 def list_checkpoints(root: str | Path | None = None, max_depth: int = 3) -> list[Path]:
-    """Checkpoint folders under `root` (default models_dir()), sorted by path; `last/` copies are left out.
+    """Checkpoint folders under `root` (default models_dir()), sorted by path: one per training run.
 
-    A training run keeps `best/` and `last/` beside its published root; `last/` is only for resuming.
+    A training run keeps `best/` and `last/` inside its folder and publishes the best model at its root when it
+    ends: a published run is listed once, by its root; a run still training by its `best/`. `last/` is only for
+    resuming and never listed. A subfolder chosen deliberately (Home's model choice) is still usable by its path.
     """
     root = Path(root) if root is not None else models_dir()
     out: list[Path] = []
@@ -66,8 +72,9 @@ def list_checkpoints(root: str | Path | None = None, max_depth: int = 3) -> list
             children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
         except OSError:
             return
+        published = is_checkpoint(folder)
         for child in children:
-            if child.name == "last":
+            if child.name in _RUN_COPIES[published]:
                 continue
             if is_checkpoint(child):
                 out.append(child)
@@ -143,6 +150,26 @@ def _parts(shapes: dict[str, tuple[int, ...]]) -> dict[str, int]:
     return out
 
 
+def _clean_extra(extra: object) -> dict[str, Any]:
+    """A checkpoint's `extra` with the parts the pages read made safe: objects where objects are expected, and
+    only numbers, booleans and text in the training summary (a config written by another tool may hold anything)."""
+    if not isinstance(extra, dict):
+        return {}
+    out = {k: v for k, v in extra.items()
+           if not (k in ("settings", "train") and not isinstance(v, dict))
+           and not (k in ("preset", "method") and not isinstance(v, str))}
+    for sub, key in (("settings", "preset"), ("train", "method")):
+        if isinstance(out.get(sub), dict) and not isinstance(out[sub].get(key, ""), str):
+            out[sub] = {k: v for k, v in out[sub].items() if k != key}
+    summary = out.get("summary")
+    out["summary"] = {k: v for k, v in summary.items() if _plain(v)} if isinstance(summary, dict) else {}
+    return out
+
+
+def _plain(v: object) -> bool:
+    return isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v))
+
+
 @lru_cache(maxsize=16)
 def _read(path: str, stamp: tuple[float, ...]) -> CheckpointInfo:
     folder = Path(path)
@@ -151,18 +178,13 @@ def _read(path: str, stamp: tuple[float, ...]) -> CheckpointInfo:
     for name in (CONFIG, WEIGHTS):
         if not (folder / name).is_file():
             raise CheckpointError(f"{folder} is not a MuJo checkpoint: {name} is missing")
-    try:
-        doc = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{folder / CONFIG} is not readable JSON: {e}") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("model"), dict):
-        raise CheckpointError(f"{folder / CONFIG} is not a MuJo checkpoint config")
+    read_config(folder)  # the whole config checked: format, version, model_type, each field's type
+    doc = json.loads((folder / CONFIG).read_text(encoding="utf-8"))  # the stored model dict, as written
     try:
         params = _parts(safetensors_shapes(folder / WEIGHTS))
-    except (OSError, ValueError, KeyError) as e:
+    except OSError as e:
         raise CheckpointError(f"{folder / WEIGHTS} is not a readable safetensors file: {e}") from None
-    extra = doc.get("extra") if isinstance(doc.get("extra"), dict) else {}
-    return CheckpointInfo(folder, stamp, doc["model"], extra, params)
+    return CheckpointInfo(folder, stamp, doc["model"], _clean_extra(doc.get("extra")), params)
 
 
 def read_checkpoint(folder: str | Path) -> CheckpointInfo:
@@ -187,9 +209,19 @@ def saved_retrieval(folder: str | Path) -> dict[str, Any] | None:
     """The checkpoint's retrieval.json (see mujo.eval.retrieval.save_retrieval), or None."""
     try:
         doc = json.loads((Path(folder) / RETRIEVAL).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
-    return doc if isinstance(doc, dict) and isinstance(doc.get("results"), dict) else None
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
+        return None
+    results = {}
+    for key, entry in doc["results"].items():  # only entries shaped as save_retrieval writes them
+        if isinstance(entry, dict):
+            metrics = entry.get("metrics")
+            rows = [r for r in metrics if isinstance(r, dict)] if isinstance(metrics, list) else []
+            results[key] = {**entry, "metrics": [{k: v for k, v in r.items() if _plain(v) or v is None}
+                                                 for r in rows]}
+    latest = doc.get("latest")
+    return {**doc, "results": results, "latest": latest if isinstance(latest, str) else None}
 
 
 @lru_cache(maxsize=16)
@@ -237,9 +269,10 @@ def find_store(checkpoint: str | Path, dataset_root: str | Path, root: str | Pat
             continue  # a store being written or replaced
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue
-        if meta.get("checkpoint_sha256") != sha:
+        if not isinstance(meta, dict) or meta.get("checkpoint_sha256") != sha or not isinstance(meta.get("dataset"),
+                                                                                               str):
             continue
         try:
             same = str(Path(meta.get("dataset", "")).expanduser().resolve()) == want

@@ -136,7 +136,8 @@ def _load_precomputed(ds: FimadDataset, name: str, field_name: str) -> TextFeatu
     if field_name not in arrays:
         raise ValueError(f"{ds.root / 'text_features' / f'{name}.npz'} has no field {field_name!r} "
                          f"(it has {', '.join(arrays) or 'none'})")
-    src = np.asarray(arrays[field_name], np.float32)  # (M, D)
+    src = np.array(arrays[field_name], np.float32)  # (M, D)
+    src[~np.isfinite(src).all(axis=1)] = np.nan  # a row with NaN or ±inf is a missing vector, never trained on
     where = {c: i for i, c in enumerate(ids)}
     clip_ids = ds.clips.index.tolist()
     rows = np.array([where.get(c, -1) for c in clip_ids], np.int64)

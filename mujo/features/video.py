@@ -10,6 +10,7 @@ and skipped.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 import time
@@ -27,7 +28,7 @@ from mujo.features import flow
 from mujo.features.cache import cache_dir, candidate_dirs, load_json, output_dir, save_json, save_npy
 from mujo.fimad.arrays import ArrayFileError, npy_info, open_npy
 from mujo.fimad.errors import ClipError
-from mujo.fimad.layout import FEATURES_DIR
+from mujo.fimad.layout import FEATURES_DIR, MANIFEST, is_safe_clip_id
 from mujo.fimad.video import VideoError
 
 if TYPE_CHECKING:
@@ -74,7 +75,8 @@ def flow_dir(ds: FimadDataset) -> Path | None:
 
 def precomputed_video_features(ds: FimadDataset) -> list[str]:
     """Names of the precomputed video features listed in fimad.json whose folder exists."""
-    return [n for n in ds.manifest.features if n != MUJO_FLOW and (ds.root / FEATURES_DIR / n).is_dir()]
+    return [n for n in ds.manifest.features
+            if n != MUJO_FLOW and is_safe_clip_id(n) and (ds.root / FEATURES_DIR / n).is_dir()]
 
 
 def _done(path: Path, n_frames: int) -> bool:
@@ -252,7 +254,10 @@ def video_features(ds: FimadDataset, clip_id: str, name: str) -> np.ndarray | No
     if arr is None:
         return None
     spec = ds.manifest.features.get(name)
-    rate = float(spec.get("fps", ds.fps)) if isinstance(spec, dict) else ds.fps
+    rate = spec.get("fps", ds.fps) if isinstance(spec, dict) else ds.fps
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+        raise ClipError(clip_id, ds.root / MANIFEST, f'"features.{name}.fps" must be a number > 0, got {rate!r}')
+    rate = float(rate)
     if len(arr) == n and rate == ds.fps:
         return np.asarray(arr, np.float32)
     return flow.align_to_rate(np.arange(len(arr)) / rate, np.asarray(arr, np.float32), n, ds.fps)

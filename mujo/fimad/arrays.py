@@ -1,14 +1,17 @@
-"""Memory-mapped .npy/.npz reading from headers alone, aligned .npz writing, and NaN-gap helpers."""
+"""Memory-mapped .npy/.npz reading from checked headers alone (compressed members inflated within a bound), and
+aligned .npz writing."""
 
 from __future__ import annotations
 
 import io
+import lzma
 import math
 import mmap
 import os
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +26,9 @@ _END = struct.Struct("<4sHHHHIIH")  # end of central directory record (22 bytes)
 _ALIGN = 64  # npy data is 64-byte aligned inside its own file; we align the npy start too (see write_npz)
 MMAP_MIN_BYTES = 1 << 20  # with mmap=None, files smaller than this are read rather than mapped
 _PAD_EXTRA_ID = 0xD935  # the zip extra-field id Android's zipalign uses for padding; every reader skips it
+_MAX_HEADER = 1 << 16  # the most bytes of an .npy header read from a compressed stream (numpy writes < 10 kB)
+DEFLATE_MAX_RATIO = 1032  # deflate's best compression ratio: no honest deflated member inflates more than this
+_MAX_NDIM = 32  # numpy's own limit is 64; no FiMAD array has more than 3 axes
 # The header numpy itself writes; anything else goes through numpy's slower, general parser.
 _HEADER_RE = re.compile(r"\{'descr': '([<>|=]?[a-zA-Z]\d*)', 'fortran_order': (True|False), "
                         r"'shape': \(([\d, ]*)\), \} *\n?")
@@ -54,7 +60,7 @@ def _parse_header(fp: BinaryIO, what: str) -> tuple[tuple[int, ...], np.dtype, b
         m = _HEADER_RE.fullmatch(text.decode("latin1")) if len(text) == n else None
         if m:
             shape = tuple(int(s) for s in m.group(3).split(",") if s.strip())
-            return _checked(shape, np.dtype(m.group(1)), m.group(2) == "True", what)
+            return _checked(shape, _dtype(m.group(1), what), m.group(2) == "True", what)
     fp.seek(start)
     try:
         version = np.lib.format.read_magic(fp)
@@ -64,15 +70,37 @@ def _parse_header(fp: BinaryIO, what: str) -> tuple[tuple[int, ...], np.dtype, b
         shape, fortran, dtype = read(fp)
     except ArrayFileError:
         raise
-    except (ValueError, OSError, EOFError, SyntaxError, TypeError) as e:
-        raise ArrayFileError(f"{what}: not a valid .npy header ({e})") from None
-    return _checked(tuple(int(s) for s in shape), dtype, bool(fortran), what)
+    # numpy's parser tokenizes and literal_evals hostile text: it raises ValueError, SyntaxError, TypeError,
+    # tokenize.TokenError, RecursionError ... depending on the bytes, so any exception means a bad header.
+    except Exception as e:  # noqa: BLE001
+
+        raise ArrayFileError(f"{what}: not a valid .npy header ({_short(e)})") from None
+    return _checked(shape, dtype, fortran, what)
 
 
-def _checked(shape: tuple[int, ...], dtype: np.dtype, fortran: bool, what: str):
+def _short(e: BaseException, limit: int = 200) -> str:
+    """An exception's text, cut: messages may quote a hostile header at length."""
+    text = str(e) or type(e).__name__
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _dtype(descr: str, what: str) -> np.dtype:
+    try:
+        return np.dtype(descr)
+    except (TypeError, ValueError) as e:
+        raise ArrayFileError(f"{what}: the header names an unknown dtype {descr!r} ({_short(e)})") from None
+
+
+def _checked(shape: object, dtype: np.dtype, fortran: object, what: str) -> tuple[tuple[int, ...], np.dtype, bool]:
+    """The header's fields, refused where reading them could unpickle or where the shape is not a size."""
     if dtype.hasobject:
         raise ArrayFileError(f"{what}: object dtype is not allowed (it would need pickle)")
-    return shape, dtype, fortran
+    if not dtype.itemsize:  # e.g. "S0": a huge shape of zero bytes passes every size check, then a copy explodes
+        raise ArrayFileError(f"{what}: dtype {_short(dtype.str, 60)} has elements of zero bytes")
+    if (not isinstance(shape, tuple) or len(shape) > _MAX_NDIM
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        raise ArrayFileError(f"{what}: the header's shape {_short(repr(shape), 60)} is not a tuple of sizes >= 0")
+    return shape, dtype, bool(fortran)
 
 
 def _info(fp: BinaryIO, start: int, limit: int, what: str) -> NpyInfo:
@@ -144,10 +172,17 @@ class NpzMember:
     name: str  # the key, without ".npy"
     info: NpyInfo
     compressed: bool
+    zip_name: str = ""  # the member's name in the zip
+    stored_bytes: int = 0  # its size in the file (compressed size)
+    declared_bytes: int = 0  # its uncompressed size as the zip directory declares it
 
 
-def _directory(fp: BinaryIO, size: int) -> list[tuple[str, int, int, int, int]] | None:
-    """(name, flags, method, local header offset, compressed size) per member from the zip's central directory.
+# (name, flags, method, local header offset, compressed size, uncompressed size) of one zip member
+_Entry = tuple[str, int, int, int, int, int]
+
+
+def _directory(fp: BinaryIO, size: int) -> list[_Entry] | None:
+    """The members listed by the zip's central directory.
 
     None when the file needs zipfile's general code (zip64, a long comment, data before the zip ...).
     """
@@ -170,7 +205,7 @@ def _directory(fp: BinaryIO, size: int) -> list[tuple[str, int, int, int, int]] 
         if sig != b"PK\x01\x02" or 0xFFFFFFFF in (csize, usize, offset):
             return None
         raw = cd[p + _CENTRAL.size: p + _CENTRAL.size + n_name]
-        out.append((raw.decode("utf-8" if flags & 0x800 else "cp437"), flags, method, offset, csize))
+        out.append((raw.decode("utf-8" if flags & 0x800 else "cp437", "replace"), flags, method, offset, csize, usize))
         p += _CENTRAL.size + n_name + n_extra + n_comment
     return out
 
@@ -180,18 +215,18 @@ def _members(fp: BinaryIO, size: int, path: Path) -> dict[str, NpzMember]:
     if entries is None:
         try:
             with zipfile.ZipFile(fp) as zf:
-                entries = [(zi.filename, zi.flag_bits, zi.compress_type, zi.header_offset, zi.compress_size)
-                           for zi in zf.infolist()]
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as e:
-            raise ArrayFileError(f"{path.name}: not a readable .npz/zip file ({e})") from None
+                entries = [(zi.filename, zi.flag_bits, zi.compress_type, zi.header_offset, zi.compress_size,
+                            zi.file_size) for zi in zf.infolist()]
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError, struct.error) as e:
+            raise ArrayFileError(f"{path.name}: not a readable .npz/zip file ({_short(e)})") from None
     members: dict[str, NpzMember] = {}
-    for name, flags, method, offset, csize in entries:
+    for name, flags, method, offset, csize, usize in entries:
         key = name[:-4] if name.endswith(".npy") else name
-        what = f"{path.name}[{key}]"
+        what = f"{path.name}[{_short(key, 80)}]"
         if flags & 0x1:
             raise ArrayFileError(f"{what}: encrypted zip members are not supported")
-        if method != zipfile.ZIP_STORED:
-            members[key] = NpzMember(key, NpyInfo((), np.dtype("V"), False, None), True)  # header read on load
+        if method != zipfile.ZIP_STORED:  # header read on load: reading it means decompressing
+            members[key] = NpzMember(key, NpyInfo((), np.dtype("V"), False, None), True, name, csize, usize)
             continue
         fp.seek(offset)
         head = fp.read(_LOCAL.size)
@@ -200,7 +235,7 @@ def _members(fp: BinaryIO, size: int, path: Path) -> dict[str, NpzMember]:
             raise ArrayFileError(f"{what}: bad zip local header")
         # The local extra field may differ from the central one, so its length is read here.
         start = offset + _LOCAL.size + n_name + n_extra
-        members[key] = NpzMember(key, _info(fp, start, min(size, start + csize), what), False)
+        members[key] = NpzMember(key, _info(fp, start, min(size, start + csize), what), False, name, csize, usize)
     return members
 
 
@@ -216,8 +251,44 @@ def npz_members(path: str | Path) -> dict[str, NpzMember]:
         return _members(fp, os.fstat(fp.fileno()).st_size, Path(path))
 
 
-def load_npz(path: str | Path, keys: tuple[str, ...] | None = None, *,
-             mmap: bool | None = True) -> dict[str, np.ndarray]:
+def inflate_limit(member: NpzMember) -> int:
+    """The most bytes a compressed member may inflate to without a reason from elsewhere (deflate's best ratio)."""
+    return member.stored_bytes * DEFLATE_MAX_RATIO + _MAX_HEADER
+
+
+def _inflate(zf: zipfile.ZipFile, member: NpzMember, limit: int, what: str) -> np.ndarray:
+    """Decompress one member into exactly the array its header announces, never more than `limit` bytes."""
+    if member.declared_bytes > limit:
+        raise ArrayFileError(f"{what}: the zip directory declares {member.declared_bytes:,} bytes uncompressed, "
+                             f"more than the {limit:,} that its {member.stored_bytes:,} compressed bytes and the "
+                             "clip justify")
+    # zipfile's reader stops at the declared size and checks the CRC, so nothing beyond it is produced.
+    with zf.open(member.zip_name) as f:
+        head = f.read(min(member.declared_bytes, _MAX_HEADER))
+        bio = io.BytesIO(head)
+        shape, dtype, fortran = _parse_header(bio, what)
+        at = bio.tell()
+        info = NpyInfo(shape, dtype, fortran, None)
+        if at + info.nbytes > member.declared_bytes:
+            raise ArrayFileError(f"{what}: the header announces {info.nbytes:,} bytes of data, the zip directory "
+                                 f"declares {max(0, member.declared_bytes - at):,}")
+        out = np.empty(info.nbytes, np.uint8)
+        got = head[at: at + info.nbytes]
+        out[: len(got)] = np.frombuffer(got, np.uint8)
+        pos = len(got)
+        while pos < info.nbytes:
+            chunk = f.read(min(1 << 20, info.nbytes - pos))
+            if not chunk:
+                raise ArrayFileError(f"{what}: truncated: {pos:,} of {info.nbytes:,} bytes could be decompressed")
+            out[pos: pos + len(chunk)] = np.frombuffer(chunk, np.uint8)
+            pos += len(chunk)
+    arr = np.ndarray(shape, dtype=dtype, buffer=out, order="F" if fortran else "C")
+    arr.flags.writeable = False
+    return arr
+
+
+def load_npz(path: str | Path, keys: tuple[str, ...] | None = None, *, mmap: bool | None = True,
+             max_bytes: int | None = None) -> dict[str, np.ndarray]:
     """Read arrays of an .npz, read-only; stored members without copying, compressed ones decompressed.
 
     Args:
@@ -225,10 +296,13 @@ def load_npz(path: str | Path, keys: tuple[str, ...] | None = None, *,
         keys: the arrays wanted (absent ones are left out of the result); None = all.
         mmap: True memory-maps the file once (stored members become np.memmap views); False reads it into
             memory; None maps only files of at least MMAP_MIN_BYTES.
+        max_bytes: the most bytes one compressed member may inflate to (e.g. what the clip's length justifies);
+            default `inflate_limit` (deflate's best ratio times its compressed size). Checked against the zip
+            directory and the member's .npy header before anything is allocated.
     Returns:
         {key: array} for the keys present.
     Raises:
-        ArrayFileError: the file or a wanted member is unreadable (never unpickles).
+        ArrayFileError: the file or a wanted member is unreadable or larger than allowed (never unpickles).
     """
     path = Path(path)
     with open(path, "rb") as fp:
@@ -244,11 +318,17 @@ def load_npz(path: str | Path, keys: tuple[str, ...] | None = None, *,
     compressed = [k for k in wanted if members[k].compressed]
     if compressed:
         try:
-            with np.load(io.BytesIO(buf) if isinstance(buf, bytes) else path, allow_pickle=False) as z:
+            with zipfile.ZipFile(io.BytesIO(buf) if isinstance(buf, bytes) else path) as zf:
                 for k in compressed:
-                    out[k] = z[k]
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-            raise ArrayFileError(f"{path.name}: cannot decompress {compressed} ({e})") from None
+                    m = members[k]
+                    limit = inflate_limit(m) if max_bytes is None else int(max_bytes) + _MAX_HEADER
+                    out[k] = _inflate(zf, m, limit, f"{path.name}[{_short(k, 80)}]")
+        except ArrayFileError:
+            raise
+        # zipfile and its decompressors raise these for corrupt streams, bad CRCs and unsupported methods
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, KeyError,
+                NotImplementedError, RuntimeError, struct.error, lzma.LZMAError) as e:
+            raise ArrayFileError(f"{path.name}: cannot decompress {compressed} ({_short(e)})") from None
     return out
 
 
@@ -273,49 +353,3 @@ def write_npz(fp: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
             pad = (-data_at) % _ALIGN
             zi.extra = struct.pack("<HHH", _PAD_EXTRA_ID, 2 + pad, _ALIGN) + b"\0" * pad
             zf.writestr(zi, buf.getvalue())
-
-
-# --- NaN gaps -------------------------------------------------------------------------------------------
-
-
-def nan_runs(mask: np.ndarray) -> np.ndarray:
-    """Runs of True in a 1-D bool mask, as an (K, 2) int array of [start, stop)."""
-    m = np.concatenate(([False], np.asarray(mask, bool), [False]))
-    return np.flatnonzero(m[1:] != m[:-1]).reshape(-1, 2)
-
-
-def frame_nan_mask(x: np.ndarray) -> np.ndarray:
-    """(T,) True where any value of a sample (a frame) is NaN."""
-    return np.isnan(np.asarray(x).reshape(len(x), -1)).any(axis=1)
-
-
-def has_nan(x: np.ndarray) -> bool:
-    """Whether an array holds any NaN (on a plain view: ufuncs on np.memmap pay for subclass wrapping)."""
-    return bool(np.isnan(np.asarray(x)).any())
-
-
-def fill_short_gaps(x: np.ndarray, max_gap: int) -> np.ndarray:
-    """Linearly interpolate NaN runs of at most `max_gap` samples along axis 0, per channel.
-
-    Short runs at either end hold the nearest valid value; longer runs stay NaN (callers report them).
-
-    Args:
-        x: (T, ...) float array; not modified.
-        max_gap: the longest run (in samples) that is filled.
-    Returns:
-        A float32 copy with short gaps filled.
-    """
-    out = np.array(x, dtype=np.float32, order="C")
-    flat = out.reshape(len(out), -1)  # (T, C) view
-    nan = np.isnan(flat)
-    t = np.arange(len(flat))
-    for c in np.flatnonzero(nan.any(axis=0)):
-        m = nan[:, c]
-        if m.all():
-            continue
-        col = flat[:, c]
-        col[m] = np.interp(t[m], t[~m], col[~m])
-        for a, b in nan_runs(m):
-            if b - a > max_gap:
-                col[a:b] = np.nan
-    return out

@@ -10,8 +10,10 @@ import av
 import numpy as np
 import pandas as pd
 
-from mujo.fimad.arrays import fill_short_gaps, frame_nan_mask, has_nan, load_npz, nan_runs, open_npy
+from mujo.fimad.arrays import load_npz, open_npy
+from mujo.fimad.clips import inflate_budget
 from mujo.fimad.errors import ArrayFileError
+from mujo.fimad.gaps import fill_short_gaps, frame_nan_mask, has_missing, nan_runs
 from mujo.fimad.layout import CLIPS, IMU_DIR, MODALITY_FILES, POSE_DIR, VIDEO_DIR
 from mujo.fimad.report import Problem, ValidationReport
 
@@ -72,18 +74,20 @@ class _ClipChecker:
         return out
 
     def _nan(self, cid: str, rel: str, name: str, arr: np.ndarray) -> list[Problem]:
-        if len(arr) == 0 or not has_nan(arr):
+        if len(arr) == 0 or not has_missing(arr):
             return []
-        before = nan_runs(frame_nan_mask(arr))
+        before = nan_runs(frame_nan_mask(arr))  # NaN and ±inf alike: both are missing samples
         after = nan_runs(frame_nan_mask(fill_short_gaps(arr, self.max_gap)))
+        n_inf = int(np.isinf(np.asarray(arr)).sum())
+        which = f" (NaN or ±inf; {n_inf} infinite value(s) read as missing)" if n_inf else ""
         out = []
         if len(after):
-            out.append(Problem(cid, rel, "nan_gap", "warning",
-                               f"{name}: {len(after)} long NaN gap(s) left as NaN at {_ranges(after, self.ds.fps)}"))
+            out.append(Problem(cid, rel, "nan_gap", "warning", f"{name}: {len(after)} long NaN gap(s) left as NaN at "
+                                                               f"{_ranges(after, self.ds.fps)}{which}"))
         n_short = int(np.diff(before).sum() - np.diff(after).sum())
         if n_short > 0:
             out.append(Problem(cid, rel, "nan_gap", "info",
-                               f"{name}: {n_short} missing sample(s) in short gaps interpolated"))
+                               f"{name}: {n_short} missing sample(s) in short gaps interpolated{which}"))
         return out
 
     def pose(self, cid: str, n_frames: float) -> list[Problem]:
@@ -98,8 +102,9 @@ class _ClipChecker:
     def imu(self, cid: str, n_frames: float) -> list[Problem]:
         path = self.ds.file_path(cid, "imu")
         rel = f"{IMU_DIR}/{path.name}"
+        budget = inflate_budget(None if math.isnan(n_frames) else n_frames, self.n_sites)
         try:
-            arrays = load_npz(path, ("acc", "gyro"))
+            arrays = load_npz(path, ("acc", "gyro"), max_bytes=budget)
         except (ArrayFileError, OSError) as e:
             return [Problem(cid, rel, "unreadable", "error", str(e))]
         if "acc" not in arrays:

@@ -12,12 +12,15 @@ from mujo.fimad.errors import FimadError
 from mujo.fimad.layout import CLIPS, MANIFEST, SPLITS, is_safe_clip_id
 from mujo.fimad.report import Problem
 
-__all__ = ["NUMERIC_COLUMNS", "read_clips"]
+__all__ = ["NUMERIC_COLUMNS", "MAX_N_FRAMES", "read_clips", "check_lengths", "inflate_budget"]
 
 # clips.csv columns read as numbers (everything else stays text): name -> (integer?, required?).
 NUMERIC_COLUMNS: dict[str, tuple[bool, bool]] = {
     "n_frames": (True, True), "chapter_index": (True, False), "start_s": (False, False), "end_s": (False, False)}
 _NAN_WORDS = frozenset({"nan", "na", "n/a", "null", "none"})
+MAX_N_FRAMES = 2**31 - 1  # above this an n_frames is not a sane sample count (12 years at 50 Hz)
+_MIN_ITEMSIZE = 2  # float16: the smallest float a pose or IMU sample can be stored as
+_MAX_ITEMSIZE = 8  # float64
 
 
 def _read_csv_text(path: Path) -> pd.DataFrame:
@@ -44,27 +47,29 @@ def _numeric(df: pd.DataFrame, col: str, integer: bool, required: bool, problems
     num = pd.to_numeric(raw, errors="coerce").astype("float64")
     ok = num.notna() & np.isfinite(num)
     if integer:
-        ok &= (num == np.floor(num)) & (num >= 0)
+        ok &= (num == np.floor(num)) & (num >= 0) & (num <= MAX_N_FRAMES)
     bad = ~ok
     if not required:  # an empty optional number is just unknown
         bad &= ~(raw.eq("") | raw.str.lower().isin(_NAN_WORDS))
-    what = "a non-negative integer" if integer else "a number"
+    what = f"an integer from 0 to {MAX_N_FRAMES}" if integer else "a number"
     consequence = "; the clip cannot be windowed" if required else ""
     for clip_id, value in zip(df.index[bad], raw[bad]):
         problems.append(Problem(clip_id, CLIPS, "bad_value", "error" if required else "warning",
-                                f"{col} {value!r} is not {what}{consequence}"))
+                                f"{col} {_cut(value)!r} is not {what}{consequence}"))
     num = num.where(ok)
     return num.astype("Int64") if integer else num
 
 
 def _apply_splits(df: pd.DataFrame, splits: object, path: Path, problems: list[Problem]) -> None:
-    if not isinstance(splits, dict) or not all(isinstance(k, str) and isinstance(v, list)
-                                               and all(isinstance(i, str) for i in v) for k, v in splits.items()):
+    if not isinstance(splits, dict) or not all(isinstance(k, str) and isinstance(v, list) for k, v in splits.items()):
         raise FimadError(path, 'must be an object {"train": [clip_id, ...], "val": [...], ...}')
     seen: dict[str, str] = {}
     for name, ids in splits.items():
         for clip_id in ids:
-            if clip_id in seen:
+            if not isinstance(clip_id, str):
+                problems.append(Problem(None, SPLITS, "bad_value", "warning",
+                                        f"{name!r} lists {_cut(repr(clip_id))}, not a clip id; ignored"))
+            elif clip_id in seen:
                 problems.append(Problem(clip_id, SPLITS, "split_conflict", "warning",
                                         f"listed in both {seen[clip_id]!r} and {name!r}; {seen[clip_id]!r} kept"))
             elif clip_id not in df.index:
@@ -74,6 +79,10 @@ def _apply_splits(df: pd.DataFrame, splits: object, path: Path, problems: list[P
                 seen[clip_id] = name
     if seen:
         df.loc[list(seen), "split"] = list(seen.values())
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def read_clips(path: Path, splits: object, splits_path: Path) -> tuple[pd.DataFrame, list[Problem]]:
@@ -88,8 +97,8 @@ def read_clips(path: Path, splits: object, splits_path: Path) -> tuple[pd.DataFr
     safe = ids.map(is_safe_clip_id).astype(bool)
     for row in np.flatnonzero(~safe.to_numpy()):
         problems.append(Problem(ids.iloc[row], CLIPS, "unsafe_id", "error",
-                                f"row {row + 1}: clip id {ids.iloc[row]!r} rejected (only letters, digits, '-' and "
-                                "'_' are allowed); its files are never opened"))
+                                f"row {row + 1}: clip id {_cut(repr(ids.iloc[row]), 80)} rejected (only letters, "
+                                "digits, '-' and '_' are allowed); its files are never opened"))
     dup = ids.duplicated() & safe
     first_row = {cid: i + 1 for i, cid in reversed(list(enumerate(ids)))} if dup.any() else {}
     for row in np.flatnonzero(dup.to_numpy()):
@@ -104,3 +113,40 @@ def read_clips(path: Path, splits: object, splits_path: Path) -> tuple[pd.DataFr
     if splits is not None:
         _apply_splits(df, splits, splits_path, problems)
     return df, problems
+
+
+def inflate_budget(n_frames: object, width: int) -> int | None:
+    """The bytes a compressed (T, width, 3) member of a clip of n_frames samples may inflate to (None: unknown).
+
+    Twice the float64 size plus 1 MiB, so an n_frames that is a little off still reads (validation reports it).
+    """
+    if n_frames is None or pd.isna(n_frames):
+        return None
+    return 2 * int(n_frames) * width * 3 * _MAX_ITEMSIZE + (1 << 20)
+
+
+def check_lengths(df: pd.DataFrame, sizes: dict[str, dict[str, int]], n_sites: int, deflate_ratio: int,
+                  problems: list[Problem]) -> None:
+    """Blank (and report) each n_frames that is more than the clip's files could hold; never allocates by it.
+
+    Args:
+        df: the clip table (n_frames an Int64 column), changed in place.
+        sizes: per modality ("pose", "imu", "video"), file sizes in bytes by clip id.
+    """
+    n = df["n_frames"].to_numpy("float64", na_value=np.nan)
+    files = {m: pd.Series(sizes[m], dtype="int64").reindex(df.index, fill_value=0).to_numpy("int64")
+             for m in ("pose", "imu", "video")}
+    # A pose sample takes at least 17 x 3 float16 values; an IMU sample at least n_sites x 3 of them, inflated at
+    # most `deflate_ratio` times; a video at least one byte per sample.
+    cap = np.maximum.reduce([files["pose"] // (17 * 3 * _MIN_ITEMSIZE),
+                             files["imu"] * deflate_ratio // (max(1, n_sites) * 3 * _MIN_ITEMSIZE), files["video"]])
+    beyond = np.flatnonzero(n > cap)
+    for i in beyond:
+        clip_id = df.index[i]
+        if cap[i] > 0:  # a clip with no file at all is reported by validation ("no pose, imu or video file")
+            held = ", ".join(f"{m} {files[m][i]:,} bytes" for m in ("pose", "imu", "video") if files[m][i])
+            problems.append(Problem(clip_id, CLIPS, "bad_value", "error",
+                                    f"n_frames {int(n[i]):,} is more than its files could hold ({held}: at most "
+                                    f"{int(cap[i]):,} samples); the clip cannot be windowed"))
+    if len(beyond):
+        df.iloc[beyond, df.columns.get_loc("n_frames")] = pd.NA

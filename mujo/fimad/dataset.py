@@ -11,10 +11,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mujo.fimad.arrays import fill_short_gaps, has_nan, load_npz, open_npy
+from mujo.fimad.arrays import DEFLATE_MAX_RATIO, load_npz, open_npy
 from mujo.fimad.checks import check_dataset
-from mujo.fimad.clips import NUMERIC_COLUMNS, read_clips  # noqa: F401  (NUMERIC_COLUMNS re-exported)
+from mujo.fimad.clips import NUMERIC_COLUMNS, check_lengths, inflate_budget, read_clips  # noqa: F401  (re-exported)
 from mujo.fimad.errors import ArrayFileError, ClipError, FimadError
+from mujo.fimad.gaps import fill_short_gaps, has_missing, inf_to_nan
 from mujo.fimad.layout import (
     CLIPS,
     FEATURES_DIR,
@@ -94,6 +95,8 @@ class Manifest:
 def _load_json(path: Path) -> object:
     try:
         with open(path, encoding="utf-8-sig") as f:
+            if os.fstat(f.fileno()).st_size > _MAX_JSON_BYTES:
+                raise FimadError(path, f"larger than {_MAX_JSON_BYTES >> 20} MiB: not a FiMAD manifest or split list")
             return json.load(f)
     except FileNotFoundError:
         raise FimadError(path, f"not found (a FiMAD dataset folder holds {MANIFEST} and {CLIPS})") from None
@@ -101,17 +104,31 @@ def _load_json(path: Path) -> object:
         raise FimadError(path, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
     except json.JSONDecodeError as e:
         raise FimadError(path, f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise FimadError(path, "invalid JSON: nested too deeply") from None
+    except (IsADirectoryError, NotADirectoryError):
+        raise FimadError(path, "not a file") from None
     except OSError as e:
         raise FimadError(path, f"cannot be read ({e.strerror or e})") from None
 
 
-def _list_stems(folder: Path, suffix: str) -> set[str]:
-    """Names (without suffix) of the files in `folder` ending in `suffix`: one directory listing, no stats."""
+_MAX_JSON_BYTES = 256 << 20  # fimad.json and splits.json: a split list of millions of ids stays far below
+
+
+def _size(entry: os.DirEntry) -> int:
+    try:
+        return entry.stat().st_size
+    except OSError:  # removed since the listing
+        return 0
+
+
+def _list_stems(folder: Path, suffix: str) -> dict[str, int]:
+    """{name without suffix: size in bytes} of the files in `folder` ending in `suffix` (one listing)."""
     try:
         with os.scandir(folder) as it:
-            return {e.name[: -len(suffix)] for e in it if e.name.endswith(suffix) and e.is_file()}
-    except (FileNotFoundError, NotADirectoryError):
-        return set()
+            return {e.name[: -len(suffix)]: _size(e) for e in it if e.name.endswith(suffix) and e.is_file()}
+    except OSError:  # absent, not a folder, or unreadable: no files of that modality
+        return {}
 
 
 class FimadDataset:
@@ -136,6 +153,9 @@ class FimadDataset:
         splits_path = self.root / SPLITS
         splits = _load_json(splits_path) if splits_path.exists() else None
         self.clips, self.load_problems = read_clips(self.root / CLIPS, splits, splits_path)
+        # the sizes bound every n_frames, then only the names are kept
+        check_lengths(self.clips, self._present, len(self.imu_sites), DEFLATE_MAX_RATIO, self.load_problems)
+        self._present = {m: set(d) for m, d in self._present.items()}
         self._ids = set(self.clips.index)
         for m in MODALITY_FILES:
             self.clips[f"has_{m}"] = self.clips.index.isin(list(self._present[m]))
@@ -205,7 +225,8 @@ class FimadDataset:
         return folder + clip_id + ext if clip_id in self._present[modality] else None
 
     # --- per-clip arrays ---------------------------------------------------------------------------------
-    def _finish(self, clip_id: str, path: str, arr: np.ndarray, shape: tuple, what: str, interpolate: bool):
+    def _finish(self, clip_id: str, path: str, arr: np.ndarray, shape: tuple, what: str,
+                interpolate: bool) -> np.ndarray:
         if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape)):
             want = "(" + ", ".join("T" if s is None else str(s) for s in shape) + ")"
             raise ClipError(clip_id, path, f"{what} has shape {arr.shape}, expected {want}")
@@ -213,8 +234,8 @@ class FimadDataset:
             raise ClipError(clip_id, path, f"{what} has dtype {arr.dtype}, expected float32")
         if arr.dtype != np.float32:  # also non-native byte order; a copy, no longer memory-mapped
             arr = arr.astype(np.float32)
-        if interpolate and has_nan(arr):
-            arr = fill_short_gaps(arr, self.max_gap_frames)
+        if has_missing(arr):  # NaN or ±inf; an infinite value is a missing sample, never data
+            arr = fill_short_gaps(arr, self.max_gap_frames) if interpolate else inf_to_nan(arr)
         arr.flags.writeable = False  # copies too: arrays may be shared through the window cache
         return arr
 
@@ -254,8 +275,9 @@ class FimadDataset:
         path = self._existing_str(clip_id, "imu")
         if path is None:
             return None
+        budget = inflate_budget(self.clips.at[clip_id, "n_frames"], len(self.imu_sites))
         try:
-            arrays = load_npz(path, ("acc", "gyro"), mmap=mmap)
+            arrays = load_npz(path, ("acc", "gyro"), mmap=mmap, max_bytes=budget)
         except (ArrayFileError, OSError) as e:
             raise ClipError(clip_id, path, str(e)) from None
         if "acc" not in arrays:
@@ -290,7 +312,7 @@ class FimadDataset:
             raise ClipError(clip_id, path, str(e)) from None
         if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.floating):
             raise ClipError(clip_id, path, f"features must be a float (F, D) array, got {arr.dtype} {arr.shape}")
-        return arr
+        return inf_to_nan(arr) if has_missing(arr) else arr  # ±inf is a missing value, like NaN
 
     def text_features(self, name: str) -> tuple[list[str], dict[str, np.ndarray]]:
         """Precomputed text embeddings `text_features/<name>.npz`: (clip ids, {field: (N, D) array}).
@@ -304,16 +326,15 @@ class FimadDataset:
         if not path.is_file():
             raise FimadError(path, "not found")
         try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (ValueError, OSError, EOFError) as e:  # object arrays land here: allow_pickle stays False
-            raise FimadError(path, f"cannot be read without pickle ({e})") from None
+            arrays = load_npz(path, mmap=False)  # never unpickles; compressed members inflate within a bound
+        except (ArrayFileError, OSError) as e:
+            raise FimadError(path, str(e)) from None
         ids = arrays.pop("clip_id", None)
         if ids is None or ids.ndim != 1 or ids.dtype.kind != "U":
             raise FimadError(path, 'needs a 1-D str array "clip_id"')
         for k, v in arrays.items():
-            if v.ndim != 2 or len(v) != len(ids):
-                raise FimadError(path, f"field {k!r} has shape {v.shape}, expected ({len(ids)}, D)")
+            if v.ndim != 2 or len(v) != len(ids) or not np.issubdtype(v.dtype, np.floating):
+                raise FimadError(path, f"field {k!r} is {v.dtype} {v.shape}, expected float ({len(ids)}, D)")
         return ids.tolist(), arrays
 
     # --- windows and validation --------------------------------------------------------------------------
