@@ -1,5 +1,9 @@
 """Curation labels to files (CSV, JSON Lines, Parquet): the labels in force per clip and the event history.
 
+CSV is what spreadsheets open, so a text cell that a spreadsheet would run as a formula (starting with =, +, -, @,
+tab or CR: OWASP's CSV injection list) is written with a leading single quote; `restore_text` (used by the import)
+takes exactly that quote off again. Numbers stay numbers, JSON Lines and Parquet keep text as it is.
+
 The store names a dataset by a key (the app uses a FiMAD folder's resolved path, else the manifest name; see
 `mujo.store.dataset_key`); every function here takes that key explicitly. Reading label files back is
 `mujo.curation.label_import`; per-window labels and writing clips.csv live in `mujo.curation.label_windows`.
@@ -25,6 +29,8 @@ if TYPE_CHECKING:
 FORMATS = ("csv", "jsonl", "parquet")
 _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 CLIP_COLUMNS = ["dataset", "clip_id", "t0_s", "t1_s", "label", "activity", "annotator", "note", "created", "event_id"]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a cell starting with one of these runs as a formula
+_QUOTE = "'"  # the spreadsheet's "this cell is text" prefix
 HISTORY_COLUMNS = ["event_id", "dataset", "clip_id", "t0_s", "t1_s", "kind", "label", "activity", "annotator", "note",
                    "created", "undo_of", "before_label", "before_activity", "before_event_id", "after_label",
                    "after_activity", "after_event_id"]
@@ -42,9 +48,43 @@ def plain_value(v: Any) -> Any:
     return None if _missing(v) else v
 
 
+def _quoted(text: str) -> bool:
+    """True when `text` starts with the quote that `spreadsheet_text` adds (a quote before a formula start or
+    before another quote)."""
+    return text[:1] == _QUOTE and text[1:2] != "" and text[1] in (*FORMULA_START, _QUOTE)
+
+
+def spreadsheet_text(text: str) -> str:
+    """`text` made safe for a CSV cell that a spreadsheet opens: a leading quote before a formula start.
+
+    A text that already starts with a quote followed by a formula start or a quote gets one more, so that
+    `restore_text` gives every text back exactly (`'=1` is written `''=1`); any other text is written as it is.
+    """
+    if text[:1] in FORMULA_START and text or _quoted(text):
+        return _QUOTE + text
+    return text
+
+
+def restore_text(text: str) -> str:
+    """The text `spreadsheet_text` was given: the quote it added taken off (other texts are returned as they are)."""
+    return text[1:] if _quoted(text) else text
+
+
+def spreadsheet_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `df` whose text cells are `spreadsheet_text`; numbers, booleans and missing values are kept."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: spreadsheet_text(v) if isinstance(v, str) else v).astype(object)
+    out.columns = [spreadsheet_text(str(c)) for c in out.columns]
+    return out
+
+
 def _cell(v: Any) -> str:
     v = plain_value(v)
-    return "" if v is None else repr(v) if isinstance(v, float) else str(v)
+    if v is None:
+        return ""
+    return repr(v) if isinstance(v, float) else spreadsheet_text(v) if isinstance(v, str) else str(v)
 
 
 def file_format(path: str | Path, fmt: str | None = None) -> str:
@@ -60,14 +100,15 @@ def file_format(path: str | Path, fmt: str | None = None) -> str:
 
 
 def write_table(df: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
-    """Write a frame as CSV (RFC 4180, empty = missing), JSON Lines (null = missing) or Parquet; text stays text."""
+    """Write a frame as CSV (RFC 4180, empty = missing, formula-like text cells quoted: `spreadsheet_text`),
+    JSON Lines (null = missing) or Parquet; text stays text."""
     path, fmt = Path(path), file_format(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     records = [[plain_value(v) for v in row] for row in df.itertuples(index=False, name=None)]
     if fmt == "csv":
         with open(path, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
-            w.writerow(df.columns)
+            w.writerow([spreadsheet_text(str(c)) for c in df.columns])
             w.writerows([_cell(v) for v in row] for row in records)
     elif fmt == "jsonl":
         with open(path, "w", encoding="utf-8", newline="\n") as f:

@@ -1,20 +1,23 @@
-"""Curation labels from files (CSV, JSON Lines, Parquet): a per-clip label file read, checked row by row and
-appended to the store in one transaction (all rows valid, or nothing is written)."""
+"""Curation labels from files (CSV, JSON Lines, Parquet): a per-clip label file read as a stream, checked row by
+row and appended to the store in one transaction (all rows valid, or nothing is written).
+
+Every import is bounded: at most `label_read.MAX_IMPORT_BYTES` bytes and `label_read.MAX_IMPORT_ROWS` rows (module
+constants; pass `max_bytes` / `max_rows` to override them for one call), read as a stream (only the checked events
+are kept). Bad rows are listed up to `MAX_LISTED_PROBLEMS`, the rest are counted.
+"""
 
 from __future__ import annotations
 
-import csv
-import json
+import io
 import math
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import IO, TYPE_CHECKING, Any, Mapping
 
-import pandas as pd
-
+from mujo.curation import label_read
 from mujo.curation.label_export import file_format, plain_value
+from mujo.curation.label_read import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, LabelFileTooLarge, read_table
 from mujo.store.labels import LABELS, check_label_event
 from mujo.store.runs import now_iso
 
@@ -22,60 +25,22 @@ if TYPE_CHECKING:
     from mujo.store import Store
 
 RANGE_END_TOLERANCE_S = 1e-3  # a range may end this far past the clip's duration (rounding of hand-typed times)
-_MAX_SHOWN_PROBLEMS = 20
-
-
-def read_table(path: str | Path) -> tuple[list[str], list[tuple[str, dict[str, Any]]]]:
-    """The columns and the records of a label file, each record with where it is ("row 3", "line 7").
-
-    CSV cells are read as text; rows are counted from 1 after the header. Raises ValueError naming the file.
-    """
-    path = Path(path)
-    fmt = file_format(path)
-    try:
-        if fmt == "csv":
-            with open(path, encoding="utf-8-sig", newline="") as f:
-                reader = csv.DictReader(f)
-                rows = [(f"row {i}", dict(r)) for i, r in enumerate(reader, 1)]
-                return [c for c in reader.fieldnames or []], rows
-        if fmt == "jsonl":
-            rows, columns = [], {}
-            with open(path, encoding="utf-8-sig") as f:
-                for i, line in enumerate(f, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise ValueError(f"{path}: line {i}: invalid JSON ({e.msg})") from None
-                    if not isinstance(obj, dict):
-                        raise ValueError(f"{path}: line {i}: expected a JSON object, got {type(obj).__name__}")
-                    rows.append((f"line {i}", obj))
-                    columns.update(dict.fromkeys(obj))
-            return list(columns), rows
-        df = pd.read_parquet(path)
-        return [str(c) for c in df.columns], [(f"row {i}", {k: plain_value(v) for k, v in zip(df.columns, r)})
-                                              for i, r in enumerate(df.itertuples(index=False, name=None), 1)]
-    except FileNotFoundError:
-        raise ValueError(f"{path}: not found") from None
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    except (OSError, csv.Error, ImportError) as e:
-        raise ValueError(f"{path}: cannot be read as {fmt} ({e})") from None
-    except Exception as e:  # noqa: BLE001 - pyarrow raises its own types for a broken Parquet file
-        if fmt != "parquet":
-            raise
-        raise ValueError(f"{path}: cannot be read as parquet ({e})") from None
+MAX_LISTED_PROBLEMS = 100  # bad rows listed one by one; the rest are counted
+_MAX_SHOWN_PROBLEMS = 20  # of those, in the exception's message (the CLI prints it)
+__all__ = ["MAX_IMPORT_BYTES", "MAX_IMPORT_ROWS", "MAX_LISTED_PROBLEMS", "ImportReport", "LabelFileTooLarge",
+           "LabelImportError", "import_bytes", "import_labels", "parse_label_file", "read_table"]
 
 
 class LabelImportError(ValueError):
-    """A label file with bad rows; `problems` lists each as "<file>: row N: <problem>". Nothing was written."""
+    """A label file with bad rows; `problems` lists the first `MAX_LISTED_PROBLEMS` of them, each as
+    "<file>: row N: <problem>", `more` counts the rest and `bad_rows` the rows with a problem. Nothing was written."""
 
-    def __init__(self, problems: list[str]):
-        self.problems = problems
+    def __init__(self, problems: list[str], more: int = 0, bad_rows: int | None = None):
+        self.problems, self.more = problems, more
+        self.bad_rows = len(problems) + more if bad_rows is None else bad_rows
         shown = problems[:_MAX_SHOWN_PROBLEMS]
-        more = len(problems) - len(shown)
-        super().__init__("\n".join(shown + ([f"... and {more} more"] if more else [])))
+        rest = len(problems) - len(shown) + more
+        super().__init__("\n".join(shown + ([f"... and {rest:,} more"] if rest else [])))
 
 
 @dataclass
@@ -165,45 +130,74 @@ def _check_row(raw: Mapping[str, Any], durations: Mapping[str, float] | None, an
     return {**event, "created": created or now_iso()}, []
 
 
-def parse_label_file(path: str | Path, durations: Mapping[str, float] | None = None,
-                     annotator: str | None = None) -> list[dict[str, Any]]:
+def _column_problem(name: str, columns: Mapping[str, Any]) -> str | None:
+    """Why a file with these columns is not a per-clip label file (None: it may be one)."""
+    if "undo_of" in columns:
+        return f"{name}: this is a history export (it has undo_of); import a per-clip export instead"
+    if "window" in columns and "t0_s" not in columns:
+        return f"{name}: this is a per-window export; import a per-clip export instead"
+    missing = [c for c in ("clip_id", "label") if c not in columns]
+    if missing:
+        return f"{name}: missing column(s) {', '.join(missing)}; found {', '.join(columns) or 'none'}"
+    return None
+
+
+def parse_label_file(path: str | Path | IO[bytes], durations: Mapping[str, float] | None = None,
+                     annotator: str | None = None, *, name: str | None = None, max_rows: int | None = None,
+                     max_bytes: int | None = None) -> list[dict[str, Any]]:
     """Read and validate a per-clip label file (as `label_export.clip_labels` writes it; only clip_id and label are
-    required).
+    required), row by row as it is read: only the events are kept.
 
     Args:
-        path: .csv, .jsonl or .parquet.
+        path: .csv, .jsonl or .parquet, or an open binary file (read from its start) named by `name`.
         durations: clip_id -> duration in seconds of the dataset's clips; when given, unknown clip ids and ranges
             past a clip's end are errors.
         annotator: given to rows whose annotator is empty.
+        name: the file's name in messages (its extension gives the format); default: `path`.
+        max_rows, max_bytes: the limits (default MAX_IMPORT_ROWS, MAX_IMPORT_BYTES).
     Returns:
         The events to append, in file order.
     Raises:
-        LabelImportError: every bad row, each named "<file>: row N: <problem>" (or "line N" for JSON Lines).
+        LabelImportError: the bad rows, each named "<file>: row N: <problem>" (or "line N" for JSON Lines), the
+            first MAX_LISTED_PROBLEMS listed and the rest counted.
+        LabelFileTooLarge: over the byte or row limit.
         ValueError: the file cannot be read or is not a per-clip label file.
     """
-    columns, rows = read_table(path)
-    if not rows:  # an empty JSON Lines file has no columns to check
+    name = str(name or path)
+    events: list[dict[str, Any]] = []
+    problems: list[str] = []
+    more = bad_rows = 0
+    with label_read.open_table(path, name, max_rows, max_bytes) as table:
+        checked = table.fmt == "jsonl"  # JSON Lines' columns are known at the end; the others' at the first row
+        for where, raw in table.rows:
+            if not checked:  # a file with no rows is an empty import, whatever its columns
+                checked = True
+                why = _column_problem(name, table.columns)
+                if why:
+                    raise ValueError(why)
+            event, bad = _check_row(raw, durations, annotator)
+            if event is not None:
+                events.append(event)
+                continue
+            bad_rows += 1
+            room = max(0, MAX_LISTED_PROBLEMS - len(problems))
+            problems += [f"{name}: {where}: {p}" for p in bad[:room]]
+            more += len(bad) - min(room, len(bad))
+        columns = table.columns
+    if not events and not problems:  # an empty file: no columns to check (JSON Lines has none)
         return []
-    if "undo_of" in columns:
-        raise ValueError(f"{path}: this is a history export (it has undo_of); import a per-clip export instead")
-    if "window" in columns and "t0_s" not in columns:
-        raise ValueError(f"{path}: this is a per-window export; import a per-clip export instead")
-    missing = [c for c in ("clip_id", "label") if c not in columns]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(columns) or 'none'}")
-    events, problems = [], []
-    for where, raw in rows:
-        event, bad = _check_row(raw, durations, annotator)
-        problems += [f"{path}: {where}: {p}" for p in bad]
-        if event is not None:
-            events.append(event)
-    if problems:
-        raise LabelImportError(problems)
+    why = _column_problem(name, columns)
+    if why:
+        raise ValueError(why)
+    if problems or more:
+        raise LabelImportError(problems, more, bad_rows)
     return events
 
 
-def import_labels(store: Store, dataset: str, path: str | Path, *, durations: Mapping[str, float] | None = None,
-                  annotator: str | None = None, dry_run: bool = False) -> ImportReport:
+def import_labels(store: Store, dataset: str, path: str | Path | IO[bytes], *,
+                  durations: Mapping[str, float] | None = None, annotator: str | None = None, dry_run: bool = False,
+                  name: str | None = None, max_rows: int | None = None, max_bytes: int | None = None
+                  ) -> ImportReport:
     """Append the labels of a file to the store in one transaction (all rows valid, or nothing is written).
 
     A row equal (label, activity, annotator, note) to the label in force on its exact range, counting earlier rows
@@ -213,33 +207,26 @@ def import_labels(store: Store, dataset: str, path: str | Path, *, durations: Ma
 
     Args:
         store: the store. dataset: the store's key of the dataset (see `mujo.store.dataset_key`).
-        path, durations, annotator: as in `parse_label_file`.
+        path, durations, annotator, name, max_rows, max_bytes: as in `parse_label_file`.
         dry_run: validate and count, write nothing.
     Raises:
-        LabelImportError, ValueError: see `parse_label_file`.
+        LabelImportError, LabelFileTooLarge, ValueError: see `parse_label_file`.
     """
-    events = parse_label_file(path, durations, annotator)
+    name = str(name or path)
+    events = parse_label_file(path, durations, annotator, name=name, max_rows=max_rows, max_bytes=max_bytes)
     added, unchanged, ids = store.add_new_label_events(dataset, events, dry_run=dry_run)
-    return ImportReport(Path(path), len(events), added, unchanged, dry_run, ids)
+    return ImportReport(Path(name), len(events), added, unchanged, dry_run, ids)
 
 
-def import_bytes(store: Store, dataset: str, name: str, data: bytes, **kw: Any) -> ImportReport:
-    """`import_labels` of a file's content (an upload), named `name` (its extension gives the format; problems and
-    the report name it, not the temporary copy).
+def import_bytes(store: Store, dataset: str, name: str, data: bytes | IO[bytes], **kw: Any) -> ImportReport:
+    """`import_labels` of an upload: its bytes or its open binary file (read in place, from its start; never
+    copied), named `name` (only its last part is used: its extension gives the format; problems and the report
+    name it).
 
     Raises:
-        LabelImportError, ValueError: as `import_labels`.
+        LabelImportError, LabelFileTooLarge, ValueError: as `import_labels`.
     """
     name = Path(str(name).replace("\\", "/")).name or "labels"
-    file_format(name)  # a clear error before anything is written
-    with tempfile.TemporaryDirectory(prefix="mujo-labels-") as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        try:
-            report = import_labels(store, dataset, path, **kw)
-        except LabelImportError as e:
-            raise LabelImportError([p.replace(str(path), name) for p in e.problems]) from None
-        except ValueError as e:
-            raise ValueError(str(e).replace(str(path), name)) from None
-    report.path = Path(name)
-    return report
+    file_format(name)  # a clear error before anything is read
+    stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    return import_labels(store, dataset, stream, name=name, **kw)

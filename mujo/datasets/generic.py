@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Sequence
 
 import numpy as np
@@ -184,7 +184,7 @@ def _recordings(meta: dict, root: Path, path: Path) -> list[dict[str, Any]]:
     """The recordings table: a list in the JSON, a CSV table file it names, or a "subjects" file -> subject map."""
     rec = meta.get("recordings")
     if isinstance(rec, str):
-        table = root / rec
+        table = _inside(root, rec, f"{path}: field 'recordings'")
         if not table.is_file():
             raise DatasetError(f"{path}: field 'recordings' names {rec}, which does not exist")
         with table.open(newline="", encoding="utf-8-sig") as f:
@@ -200,7 +200,7 @@ def _recordings(meta: dict, root: Path, path: Path) -> list[dict[str, Any]]:
     for k, row in enumerate(rows):
         if not isinstance(row, dict) or not row.get("file") or row.get("subject") in (None, ""):
             raise DatasetError(f"{where}: entry {k + 1} needs a 'file' and a 'subject'")
-        file = root / str(row["file"])
+        file = _inside(root, str(row["file"]), f"{where}: entry {k + 1}")
         if file.suffix.lower() not in (".csv", ".npy"):
             raise DatasetError(f"{where}: entry {k + 1}: {row['file']} must be a .csv or .npy file")
         if not file.is_file():
@@ -213,6 +213,23 @@ def _recordings(meta: dict, root: Path, path: Path) -> list[dict[str, Any]]:
     if not out:
         raise DatasetError(f"{where}: lists no recordings")
     return out
+
+
+def _inside(root: Path, name: str, where: str) -> Path:
+    """`root / name` for a file the metadata names, refused (naming `where`) unless it stays inside the dataset
+    folder: no absolute path, no `..`, no symbolic link that leads out."""
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+        raise DatasetError(f"{where}: {name} is an absolute path; name files relative to the dataset folder")
+    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
+        raise DatasetError(f"{where}: {name} leads out of the dataset folder (..); name files inside it")
+    file = root / name
+    try:
+        outside = not file.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError, ValueError) as e:  # a symbolic link loop, a NUL byte
+        raise DatasetError(f"{where}: {name} cannot be resolved ({e})") from None
+    if outside:
+        raise DatasetError(f"{where}: {name} is a symbolic link that leads out of the dataset folder")
+    return file
 
 
 def _read_csv(path: Path) -> dict[str, np.ndarray]:

@@ -14,7 +14,9 @@ from mujo.fimad.validate import ValidationReport
 from mujo.ui import dataset as uds
 from mujo.ui.clip_view import clip_view
 from mujo.ui.state import QP_CLIP, QP_PROBLEMS, QP_TIME, StateKeys, start_player, write_clip_param
+from mujo.ui.text import LABEL_CHARS, short, short_cells
 
+TEXT_COLUMNS = ["chapter", "label", "split", "caption", "video_id"]
 TABLE_COLUMNS = ["chapter", "label", "split", "duration_s", "has_video", "has_pose", "has_imu", "issues", "caption",
                  "video_id", "chapter_index"]
 
@@ -62,6 +64,11 @@ def select_clip(clip_id: str | None, t: float = 0.0, *, write_url: bool = True) 
 # --- filters ------------------------------------------------------------------------------------------------
 
 
+def _option(value: object) -> str:
+    """A facet value as a short one-line option (the value itself is what the filter uses)."""
+    return short(value, LABEL_CHARS, one_line=True)
+
+
 def filter_controls(clips: pd.DataFrame) -> ClipFilter:
     """Draw the search box and filters; return what they ask for."""
     options = {StateKeys.SPLITS: facet_values(clips, "split"), StateKeys.LABELS: facet_values(clips, "label"),
@@ -75,12 +82,12 @@ def filter_controls(clips: pd.DataFrame) -> ClipFilter:
     c_search.text_input("Search chapter, caption and description", key=StateKeys.SEARCH,
                         placeholder="e.g. jump squat left — every word must match", persist_state="session")
     c_split.multiselect("Split", options[StateKeys.SPLITS], key=StateKeys.SPLITS, placeholder="all",
-                        persist_state="session")
+                        persist_state="session", format_func=_option)
     c_label.multiselect("Label", options[StateKeys.LABELS], key=StateKeys.LABELS, placeholder="all",
-                        persist_state="session", disabled="label" not in clips.columns,
+                        persist_state="session", disabled="label" not in clips.columns, format_func=_option,
                         help=None if "label" in clips.columns else "This dataset has no label column.")
     c_video.multiselect("Source video", options[StateKeys.VIDEO_IDS], key=StateKeys.VIDEO_IDS,
-                        placeholder="all", persist_state="session")
+                        placeholder="all", persist_state="session", format_func=_option)
     c_cov.multiselect("Modality coverage", coverage_options(), key=StateKeys.COVERAGE, placeholder="any",
                       persist_state="session")
     st.toggle("Only clips with problems (errors or warnings of the validation report)", key=StateKeys.ONLY_PROBLEMS)
@@ -115,7 +122,9 @@ def table_frame(view: pd.DataFrame, issues: pd.Series) -> pd.DataFrame:
 
 def clip_table(view: pd.DataFrame, issues: pd.Series) -> None:
     """Draw the clip table; a click on a row selects that clip (and writes it to the URL)."""
-    shown = table_frame(view, issues)
+    # Long titles and captions are shortened in the table (a 200 kB cell stalls the grid); the clip view beside
+    # shows the whole text.
+    shown = short_cells(table_frame(view, issues), TEXT_COLUMNS)
     # When the rows change (search, filters), point the table's selection at the selected clip's new row; the
     # table's selection is positional and would otherwise highlight whatever clip moved into the old row.
     digest = hashlib.sha1("\n".join(map(str, shown.index)).encode("utf-8")).hexdigest()

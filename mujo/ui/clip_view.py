@@ -11,7 +11,7 @@ from mujo.fimad.windows import window_starts
 from mujo.ui import dataset as uds
 from mujo.ui.player import MAX_VIDEO_BYTES, PlayerData, imu_channels, player_height, render_player
 from mujo.ui.state import IMU_COMPONENTS, StateKeys, absolute_browse_url
-from mujo.ui.text import md_escape, show_text_field
+from mujo.ui.text import DISPLAY_CHARS, LABEL_CHARS, md_escape, short, short_cells, show_text_field
 
 WINDOW_SIZE, WINDOW_HOP, WINDOW_TRIM = 100, 50, 0.15  # the format's defaults (fimad-format.md, "Windows")
 PREFERRED_SITES = ("RWrist", "LWrist", "RFoot")
@@ -43,7 +43,9 @@ def player_data(ref: uds.DatasetRef, ds: FimadDataset, clip_id: str, quantity: s
     row = ds.clips.loc[clip_id]
     n_frames = int(row["n_frames"]) if pd.notna(row["n_frames"]) else 0
     errors: list[str] = []
-    data = PlayerData(clip_id=clip_id, fps=ds.fps, n_frames=n_frames, title=str(row.get("chapter", "") or ""),
+    # The player's head shows the start of the title; the whole text is in the panel beside it.
+    title = short(str(row.get("chapter", "") or ""), DISPLAY_CHARS)
+    data = PlayerData(clip_id=clip_id, fps=ds.fps, n_frames=n_frames, title=title,
                       start_time=float(st.session_state.get(StateKeys.START_TIME) or 0.0),
                       # the start time is part of the token: a link or an edited URL with another ?t= must win
                       start_token=(f"{clip_id}:{st.session_state.get(StateKeys.START_TIME) or 0.0:.2f}:"
@@ -103,14 +105,15 @@ def clip_details(ds: FimadDataset, clip_id: str, report: ValidationReport | None
     skip = {"chapter", "chapter_norm", "caption", "description", "has_pose", "has_imu", "has_video"}
     meta = {k: v for k, v in row.items() if k not in skip}
     with st.expander("All columns", expanded=False):
-        st.dataframe(pd.DataFrame({"value": [("" if _isna(v) else str(v)) for v in meta.values()]},
-                                  index=pd.Index(list(meta.keys()), name="column")), width="stretch")
+        values = pd.DataFrame({"value": [("" if _isna(v) else str(v)) for v in meta.values()]},
+                              index=pd.Index([short(k, LABEL_CHARS, one_line=True) for k in meta], name="column"))
+        st.dataframe(short_cells(values), width="stretch")
     if report is not None:
         probs = [p for p in report.problems if p.clip_id == clip_id]
         if probs:
             st.markdown(f"**Validation: {len(probs)} finding(s)**")
             for p in probs:
-                st.text(f"[{p.severity}] {p.file}: {p.message}")
+                st.text(short(f"[{p.severity}] {p.file}: {p.message}"))
 
 
 def _page_url() -> str | None:

@@ -29,7 +29,7 @@ from mujo.ui.curation_panels import (
     recent_panel,
 )
 from mujo.ui.state import StateKeys
-from mujo.ui.text import md_escape
+from mujo.ui.text import md_escape, short_cells
 
 SHORTCUTS = {"null": "N", "activity": "A", "unsure": "U", "bad": "B"}
 ICONS = {"null": ":material/block:", "activity": ":material/directions_run:", "unsure": ":material/help:",
@@ -157,7 +157,7 @@ def suggestion_panel(ranked: pd.DataFrame, clip_id: str) -> None:
                           "score": [row[s] for s in nsg.SIGNALS],
                           "weight": [getattr(weights, s) for s in nsg.SIGNALS],
                           "reason": [str(row[f"{s}_reason"]) for s in nsg.SIGNALS]})
-    st.dataframe(table, hide_index=True, width="stretch",
+    st.dataframe(short_cells(table, ["reason"], 400), hide_index=True, width="stretch",
                  column_config={"score": st.column_config.ProgressColumn("score", min_value=0.0, max_value=1.0,
                                                                          format="%.2f"),
                                 "weight": st.column_config.NumberColumn("weight", format="%.1f", width="small"),

@@ -87,8 +87,9 @@ def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
            else "Type the anchor text." if not anchor else "")
     if why:
         st.caption(why)
-    help_text = (f"Runs `mujo {shlex.join(argv)}` in the background (the settings of {base.name}, about as long as "
-                 f"its own training; a few minutes for the demo model) and writes {out}." if argv else None)
+    help_text = (md_escape(f"Runs mujo {shlex.join(argv)} in the background (the settings of {base.name}, about as "
+                           f"long as its own training; a few minutes for the demo model) and writes {out}.")
+                 if argv else None)
     if st.button(f"Pre-train with the {counts['null']} curated NULL chapters", key=StateKeys.CUR_FB_PRETRAIN,
                  icon=":material/model_training:", disabled=bool(why or not argv), help=help_text):
         jobs.start(JOB, argv)
@@ -124,10 +125,10 @@ def _compare_controls(root: str, base: Path, out: Path) -> None:
         _follow_compare(task)
     elif st.button("Compare NULL's embeddings on the validation split", key=StateKeys.CUR_FB_COMPARE,
                    icon=":material/compare_arrows:",
-                   help="Zero-shot with the NULL class on the dataset's validation clips (ground-truth labels): "
-                        f"{base.name} with the mean of the class embeddings (the paper's NULL), and the fed-back "
-                        "model with the mean, the learned NULL and its NULL windows' centroid. Each run is stored "
-                        "and listed on the Zero-shot page."):
+                   help=md_escape("Zero-shot with the NULL class on the dataset's validation clips (ground-truth "
+                                  f"labels): {base.name} with the mean of the class embeddings (the paper's NULL), "
+                                  "and the fed-back model with the mean, the learned NULL and its NULL windows' "
+                                  "centroid. Each run is stored and listed on the Zero-shot page.")):
         stamps = tuple(registry.read_checkpoint(c).stamp for c in checkpoints)  # a retrained model: afresh
         key = f"null-compare-{abs(hash((root, *checkpoints, stamps)))}"
         st.session_state[StateKeys.CUR_FB_TASK] = background.start(key, _compare_work(root, checkpoints))

@@ -8,15 +8,23 @@ file are shown as text.
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from mujo.curation.label_export import FORMATS, table_bytes
-from mujo.curation.label_import import LabelImportError, import_bytes
+from mujo.curation.label_import import (
+    MAX_IMPORT_BYTES,
+    MAX_IMPORT_ROWS,
+    ImportReport,
+    LabelImportError,
+    import_bytes,
+)
 from mujo.curation.label_windows import OVERLAP_RULE, ReadOnlyError, export_table, write_clip_labels
 from mujo.fimad.dataset import FimadDataset
 from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys
-from mujo.ui.text import md_escape
+from mujo.ui.text import file_stem, md_escape
 
 FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
 MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}
@@ -39,46 +47,64 @@ def _export(key: str, ds: FimadDataset) -> None:
     ready = st.session_state.get(StateKeys.CUR_IO_EXPORT)
     if ready and ready[:2] == (fmt, per):
         _, _, rows, data = ready
-        name = f"{ds.manifest.name or 'fimad'}-labels-{per}.{fmt}"
-        st.download_button(f"Download {name} ({rows} rows)", data, file_name=name, mime=MIME[fmt],
+        name = f"{file_stem(ds.manifest.name, 'fimad')}-labels-{per}.{fmt}"
+        st.download_button(md_escape(f"Download {name} ({rows} rows)"), data, file_name=name, mime=MIME[fmt],
                            key=StateKeys.CUR_IO_DOWNLOAD, icon=":material/download:")
+
+
+def _check(up: Any, key: str, kw: dict) -> ImportReport | ValueError:
+    """The dry run of an upload, once per file and annotator (the page reruns on every key); read in place."""
+    checked = st.session_state.get(StateKeys.CUR_IO_CHECKED)
+    token = (up.file_id, kw["annotator"])
+    if not checked or checked[0] != token:
+        try:
+            result: ImportReport | ValueError = import_bytes(cq.store(), key, up.name, up, dry_run=True, **kw)
+        except ValueError as e:  # LabelImportError and LabelFileTooLarge too
+            result = e
+        checked = (token, result)
+        st.session_state[StateKeys.CUR_IO_CHECKED] = checked
+    return checked[1]
 
 
 def _import(key: str, ds: FimadDataset) -> None:
     st.markdown("**Import**")
-    up = st.file_uploader("A per-clip label file (as exported here or by `mujo labels export`)", type=UPLOAD_TYPES,
-                          key=StateKeys.CUR_IO_UPLOAD)
+    up = st.file_uploader(f"A per-clip label file (as exported here or by `mujo labels export`; at most "
+                          f"{MAX_IMPORT_BYTES / 2**20:g} MiB and {MAX_IMPORT_ROWS:,} rows)",
+                          type=UPLOAD_TYPES, key=StateKeys.CUR_IO_UPLOAD,
+                          max_upload_size=max(1, -(-MAX_IMPORT_BYTES // 2**20)))
     if up is None:
         return
-    durations = ds.clips["duration_s"].to_dict() if "duration_s" in ds.clips.columns else None
-    kw = {"durations": durations, "annotator": cq.annotator() or None}
-    checked = st.session_state.get(StateKeys.CUR_IO_CHECKED)
-    if not checked or checked[0] != (up.file_id, kw["annotator"]):  # the page reruns on every key: check once
-        try:
-            checked = ((up.file_id, kw["annotator"]), import_bytes(cq.store(), key, up.name, up.getvalue(),
-                                                                   dry_run=True, **kw))
-        except ValueError as e:  # LabelImportError too
-            checked = ((up.file_id, kw["annotator"]), e)
-        st.session_state[StateKeys.CUR_IO_CHECKED] = checked
-    check = checked[1]
+    kw = _import_kw(ds)
+    check = _check(up, key, kw)
     if isinstance(check, LabelImportError):
-        st.error(md_escape(f"{up.name}: {len(check.problems)} bad row(s); nothing can be imported until they are "
+        st.error(md_escape(f"{up.name}: {check.bad_rows:,} bad row(s); nothing can be imported until they are "
                            "fixed:"), icon=":material/error:")
-        st.code("\n".join(check.problems[:50]) + ("\n..." if len(check.problems) > 50 else ""), language=None)
+        st.code("\n".join(check.problems) + (f"\n... and {check.more:,} more problems" if check.more else ""),
+                language=None)
         return
     if isinstance(check, ValueError):
         st.error(md_escape(str(check)), icon=":material/error:")
         return
     st.caption(md_escape(check.summary()))
+    # The callback reads the upload from the widget's state when it runs: no copy of it travels with the button.
     st.button(f"Import {check.added} label events", key=StateKeys.CUR_IO_IMPORT, disabled=not check.added,
               icon=":material/upload:", help="In one transaction: all rows, or none.", on_click=_do_import,
-              args=(key, up.name, up.getvalue(), kw))
+              args=(key, ds))
 
 
-def _do_import(key: str, name: str, data: bytes, kw: dict) -> None:
+def _import_kw(ds: FimadDataset) -> dict:
+    durations = ds.clips["duration_s"].to_dict() if "duration_s" in ds.clips.columns else None
+    return {"durations": durations, "annotator": cq.annotator() or None}
+
+
+def _do_import(key: str, ds: FimadDataset) -> None:
     st.session_state.pop(StateKeys.CUR_IO_CHECKED, None)  # the store changed: check the file again
+    up = st.session_state.get(StateKeys.CUR_IO_UPLOAD)
+    if up is None:
+        cq.feedback("error", "Nothing was imported: the file is no longer uploaded.")
+        return
     try:
-        report = import_bytes(cq.store(), key, name, data, **kw)
+        report = import_bytes(cq.store(), key, up.name, up, **_import_kw(ds))
     except ValueError as e:  # the store changed since the check
         cq.feedback("error", f"Nothing was imported: {e}")
         return

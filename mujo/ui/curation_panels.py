@@ -16,9 +16,10 @@ from mujo.curation import suggest as nsg
 from mujo.curation.label_export import label_history
 from mujo.fimad.dataset import FimadDataset
 from mujo.store import LABELS
+from mujo.store.labels import MAX_NAME_CHARS
 from mujo.ui import curation_queue as cq
 from mujo.ui.state import StateKeys
-from mujo.ui.text import md_escape
+from mujo.ui.text import CELL_CHARS, label_text, md_escape
 
 RECENT = 10  # label events listed under "Recent labels"
 
@@ -28,7 +29,8 @@ def activity_options(ds: FimadDataset) -> list[str]:
     if "label" not in ds.clips.columns:
         return []
     labels = ds.clips["label"].dropna().astype(str).str.strip()
-    labels = labels[(labels != "") & ~nsg.is_null_label(labels)]
+    # A name longer than the store allows could never be written: it is not offered (the clip keeps it).
+    labels = labels[(labels != "") & (labels.str.len() <= MAX_NAME_CHARS) & ~nsg.is_null_label(labels)]
     return sorted(labels.unique().tolist())
 
 
@@ -37,7 +39,7 @@ def default_activity(ds: FimadDataset, clip_id: str, options: list[str]) -> str 
     row = ds.clips.loc[clip_id]
     for col in ("label", "chapter_norm"):
         v = row.get(col)
-        if isinstance(v, str) and v.strip() and not nsg.is_null_label([v])[0]:
+        if isinstance(v, str) and 0 < len(v.strip()) <= MAX_NAME_CHARS and not nsg.is_null_label([v])[0]:
             return v.strip()
     return options[0] if options else None
 
@@ -84,7 +86,8 @@ def bulk_panel(key: str, ds: FimadDataset, selection: list[str], who: str) -> No
         st.markdown(f"**Label the {len(known)} clips selected in the Embedding Space**")
         if len(known) < len(selection):
             st.caption(f"{len(selection) - len(known)} selected clips are not in this dataset and are left out.")
-        st.caption(md_escape(", ".join(known[:12]) + (f" … and {len(known) - 12} more" if len(known) > 12 else "")))
+        st.caption(label_text(", ".join(known[:12]) + (f" … and {len(known) - 12} more" if len(known) > 12 else ""),
+                              600))
         c = st.columns([1, 1.6, 2], vertical_alignment="bottom")
         c[0].selectbox("as", list(LABELS), key=StateKeys.CUR_BULK_LABEL, format_func=cq.LABEL_NAMES.get)
         label = st.session_state[StateKeys.CUR_BULK_LABEL]
@@ -96,7 +99,8 @@ def bulk_panel(key: str, ds: FimadDataset, selection: list[str], who: str) -> No
         c[2].text_input("Note (optional)", key=StateKeys.CUR_BULK_NOTE, max_chars=500)
         d = st.columns([2.4, 1.2, 1], vertical_alignment="center")
         what = cq.describe(label, st.session_state.get(StateKeys.CUR_BULK_ACTIVITY))
-        d[0].checkbox(f"Yes, label all {len(known)} clips {what}", key=StateKeys.CUR_BULK_CONFIRM, disabled=not known)
+        d[0].checkbox(f"Yes, label all {len(known)} clips " + label_text(what), key=StateKeys.CUR_BULK_CONFIRM,
+                      disabled=not known)
         d[1].button(f"Label {len(known)} clips", key=StateKeys.CUR_BULK_RUN, type="primary",
                     icon=":material/done_all:", on_click=cq.bulk_label, args=(key, known), width="stretch",
                     disabled=not (who and known and st.session_state.get(StateKeys.CUR_BULK_CONFIRM)))
@@ -147,7 +151,7 @@ def recent_panel(key: str) -> None:
              "when": str(r.created or "")[:19].replace("T", " ")}
             for r in tail.itertuples(index=False)]
     # st.table renders Markdown in its cells: every cell is escaped, so names and notes stay text.
-    st.table(pd.DataFrame([{k: md_escape(str(v)) for k, v in row.items()} for row in rows]), hide_index=True)
+    st.table(pd.DataFrame([{k: label_text(v, CELL_CHARS) for k, v in row.items()} for row in rows]), hide_index=True)
 
 
 __all__ = ["activity_options", "bulk_panel", "default_activity", "label_panel", "progress_frame", "progress_panel",

@@ -16,8 +16,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from mujo.eval.embedding_view import NONE_LABEL, UNCURATED
+from mujo.ui.text import short
 
 HOVER_CHARS = 80
+LEGEND_CHARS = 60  # a colour group's name in the legend
 MAX_GROUPS = 30  # legend entries before the rest is pooled into "other" (colours stay distinguishable)
 OTHER = "other"
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
@@ -35,6 +37,12 @@ ROUNDS = 4  # interleaved slices per group (draw order)
 def html_escape(text: str) -> str:
     """Escape `&`, `<`, `>` so that Plotly shows the text literally (it renders tags such as <b> otherwise)."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _group_name(name: object) -> str:
+    """A colour group's name for the legend and the hover box: escaped, one line, at most LEGEND_CHARS; `%{` is
+    broken up so that Plotly does not read dataset text as a template field."""
+    return html_escape(short(name, LEGEND_CHARS, one_line=True)).replace("%{", "%\u200b{")
 
 
 def hover_text(chapters: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -119,9 +127,10 @@ def scatter_figure(coords: np.ndarray, groups: np.ndarray, chapters: Sequence[st
             if r >= len(slices[name]) or not len(slices[name][r]):
                 continue
             pos = np.sort(slices[name][r])
-            label = html_escape(name) + (f" ({int((pooled == name).sum()):,})" if name == OTHER else "")
+            shown = _group_name(name)
+            label = shown + (f" ({int((pooled == name).sum()):,})" if name == OTHER else "")
             tpl = ("%{text}" + ("<br>t = %{customdata:.1f} s" if t0 is not None else "")
-                   + f"<extra>{html_escape(name)}</extra>")
+                   + f"<extra>{shown}</extra>")
             traces.append(go.Scattergl(
                 x=coords[pos, 0], y=coords[pos, 1], mode="markers", name=label, legendgroup=label,
                 showlegend=r == 0, text=text[pos], hovertemplate=tpl,

@@ -17,7 +17,7 @@ from mujo.ui import background, embed_plot
 from mujo.ui.model import store_stamp
 from mujo.ui.nav import CURATION_PAGE
 from mujo.ui.state import StateKeys, absolute_browse_url, browse_link
-from mujo.ui.text import md_escape
+from mujo.ui.text import label_text, md_escape, short, short_cells
 
 MAX_POINT_CHOICES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000)
 SPACE_NAMES = {ev.JOINT: "Joint (all modalities)", "imu": "IMU", "pose": "Pose", "text": "Text",
@@ -208,7 +208,8 @@ def selection_panel(frame: pd.DataFrame, positions: np.ndarray) -> None:
     shown = table.reset_index()
     shown["open"] = [absolute_browse_url(c, t, page_url) for c, t in zip(shown["clip_id"], shown["t0_s"])]
     st.dataframe(
-        shown, hide_index=True, width="stretch", height=min(400, 38 + 35 * len(shown)),
+        short_cells(shown, ["clip_id", "chapter", "label", "split"]), hide_index=True, width="stretch",
+        height=min(400, 38 + 35 * len(shown)),
         column_order=["clip_id", "chapter", "label", "split", "windows", "t0_s", "open"],
         column_config={"clip_id": st.column_config.TextColumn("clip"),
                        "chapter": st.column_config.TextColumn("chapter", width="large"),
@@ -220,10 +221,10 @@ def selection_panel(frame: pd.DataFrame, positions: np.ndarray) -> None:
         st.session_state[StateKeys.EMB_OPEN_CLIP] = ids[0]
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     c1.selectbox("Open a selected clip in Browse", ids, key=StateKeys.EMB_OPEN_CLIP,
-                 format_func=lambda c: f"{c} · {table.at[c, 'chapter'][:70]}")
+                 format_func=lambda c: f"{c} · {short(table.at[c, 'chapter'], 70, one_line=True)}")
     clip = st.session_state[StateKeys.EMB_OPEN_CLIP]
     with c2:
-        browse_link(clip, float(table.at[clip, "t0_s"]), label=f"Open {clip} in Browse")
+        browse_link(clip, float(table.at[clip, "t0_s"]), label=f"Open {label_text(clip)} in Browse")
     if st.button(f"Label these {len(ids)} clips in Curation", key=StateKeys.EMB_TO_CURATION, icon=":material/label:"):
         st.session_state[StateKeys.CUR_SELECTION] = ids  # the Curation page offers to label them at once
         st.switch_page(CURATION_PAGE)

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from mujo.curation.label_export import spreadsheet_frame
 from mujo.store import Store
 from mujo.train import sweep
 from mujo.train import sweep_report as report
@@ -89,7 +90,8 @@ def results_section() -> None:
     if df.empty:
         st.caption("These sweeps have no finished run yet.")
         return
-    st.download_button("Download the results (CSV)", report.to_csv(df), key=StateKeys.FT_DOWNLOAD,
+    # Dataset, checkpoint and sweep names are text a spreadsheet could run as a formula: quoted (label_export).
+    st.download_button("Download the results (CSV)", report.to_csv(spreadsheet_frame(df)), key=StateKeys.FT_DOWNLOAD,
                        file_name=f"sweep-{'-'.join(map(str, sweep_ids))}.csv", mime="text/csv",
                        icon=":material/download:", on_click="ignore")
     _data_warnings(df)

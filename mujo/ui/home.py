@@ -16,7 +16,7 @@ from mujo.ui.model_panel import model_panel
 from mujo.ui.nav import BROWSE_PAGE
 from mujo.ui.sidebar import dataset_sidebar
 from mujo.ui.state import QP_PROBLEMS, StateKeys
-from mujo.ui.text import md_escape, show_text_field
+from mujo.ui.text import md_escape, short_cells, show_text_field
 
 
 def demo_build_panel() -> bool:
@@ -109,7 +109,7 @@ def validation_panel(report: ValidationReport) -> None:
              .sort_values(["severity", "count"], ascending=[True, False]))
     st.dataframe(kinds, hide_index=True, width="content")
     with st.expander(f"All {len(serious):,} errors and warnings"):
-        st.dataframe(serious, hide_index=True, width="stretch", height=300)
+        st.dataframe(short_cells(serious), hide_index=True, width="stretch", height=300)
 
 
 def _open_folder() -> None:

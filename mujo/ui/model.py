@@ -21,7 +21,7 @@ from mujo.fimad.dataset import FimadError
 from mujo.ui import dataset as uds
 from mujo.ui.nav import home_link
 from mujo.ui.state import StateKeys
-from mujo.ui.text import md_escape
+from mujo.ui.text import LABEL_CHARS, label_text, md_escape, short
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
@@ -136,8 +136,10 @@ def model_sidebar(info: registry.CheckpointInfo, store: Any | None = None) -> No
     with st.sidebar:
         st.caption("Model")
         name = info.path.name if info.path.name not in ("best", "last") else f"{info.path.parent.name}/{info.path.name}"
-        st.text(name)
-        st.caption(" · ".join(x for x in (info.preset and f"preset {info.preset}", ", ".join(info.modalities),
-                                            f"{info.total_parameters / 1e6:.2f} M parameters") if x))
+        st.text(short(name, LABEL_CHARS, one_line=True))
+        # The preset and the modality names come from the checkpoint's files: text, never Markdown.
+        facts = (info.preset and f"preset {info.preset}", ", ".join(info.modalities),
+                 f"{info.total_parameters / 1e6:.2f} M parameters")
+        st.caption(label_text(" · ".join(x for x in facts if x), 200))
         if store is not None:
             st.caption(f"{len(store):,} windows embedded")

@@ -13,7 +13,7 @@ from mujo.checkpoint import CheckpointError
 from mujo.ui.model import demo_training
 from mujo.ui.nav import EMBEDDING_PAGE, FINETUNE_PAGE, RETRIEVAL_PAGE, ZEROSHOT_PAGE
 from mujo.ui.state import StateKeys
-from mujo.ui.text import md_escape
+from mujo.ui.text import label_text, md_escape
 
 # (query, target, metric) pairs worth a headline: the quality bar (pose <-> IMU R@1, text -> IMU R@10)
 HIGHLIGHTS = (("pose", "imu", "R@1"), ("imu", "pose", "R@1"), ("text", "imu", "R@10"))
@@ -36,7 +36,8 @@ def _highlights(info: registry.CheckpointInfo) -> tuple[list[dict[str, Any]], st
     for q, t, metric in HIGHLIGHTS:
         r = rows.get((q, t))
         if r and metric in r:
-            out.append({"label": f"{NAMES.get(q, q)}\u00a0→\u00a0{NAMES.get(t, t)}", "metric": metric,
+            out.append({"label": label_text(f"{NAMES.get(q, q)}\u00a0→\u00a0{NAMES.get(t, t)}"),
+                        "metric": md_escape(metric),
                         "value": float(r[metric]),
                         "chance": float(r.get(f"chance_{metric}", 0.0)), "n": int(r.get("n_queries", 0))})
     where = f"{entry.get('dataset_name', '?')}, {entry.get('split', '?')} split"
@@ -44,7 +45,8 @@ def _highlights(info: registry.CheckpointInfo) -> tuple[list[dict[str, Any]], st
 
 
 def _describe(info: registry.CheckpointInfo) -> None:
-    st.markdown(f"**{md_escape(_short(info.path))}**" + (f" · preset {md_escape(info.preset)}" if info.preset else ""))
+    preset = f" · preset {label_text(info.preset)}" if info.preset else ""
+    st.markdown(f"**{label_text(_short(info.path))}**{preset}")
     st.code(str(info.path), language=None)
     sites = ", ".join(info.imu_sites) if "imu" in info.modalities else "—"
     channels = "+".join(info.model.get("imu_channels", []) or [])
@@ -54,7 +56,8 @@ def _describe(info: registry.CheckpointInfo) -> None:
              ("IMU sites", sites + (f" ({channels})" if channels and "imu" in info.modalities else "")),
              ("Method", info.method)]
     st.markdown("  \n".join(f"**{k}** {md_escape(v)}" for k, v in facts),
-                help="Parameters per part: " + ", ".join(f"{k} {v:,}" for k, v in sorted(info.parameters.items())))
+                help=md_escape("Parameters per part: " + ", ".join(f"{k} {v:,}"
+                                                                   for k, v in sorted(info.parameters.items()))))
     s = info.summary
     if s:
         parts = []

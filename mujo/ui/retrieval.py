@@ -16,12 +16,16 @@ from mujo.ui import thumbs
 from mujo.ui.embed_plot import html_escape
 from mujo.ui.model import text_query_vector
 from mujo.ui.state import StateKeys, absolute_browse_url
-from mujo.ui.text import md_escape
+from mujo.ui.text import LABEL_CHARS, label_text, md_escape, short, short_cells
 
 MODES = {"text": "Text query", "example": "Query by example", "metrics": "Retrieval metrics"}
 NAMES = {"text": "Text", "imu": "IMU", "pose": "Pose", "video": "Video"}
 METRICS = ("R@1", "R@5", "R@10", "MRR")
 EXAMPLES = ("jumping jacks", "squats", "push ups", "plank", "lunges left")
+
+
+def _one_line(text: object, limit: int) -> str:
+    return short(text, limit, one_line=True)
 
 
 def _name(m: Any) -> str:
@@ -70,7 +74,8 @@ def _show(ds: FimadDataset, store: Any, info: registry.CheckpointInfo, rows: np.
                           "split": index["split"].to_numpy()[rows], "clip": index["clip_id"].to_numpy()[rows],
                           "t0_s": index["t0_s"].to_numpy()[rows], "open": urls(rows.tolist()), "row": rows})
     with st.expander("Results as a table"):
-        st.dataframe(table, hide_index=True, width="stretch", column_order=[c for c in table.columns if c != "row"],
+        st.dataframe(short_cells(table, ["chapter", "label", "split", "clip"]), hide_index=True, width="stretch",
+                     column_order=[c for c in table.columns if c != "row"],
                      column_config={"similarity": st.column_config.NumberColumn(format="%.3f"),
                                     "t0_s": st.column_config.NumberColumn("start", format="%.1f s"),
                                     "open": st.column_config.LinkColumn("Browse", display_text="open ↗")})
@@ -93,8 +98,9 @@ def example_queries(index: pd.DataFrame, n: int = 5) -> list[str]:
     """Suggested queries: the dataset's most frequent activity labels as words, else generic exercises."""
     if "label" in index.columns:
         counts = index["label"].dropna().astype(str).value_counts()
-        words = [w.replace("_", " ") for w in counts.index
-                 if w.strip() and not w.lower().startswith(("null", "none", "(none)", "rest", "other"))]
+        words = [w.replace("_", " ") for w in counts.index  # a label too long to be a query is not suggested
+                 if w.strip() and len(w) <= LABEL_CHARS
+                 and not w.lower().startswith(("null", "none", "(none)", "rest", "other"))]
         if len(words) >= 3:
             return words[:n]
     return list(EXAMPLES[:n])
@@ -131,7 +137,8 @@ def text_query(ds: FimadDataset, info: registry.CheckpointInfo, store: Any) -> N
     with st.container(horizontal=True, vertical_alignment="center", gap="small"):
         st.caption("Try:", width="content")
         for i, text in enumerate(example_queries(store.index)):
-            st.button(text, key=f"ret.example_text.{i}", on_click=_set_text, args=(text,), type="tertiary")
+            st.button(label_text(text), key=f"ret.example_text.{i}", on_click=_set_text, args=(text,),
+                      type="tertiary")
     text = str(st.session_state.get(StateKeys.RET_TEXT) or "").strip()
     if not text:
         st.caption("Type a query and press Enter: the text goes through MiniLM and the model's text encoder, and "
@@ -150,7 +157,7 @@ def text_query(ds: FimadDataset, info: registry.CheckpointInfo, store: Any) -> N
     if len(table):
         u = st.columns([1.4, 1.2, 2.4], vertical_alignment="bottom")
         u[0].selectbox("Use a result as the example", table["rank"].tolist(), key=StateKeys.RET_USE_RESULT,
-                       format_func=lambda r: f"#{r} · {str(table.loc[table['rank'] == r, 'chapter'].iloc[0])[:40]}")
+                       format_func=lambda r: f"#{r} · {_one_line(table.set_index('rank').at[r, 'chapter'], 40)}")
         u[1].button("Query by this window", key="ret.use_result_go", on_click=_use_as_example,
                     args=(table, target), icon=":material/arrow_forward:")
 
@@ -175,7 +182,7 @@ def example_query(ds: FimadDataset, info: registry.CheckpointInfo, store: Any) -
             st.session_state[key] = default if default in mods else mods[0]
     c = st.columns([3, 2.2, 1, 1, 0.8], vertical_alignment="bottom")
     c[0].selectbox("Clip", clips, key=StateKeys.RET_EX_CLIP, persist_state="session",
-                   format_func=lambda cid: f"{cid} · {chapters.get(cid, '')[:60]}")
+                   format_func=lambda cid: f"{_one_line(cid, LABEL_CHARS)} · {_one_line(chapters.get(cid, ''), 60)}")
     index = store.index
     clip = st.session_state[StateKeys.RET_EX_CLIP]
     own = np.flatnonzero(index["clip_id"].astype(str).to_numpy() == clip)

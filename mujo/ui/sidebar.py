@@ -12,7 +12,7 @@ from mujo.fimad.layout import MANIFEST
 from mujo.ui import dataset as uds
 from mujo.ui.nav import home_link
 from mujo.ui.state import init_state
-from mujo.ui.text import md_escape
+from mujo.ui.text import LABEL_CHARS, md_escape, short
 
 
 def page_setup(title: str) -> None:
@@ -49,6 +49,6 @@ def dataset_sidebar(ds: FimadDataset) -> None:
     """A short summary of the open dataset in the sidebar."""
     with st.sidebar:
         st.caption("Dataset")
-        st.text(ds.manifest.name)
+        st.text(short(ds.manifest.name, LABEL_CHARS, one_line=True))  # Home shows the whole name
         st.caption(f"{len(ds.clips):,} clips · {ds.fps:g} Hz · {len(ds.imu_sites)} IMU sites")
         st.caption(md_escape(str(ds.root)))

@@ -18,7 +18,7 @@ from mujo.datasets.base import DatasetError
 from mujo.datasets.inputs import checkpoint_problem
 from mujo.ui.nav import home_link
 from mujo.ui.state import StateKeys
-from mujo.ui.text import md_escape
+from mujo.ui.text import label_text, md_escape
 
 
 def present_targets() -> list[dict[str, Any]]:
@@ -148,9 +148,9 @@ def pretrain_panel(sites: Sequence[str], key: str) -> None:
         return
     if status.state == jobs.FAILED:
         st.caption(md_escape(f"Pre-training {where} failed: {status.error or status.message}"))
-    if st.button(f"Pre-train a small model for {', '.join(sites)} on the current FiMAD dataset", key=key,
+    if st.button(f"Pre-train a small model for {label_text(', '.join(sites))} on the current FiMAD dataset", key=key,
                  icon=":material/model_training:",
-                 help=f"Runs `mujo pretrain {settings.dataset_dir()} --sites {' '.join(sites)} --preset small` in "
-                      f"the background (minutes); the checkpoint goes to {pretrain_out(sites)}."):
+                 help=md_escape(f"Runs mujo pretrain {settings.dataset_dir()} --sites {' '.join(sites)} --preset "
+                                f"small in the background (minutes); the checkpoint goes to {pretrain_out(sites)}.")):
         start_pretrain(sites)
         st.rerun()

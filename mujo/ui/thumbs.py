@@ -19,6 +19,7 @@ from mujo.fimad.dataset import ClipError, FimadDataset
 from mujo.fimad.windows import WindowIndex, read_windows
 from mujo.ui.html_component import b64_f32, component_html
 from mujo.ui.player import bones_with_sides
+from mujo.ui.text import LABEL_CHARS, short
 
 SITE_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 CARD_PX, QUERY_PX, HEAD_PX, PAD_PX = 148, 156, 30, 16  # heights the HTML lays out (see thumbs.html)
@@ -100,8 +101,10 @@ def window_cards(ds: FimadDataset, index: pd.DataFrame, rows: Sequence[int], sco
         if accs[i] is not None and site_pos:
             imu = np.linalg.norm(accs[i][:, site_pos, :], axis=2).astype(np.float32)  # (T, S')
         note = "; ".join(n for n in (pose_notes[i], imu_notes[i]) if n)
-        cards.append(Card(clip_id=str(r["clip_id"]), t0_s=float(r["t0_s"]), chapter=_s(r.get("chapter")),
-                          label=_s(r.get("label")), split=_s(r.get("split")), url=urls[i],
+        # A card shows one line of each text: long titles are cut (a 200 kB title would swell the page's HTML).
+        cards.append(Card(clip_id=str(r["clip_id"]), t0_s=float(r["t0_s"]), chapter=short(_s(r.get("chapter")), 300),
+                          label=short(_s(r.get("label")), LABEL_CHARS), split=short(_s(r.get("split")), LABEL_CHARS),
+                          url=urls[i],
                           rank=None if scores is None else first_rank + i,
                           score=None if scores is None else float(scores[i]), pose=poses[i], imu=imu, note=note))
     return cards

@@ -56,8 +56,9 @@ def _export(at, fmt: str, per: str) -> tuple[int, bytes]:
     got_fmt, got_per, rows, data = at.session_state[StateKeys.CUR_IO_EXPORT]
     assert (got_fmt, got_per) == (fmt, per)
     button = at.get("download_button")
-    assert len(button) == 1 and f"({rows} rows)" in button[0].proto.label
-    assert button[0].proto.label.endswith(f"-labels-{per}.{fmt} ({rows} rows)")
+    label = _plain(button[0].proto.label)  # the label is escaped Markdown (the name comes from the dataset)
+    assert len(button) == 1 and f"({rows} rows)" in label
+    assert label.endswith(f"-labels-{per}.{fmt} ({rows} rows)")
     return rows, data
 
 
