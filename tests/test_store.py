@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import sqlite3
 from contextlib import closing
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -52,8 +53,12 @@ def test_run_lifecycle(tmp_path: Path) -> None:
     wide = store.metrics(rid, wide=True)
     assert list(wide.index) == [0, 1, 2] and wide.loc[2, "val_loss"] == 0.25 and wide.loc[0, "train_loss"] == 3.0
     assert len(store.metrics(rid)) == 3 * 3 + 1
+    before = datetime.now(timezone.utc)
     store.set_run_status(rid, "interrupted")
-    assert store.get_run(rid)["finished"] is not None
+    interrupted = store.get_run(rid)
+    finished = datetime.fromisoformat(interrupted["finished"])  # ISO 8601, UTC, stamped now
+    assert interrupted["status"] == "interrupted" and finished.tzinfo is not None
+    assert before - timedelta(seconds=1) <= finished <= datetime.now(timezone.utc), interrupted
     store.set_run_status(rid, "running")
     store.put_result(rid, "retrieval", {"R@1": 0.5})
     store.finish_run(rid, checkpoint="/ckpt")

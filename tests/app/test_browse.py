@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -19,10 +20,39 @@ from app_helpers import (
 )
 from fimad_factory import TRICKY_TEXTS, corrupt_header
 
+from mujo.fimad.skeleton import IMU_SITES
 from mujo.ui.state import StateKeys, absolute_browse_url, browse_params, browse_url
 
 SCRIPT_TITLE = "<script>alert(1)</script>"
 SCRIPT_CLIP = f"clip{TRICKY_TEXTS.index(SCRIPT_TITLE):03d}"  # clip004
+
+
+def _f32(b64: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(b64), "<f4")
+
+
+def assert_payload_pose(payload: dict, npy: Path) -> None:
+    """The player got the pose file's frames, exactly."""
+    want = np.load(npy)
+    assert payload["pose"]["n_frames"] == len(want)
+    np.testing.assert_allclose(_f32(payload["pose"]["b64"]).reshape(-1, 17, 3), want, atol=1e-6)
+
+
+def assert_payload_imu(payload: dict, npz: Path) -> None:
+    """The player got the IMU file's accelerometer x, y, z of every site it draws, exactly."""
+    assert payload["imu"]["quantity"] == "acc"
+    with np.load(npz) as z:
+        acc = z["acc"]
+    sites = list(IMU_SITES)  # the factory's sites, in array order
+    assert payload["imu"]["n_frames"] == len(acc)
+    compared = 0
+    for row in payload["imu"]["rows"]:
+        for series in row["series"]:
+            if series["name"] in ("x", "y", "z"):
+                want = acc[:, sites.index(row["site"]), "xyz".index(series["name"])]
+                np.testing.assert_allclose(_f32(series["b64"]), want, atol=1e-6, err_msg=row["site"])
+                compared += 1
+    assert compared == 3 * len(payload["imu"]["rows"]) > 0  # the default view: x, y, z of each drawn site
 
 
 def _no_failures(at) -> None:
@@ -122,8 +152,6 @@ def test_html_like_chapter_in_the_url_clip(app_env: dict[str, Path]) -> None:
     assert payload["pose"]["n_frames"] == 200
     assert [r["site"] for r in payload["imu"]["rows"]] == ["RWrist", "LWrist"]
     # Pose travels as little-endian float32 and decodes to the file's values.
-    import base64  # noqa: PLC0415
-
     pose = np.frombuffer(base64.b64decode(payload["pose"]["b64"]), "<f4").reshape(-1, 17, 3)
     np.testing.assert_allclose(pose, np.load(app_env["data"] / "pose" / "clip000.npy"), atol=1e-6)
     # 200 frames, 15 % trimmed (30) at each end, windows of 100 hop 50 -> one window at 30
@@ -169,8 +197,11 @@ def test_clip_lacking_a_modality_renders_what_it_has(missing: str, tmp_path: Pat
     payload = player_payload(at)
     assert payload[missing] is None
     assert payload["notes"][missing].startswith("No ")
-    other = "imu" if missing == "pose" else "pose"
-    assert payload[other] is not None
+    if missing == "pose":  # the IMU the clip has: both sites, 200 frames, the file's values
+        assert payload["imu"]["n_frames"] == 200 and [r["site"] for r in payload["imu"]["rows"]] == ["RWrist", "LWrist"]
+        assert_payload_imu(payload, data / "imu" / "clip001.npz")
+    else:
+        assert_payload_pose(payload, data / "pose" / "clip001.npy")
     assert payload["video"] is None and "No video" in payload["notes"]["video"]
 
 
@@ -183,7 +214,7 @@ def test_broken_clip_shows_an_error_and_the_page_survives(app_env: dict[str, Pat
     assert "clip003" in errors[0] and "pose/clip003.npy" in errors[0]
     payload = player_payload(at)  # the rest of the view still works
     assert payload["pose"] is None and "broken" in payload["notes"]["pose"]
-    assert payload["imu"] is not None
+    assert_payload_imu(payload, app_env["data"] / "imu" / "clip003.npz")
     assert len(table_ids(at)) == 8
     # another clip still opens fine
     at = select_row(at, 1)
@@ -230,7 +261,7 @@ def test_no_imu_site_picked_gives_a_note(app_env: dict[str, Path]) -> None:
     _no_failures(at)
     payload = player_payload(at)
     assert payload["imu"] is None and "Pick at least one IMU site" in payload["notes"]["imu"]
-    assert payload["pose"] is not None
+    assert_payload_pose(payload, app_env["data"] / "pose" / "clip000.npy")
 
 
 def test_clip_without_any_file_shows_notes(tmp_path: Path, monkeypatch) -> None:

@@ -12,6 +12,7 @@ import pytest
 from app_helpers import BROWSE, REPO, app_test, make_dataset
 from fimad_factory import corrupt_header
 
+from mujo.paths import demo_dataset_dir
 from mujo.ui.state import StateKeys
 
 
@@ -100,7 +101,8 @@ def test_unusable_default_folder_keeps_the_app_working(tmp_path: Path, monkeypat
     at = app_test().run()
     assert not at.exception
     assert any("version" in _unescape(e.value) for e in at.error)
-    assert at.text_input(key=StateKeys.DATASET_INPUT) is not None
+    # the folder setting is still there, on the broken folder, so another one can be typed
+    assert Path(at.text_input(key=StateKeys.DATASET_INPUT).value).resolve() == bad.resolve()
     # and Browse explains instead of failing
     at = app_test("pages/1_Browse.py").run()
     assert not at.exception
@@ -151,7 +153,8 @@ def test_demo_build_failure_is_reported(tmp_path: Path, monkeypatch) -> None:
     assert not at.exception
     assert any("failed" in _unescape(e.value) for e in at.error)
     assert any("no module named av" in c.value for c in at.code)
-    assert at.text_input(key=StateKeys.DATASET_INPUT) is not None
+    # the folder setting is still there, on the demo's folder, so another one can be opened instead
+    assert Path(at.text_input(key=StateKeys.DATASET_INPUT).value) == demo_dataset_dir()
     at.button(key=StateKeys.DEMO_RESUME).click().run()
     assert resumed == [True]
 

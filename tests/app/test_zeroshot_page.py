@@ -80,7 +80,7 @@ def test_run_shows_topk_f1_and_confusion(env: dict[str, Path], monkeypatch: pyte
     assert s.templates == ("a person {}", "someone doing {}") and s.class_text is None
     assert Path(s.checkpoint) == env["checkpoint"].resolve() or Path(s.checkpoint) == env["checkpoint"]
     run_id = at.session_state[StateKeys.ZS_SELECTED_RUN]
-    assert run_id is not None
+    assert [int(run_id)] == Store().runs("zeroshot")["id"].tolist()  # the run just stored is the one shown
     assert [m.label for m in at.metric] == ["Top-1", "Top-3", "Top-5", "Macro F1"]
     topk = next(d.value for d in at.dataframe if "chance" in d.value.columns)
     assert topk["k"].tolist() == [1, 3, 5] and topk["chance"].iloc[0] == pytest.approx(1 / 3)
@@ -182,7 +182,7 @@ def test_real_run_in_the_background(tmp_path: Path, app_env: dict[str, Path], mo
     at.run()  # what the page's fragment does once the task has ended
     _ok(at)
     run_id = at.session_state[StateKeys.ZS_SELECTED_RUN]
-    assert run_id is not None
+    assert [int(run_id)] == Store().runs("zeroshot")["id"].tolist()  # the run just stored is the one shown
     res = Store().results(run_id)
     assert res["classes"] == list(CLASSES) and res["n_windows"] > 0
     assert len(at.get("plotly_chart")) == 2
