@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -134,7 +132,9 @@ def test_filter_keeps_order_and_returns_copy(clips: pd.DataFrame) -> None:
     assert clips.loc["a", "chapter"] == "Jump Squats"
 
 
-def test_search_10k_clips_is_fast() -> None:
+def test_search_10k_clips_matches_a_plain_scan() -> None:
+    """FiMAD's size: the vectorised search gives exactly what a per-row scan gives (its speed is measured by
+    benchmarks/bench_browse.py; no wall-clock bound here)."""
     rng = np.random.default_rng(0)
     words = np.array(["squat", "lunge", "plank", "burpee", "rest", "left", "right", "jump", "push", "up"])
     n = 10_000
@@ -147,8 +147,8 @@ def test_search_10k_clips_is_fast() -> None:
         },
         index=pd.Index([f"c{i}" for i in range(n)], name="clip_id"),
     )
-    t0 = time.perf_counter()
     mask = search_mask(df, "squat LEFT jump")
-    elapsed = time.perf_counter() - t0
+    rows = zip(*(df[c].str.casefold() for c in df.columns))
+    expected = [all(any(w in t for t in row) for w in ("squat", "left", "jump")) for row in rows]
+    assert mask.index.equals(df.index) and mask.tolist() == expected
     assert 0 < mask.sum() < n
-    assert elapsed < 1.0, f"search over 10k clips took {elapsed:.2f} s"

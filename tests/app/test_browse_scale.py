@@ -1,12 +1,12 @@
-"""Browse stays responsive with 10,000 clips (FiMAD's size)."""
+"""Browse works with 10,000 clips (FiMAD's size): the table, search and opening a clip. How long each takes is
+measured by benchmarks/bench_browse.py, not bounded here (wall-clock bounds flake on a loaded machine)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
-from app_helpers import BROWSE, app_test, table_ids
+from app_helpers import BROWSE, app_test, player_payload, table_ids
 from fimad_factory import make_fimad, read_rows, write_rows
 
 from mujo.ui.state import StateKeys
@@ -36,20 +36,17 @@ def _big_table(root: Path) -> Path:
 def test_browse_10k_clips(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("MUJO_DATA", str(_big_table(tmp_path / "big")))
     monkeypatch.setenv("MUJO_HOME", str(tmp_path / "home"))
-    t0 = time.perf_counter()
     at = app_test(BROWSE).run()
-    first = time.perf_counter() - t0
     assert not at.exception
-    assert len(table_ids(at)) == N
-    t0 = time.perf_counter()
+    assert table_ids(at) == [f"clip{i:03d}" for i in range(4)] + [f"c{i:05d}" for i in range(4, N)]
     at.text_input(key=StateKeys.SEARCH).input("squat LEFT").run()
-    search = time.perf_counter() - t0
-    n = len(table_ids(at))
-    assert 0 < n < N
+    rows = read_rows(tmp_path / "big")
+    cols = [rows[0].index(c) for c in ("chapter", "chapter_norm", "caption", "description") if c in rows[0]]
+    expected = [r[rows[0].index("clip_id")] for r in rows[1:]
+                if all(any(w in r[c].casefold() for c in cols) for w in ("squat", "left"))]  # a plain scan
+    shown = table_ids(at)
+    assert 0 < len(shown) < N and sorted(shown) == sorted(expected)
     at.query_params["clip"] = "clip002"
-    t0 = time.perf_counter()
     at.run()
-    clip = time.perf_counter() - t0
     assert not at.exception and len(at.get("iframe")) == 1
-    # Generous bounds for 2 busy cores; measured ~1.7 s (opening + validating), ~0.1 s, ~0.3 s.
-    assert first < 15 and search < 3 and clip < 5, (first, search, clip)
+    assert player_payload(at)["clip_id"] == "clip002"
