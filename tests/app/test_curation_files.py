@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from app_helpers import app_test
 
+from mujo.curation import label_import, label_read
 from mujo.curation.label_windows import export_table
 from mujo.fimad.dataset import FimadDataset
 from mujo.store import Store, dataset_key
@@ -129,3 +130,47 @@ def test_write_clips_csv_on_request(labelled: dict[str, Path]) -> None:
     assert clips.at[c[0], "label"] == "null_class" and clips.at[c[1], "label"] == "squat"
     assert (labelled["data"] / "clips.csv.bak").read_bytes() == original
     assert not at.checkbox(key=StateKeys.CUR_IO_CONFIRM).value  # the next write is asked for again
+
+
+def test_an_upload_is_checked_once_and_read_in_place(labelled: dict[str, Path], monkeypatch) -> None:
+    import mujo.ui.curation_io as cio  # noqa: PLC0415
+
+    calls: list[tuple[str, bool, str]] = []
+    real = cio.import_bytes
+
+    def counting(store, key, name, data, **kw):
+        calls.append((name, bool(kw.get("dry_run")), type(data).__name__))
+        return real(store, key, name, data, **kw)
+
+    monkeypatch.setattr(cio, "import_bytes", counting)
+    data = f"clip_id,label,note\n{labelled['clips'][5]},null,=1+2\n".encode()
+    at = app_test(PAGE).run()
+    at.file_uploader(key=StateKeys.CUR_IO_UPLOAD).upload("mine.csv", data, "text/csv").run()
+    at.run()
+    at.checkbox(key=StateKeys.CUR_IO_BACKUP).check().run()  # other widgets rerun the page
+    _ok(at)
+    assert [c[:2] for c in calls] == [("mine.csv", True)]  # checked once for this file
+    assert calls[0][2] != "bytes"  # the uploaded file itself, not a copy of its bytes
+    at.button(key=StateKeys.CUR_IO_IMPORT).click().run()
+    _ok(at)
+    assert [c[:2] for c in calls][1] == ("mine.csv", False) and calls[1][2] != "bytes"
+    assert "=1+2" in _current(labelled)["note"].tolist()
+
+
+def test_an_upload_over_the_limits_is_refused_with_the_limit(labelled: dict[str, Path], monkeypatch) -> None:
+    monkeypatch.setattr(label_read, "MAX_IMPORT_ROWS", 3)
+    before = _current(labelled)
+    rows = "".join(f"{c},null\n" for c in labelled["clips"][:5])
+    at = app_test(PAGE).run()
+    at.file_uploader(key=StateKeys.CUR_IO_UPLOAD).upload("many.csv", ("clip_id,label\n" + rows).encode()).run()
+    assert not at.exception
+    assert any("many.csv: more than 3 rows; a label file may have at most 3" in _plain(e.value) for e in at.error)
+    bad = "clip_id,label\n" + "".join(f"nope{i},null\n" for i in range(3))
+    monkeypatch.setattr(label_read, "MAX_IMPORT_ROWS", 1_000)
+    monkeypatch.setattr(label_import, "MAX_LISTED_PROBLEMS", 2)
+    at.file_uploader(key=StateKeys.CUR_IO_UPLOAD).upload("bad.csv", bad.encode()).run()
+    assert any("bad.csv: 3 bad row(s)" in _plain(e.value) for e in at.error)
+    code = next(c.proto.code_text for c in at.get("code") if "bad.csv" in c.proto.code_text)
+    assert code.count("bad.csv: row") == 2 and code.endswith("... and 1 more problems")
+    pd.testing.assert_frame_equal(_current(labelled), before)
+
