@@ -161,8 +161,9 @@ def _clean_extra(extra: object) -> dict[str, Any]:
     for sub, key in (("settings", "preset"), ("train", "method")):
         if isinstance(out.get(sub), dict) and not isinstance(out[sub].get(key, ""), str):
             out[sub] = {k: v for k, v in out[sub].items() if k != key}
-    summary = out.get("summary")
-    out["summary"] = {k: v for k, v in summary.items() if _plain(v)} if isinstance(summary, dict) else {}
+    summary = out.get("summary")  # pages format these as numbers
+    out["summary"] = ({k: v for k, v in summary.items() if _plain(v) and not isinstance(v, str)}
+                      if isinstance(summary, dict) else {})
     return out
 
 

@@ -95,7 +95,9 @@ def read_rows(root: Path) -> list[list[str]]:
     """clips.csv as lists of cells (header first)."""
     import csv  # noqa: PLC0415
 
-    with open(Path(root) / "clips.csv", encoding="utf-8-sig", newline="") as f:
+    path = Path(root) / "clips.csv"
+    csv.field_size_limit(max(csv.field_size_limit(), path.stat().st_size))  # cells as long as the file (tests do)
+    with open(path, encoding="utf-8-sig", newline="") as f:
         return list(csv.reader(f))
 
 

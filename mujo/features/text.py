@@ -14,7 +14,7 @@ import numpy as np
 
 from mujo.features.cache import candidate_dirs, load_json, output_dir, save_json, save_npz, text_sha256
 from mujo.fimad.arrays import ArrayFileError, load_npz, npz_members
-from mujo.fimad.layout import CLIPS, NPZ, TEXT_FEATURES_DIR
+from mujo.fimad.layout import CLIPS, NPZ, TEXT_FEATURES_DIR, is_safe_clip_id
 
 if TYPE_CHECKING:
     from mujo.fimad.dataset import FimadDataset
@@ -120,6 +120,8 @@ def _field_texts(ds: FimadDataset, field_name: str) -> list[str]:
 def precomputed_text_features(ds: FimadDataset, field_name: str) -> str | None:
     """The first text feature listed in fimad.json whose npz exists and holds `field_name`, or None."""
     for name in ds.manifest.text_features:
+        if not is_safe_clip_id(name):  # fimad.json may name anything; only a plain name is a file of text_features/
+            continue
         path = ds.root / TEXT_FEATURES_DIR / f"{name}{NPZ}"
         if name == MINILM or not path.is_file():
             continue

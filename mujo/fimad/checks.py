@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import av
 import numpy as np
 import pandas as pd
 
-from mujo.fimad.arrays import load_npz, open_npy
+from mujo.fimad.arrays import load_npz, npy_info, open_npy
 from mujo.fimad.clips import inflate_budget
-from mujo.fimad.errors import ArrayFileError
+from mujo.fimad.errors import ArrayFileError, FimadError
 from mujo.fimad.gaps import fill_short_gaps, frame_nan_mask, has_missing, nan_runs
-from mujo.fimad.layout import CLIPS, IMU_DIR, MODALITY_FILES, POSE_DIR, VIDEO_DIR
+from mujo.fimad.layout import (
+    CLIPS,
+    FEATURES_DIR,
+    IMU_DIR,
+    MANIFEST,
+    MODALITY_FILES,
+    NPY,
+    NPZ,
+    POSE_DIR,
+    TEXT_FEATURES_DIR,
+    VIDEO_DIR,
+    is_safe_clip_id,
+)
 from mujo.fimad.report import Problem, ValidationReport
 
 __all__ = ["CHECK_VIDEO", "CheckedDataset", "check_dataset"]
@@ -30,6 +42,9 @@ class CheckedDataset(Protocol):
     root: Path
     clips: pd.DataFrame
     load_problems: list[Problem]
+    manifest: Any  # its `features` and `text_features` dicts name the precomputed features
+
+    def text_features(self, name: str) -> tuple[list[str], dict[str, np.ndarray]]: ...
 
     @property
     def fps(self) -> float: ...
@@ -140,6 +155,50 @@ class _ClipChecker:
         return []
 
 
+def _feature_problems(ds: CheckedDataset, ids: set[str]) -> list[Problem]:
+    """Precomputed video features (headers of each clip's file) and text features (each file read) of the manifest."""
+    out = []
+    for name, spec in ds.manifest.features.items():
+        if not is_safe_clip_id(name):
+            out.append(Problem(None, MANIFEST, "bad_value", "warning",
+                               f'"features" names {name[:60]!r}, not a safe folder name; ignored'))
+            continue
+        folder = ds.root / FEATURES_DIR / name
+        if not folder.is_dir():
+            out.append(Problem(None, f"{FEATURES_DIR}/{name}/", "missing", "warning", f"{MANIFEST} lists it; absent"))
+            continue
+        dim = spec.get("dim") if isinstance(spec, dict) else None
+        for path in sorted(folder.glob(f"*{NPY}")):
+            cid = path.stem
+            if cid not in ids:
+                continue
+            rel = f"{FEATURES_DIR}/{name}/{path.name}"
+            try:
+                info = npy_info(path)
+            except (ArrayFileError, OSError) as e:
+                out.append(Problem(cid, rel, "unreadable", "error", str(e)))
+                continue
+            if len(info.shape) != 2 or not np.issubdtype(info.dtype, np.floating):
+                out.append(Problem(cid, rel, "shape", "error",
+                                   f"features must be a float (F, D) array, got {info.dtype} {info.shape}"))
+            elif type(dim) is int and info.shape[1] != dim:
+                out.append(Problem(cid, rel, "shape", "warning", f"{info.shape[1]}-d features; {MANIFEST} says {dim}"))
+    for name in ds.manifest.text_features:
+        rel = f"{TEXT_FEATURES_DIR}/{name}{NPZ}"
+        if not is_safe_clip_id(name):
+            out.append(Problem(None, MANIFEST, "bad_value", "warning",
+                               f'"text_features" names {name[:60]!r}, not a safe file name; ignored'))
+            continue
+        if not (ds.root / rel).is_file():
+            out.append(Problem(None, rel, "missing", "warning", f"{MANIFEST} lists it; absent"))
+            continue
+        try:
+            ds.text_features(name)
+        except FimadError as e:
+            out.append(Problem(None, rel, "unreadable", "error", e.reason))
+    return out
+
+
 def _split_leaks(clips: pd.DataFrame) -> list[Problem]:
     """Videos whose clips sit in more than one split (clips of one video must never be split)."""
     if "video_id" not in clips.columns:
@@ -198,6 +257,7 @@ def check_dataset(ds: CheckedDataset, progress: Callable[[float, str], None] | N
             problems += check.video(cid)
     problems += _split_leaks(clips)
     known = set(ids)
+    problems += _feature_problems(ds, known)
     for m in ("pose", "imu", "video"):
         orphans = sorted(ds.listed(m) - known)
         if orphans:
