@@ -81,6 +81,8 @@ def write_label_column(root: str | Path, labels: Mapping[str, str | None], *,
     except UnicodeDecodeError as e:
         raise WriteError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     tap = _Tap(io.StringIO(text, newline=""))
+    # a cell may be as long as the file (a 200 kB title): csv's default 128 kB field limit would refuse it
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     reader = csv.reader(tap)
     header = next(reader, None)
     if header is None or "clip_id" not in [h.strip() for h in header]:
