@@ -1,4 +1,5 @@
-"""Shared test set-up: make `tests/` importable (fimad_factory) and keep generated data out of the checkout."""
+"""Shared test set-up: make `tests/` importable (fimad_factory), keep generated data out of the checkout, and load
+the skip policy (tests/skip_policy.py) that turns skips into failures in CI."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 SHARED = TESTS.parent.parent / "shared"
+
+# skip_policy: in CI a skip fails the run (real-dataset tests may skip only where ../shared is absent).
+# pytester: the policy's own tests run pytest inside pytest.
+pytest_plugins = ["skip_policy", "pytester"]
 
 
 @pytest.fixture(autouse=True)
