@@ -8,6 +8,7 @@ import sys
 
 from mujo.checkpoint import CheckpointError
 from mujo.commands.common import EXIT_OK, EXIT_UNUSABLE, EXIT_USAGE, Interrupted, refuse, run_job
+from mujo.curation.label_export import spreadsheet_frame
 from mujo.store.sweeps import SweepBusy
 from mujo.train.sweep import (
     SweepSpec,
@@ -104,6 +105,6 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     df = sweep_results(args.store, args.id)
-    df.to_csv(args.out, index=False)
+    spreadsheet_frame(df).to_csv(args.out, index=False)  # formula-like text quoted, as every CSV MuJo writes
     print(f"{len(df)} runs of sweep {args.id} written to {args.out}")
     return EXIT_OK

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from mujo.curation.label_export import CLIP_COLUMNS, file_format, plain_value, restore_text
 
 MAX_IMPORT_BYTES = 32 * 1024 * 1024  # a label file larger than this is refused before it is read (32 MiB)
-MAX_IMPORT_ROWS = 200_000  # a label file with more rows than this is refused (checked while reading)
+MAX_IMPORT_ROWS = 100_000  # a label file with more rows than this is refused (checked while reading)
 PARQUET_EXPANSION = 4  # a Parquet file's columns may hold at most this many times MAX_IMPORT_BYTES uncompressed
 _READ_COLUMNS = set(CLIP_COLUMNS) | {"undo_of", "window"}  # what a Parquet read needs (other columns are skipped)
 
@@ -133,7 +133,7 @@ class LabelTable:
             if i > max_rows:
                 raise _too_many_rows(self.name, max_rows)
             # The export quoted formula-like text cells (label_export.spreadsheet_text): take that quote off.
-            yield f"row {i}", {h: restore_text(c) for h, c in zip(header, cells)}
+            yield f"row {i}", {h: restore_text(c) if c[:1] == "'" else c for h, c in zip(header, cells)}
 
     def _jsonl(self, stream: IO[bytes], max_rows: int) -> Iterator[tuple[str, dict[str, Any]]]:
         n = 0
