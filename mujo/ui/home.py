@@ -141,7 +141,7 @@ def folder_setting(current: Path) -> None:
     c1.button("Open", key="home.open", on_click=_open_folder, type="primary", icon=":material/folder_open:",
               width="stretch")
     c2.button("Use default", key="home.use_default", on_click=_use_default, width="stretch",
-              help=f"The default is {paths.default_dataset_dir()}")
+              help=md_escape(f"The default is {paths.default_dataset_dir()}"))
     feedback = st.session_state.get(StateKeys.DATASET_FEEDBACK)
     st.session_state[StateKeys.DATASET_FEEDBACK] = None  # shown once, right after the click
     if feedback:
