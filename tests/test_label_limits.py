@@ -158,3 +158,41 @@ def test_spreadsheet_frame_quotes_text_cells_only() -> None:
     assert out["dataset"].tolist()[:2] == ["'=cmd", "ok"] and out["dataset"].isna().tolist()[2]
     assert out["macro_f1"].tolist()[:2] == [-0.5, 0.25] and out["n"].tolist() == [-1, 2, 3]
     assert out["flag"].tolist() == [True, False, True] and df["dataset"].tolist()[0] == "=cmd"  # a copy
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_mutated_label_files_only_ever_raise_value_errors(tmp_path: Path, fmt: str) -> None:
+    """A seeded mutation loop: flipped, cut, repeated and inserted bytes of a valid export; reading and checking any
+    of them either works or raises ValueError (a LabelImportError, LabelFileTooLarge or a read error naming the
+    file), nothing else."""
+    import numpy as np  # noqa: PLC0415
+
+    df = pd.DataFrame({"clip_id": ["c1", "c2", "c3"], "t0_s": [0.0, 1.5, 0.0], "t1_s": [1.0, None, None],
+                       "label": ["null", "activity", "bad"], "activity": [None, "=squat", None],
+                       "note": ["a, \"b\"", "two\nlines", "'@x"], "created": ["2026-01-01T00:00:00"] * 3})
+    good = _write(tmp_path, df, fmt).read_bytes()
+    rng = np.random.default_rng(11)
+    outcomes = {"ok": 0, "refused": 0}
+    for _ in range(150):
+        data = bytearray(good)
+        for _ in range(int(rng.integers(1, 4))):
+            k = int(rng.integers(0, max(1, len(data))))
+            op = int(rng.integers(0, 5))
+            if op == 0 and k < len(data):
+                data[k] = int(rng.integers(0, 256))
+            elif op == 1:
+                del data[k:]
+            elif op == 2:
+                data[k:k] = bytes(rng.choice(list(b'[{"\\,\n\r\x00\xff=+-@\'9e'), int(rng.integers(1, 8))))
+            elif op == 3:
+                data[k:k] = data[k:k + int(rng.integers(1, 64))] * int(rng.integers(2, 40))
+            else:
+                data[k:k + 1] = b""
+        try:
+            parse_label_file(io.BytesIO(bytes(data)), {"c1": 2.0, "c2": 3.0, "c3": 1.0}, name=f"m.{fmt}",
+                             max_rows=50, max_bytes=64_000)
+            outcomes["ok"] += 1
+        except ValueError as e:
+            assert str(e).startswith(f"m.{fmt}") or isinstance(e, LabelImportError), str(e)[:200]
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0 and sum(outcomes.values()) == 150

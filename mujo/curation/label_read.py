@@ -147,6 +147,8 @@ class LabelTable:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
                 raise ValueError(f"{self.name}: line {i}: invalid JSON ({e.msg})") from None
+            except RecursionError:
+                raise ValueError(f"{self.name}: line {i}: invalid JSON (nested too deeply)") from None
             if not isinstance(obj, dict):
                 raise ValueError(f"{self.name}: line {i}: expected a JSON object, got {type(obj).__name__}")
             self.columns.update(dict.fromkeys(obj))
