@@ -1,8 +1,10 @@
-"""Whether a process still runs: shared by background jobs (mujo.jobs) and sweep coordinators (mujo.store.sweeps)."""
+"""Whether a process still runs (background jobs, sweep coordinators), and removing what a killed writer left."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 
 def pid_alive(pid: int) -> bool:
@@ -23,3 +25,26 @@ def pid_alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def remove_orphans(folder: Path, pattern: str) -> list[Path]:
+    """Remove the temporary folders and files matching `pattern` in `folder` whose name ends in `-<pid>` of a
+    process that no longer runs: what a killed writer left behind (a live writer's are kept). Returns the removed.
+
+    Writers name their temporaries `<name>-<their pid>` (a window bank's `.<key>.tmp-<pid>`, an embedding store's
+    `.<name>.tmp-<pid>`), so a later writer can tell an abandoned one from one being written now.
+    """
+    removed = []
+    for p in folder.glob(pattern) if folder.is_dir() else []:
+        pid = p.name.rpartition("-")[2]
+        if not pid.isdigit() or pid_alive(int(pid)):
+            continue
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p)
+        except OSError:  # removed by another process meanwhile, or not ours to remove
+            pass
+    return removed

@@ -30,6 +30,7 @@ from mujo.banks.sources import bank_share, resolve_sources, source_key
 from mujo.banks.spec import BankSpec, Sources
 from mujo.fimad.dataset import FimadDataset
 from mujo.modality import Modality
+from mujo.procs import remove_orphans
 
 log = logging.getLogger(__name__)
 Progress = Callable[[float, str], None]
@@ -276,6 +277,7 @@ def build_bank(ds: FimadDataset | str | Path, spec: BankSpec | None = None, *, p
 
 
 def _build(ds: FimadDataset, spec: BankSpec, src: Sources, key: str, target: Path, progress: Progress | None) -> None:
+    remove_orphans(target.parent, f".{key}.tmp-*")  # a killed build's arrays (a bank may be gigabytes)
     tmp = target.with_name(f".{key}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

@@ -36,6 +36,7 @@ from mujo.features.cache import file_sha256
 from mujo.fimad.dataset import FimadDataset
 from mujo.modality import Modality
 from mujo.models.checkpoint_io import load_checkpoint
+from mujo.procs import remove_orphans
 
 STORE_VERSION = 1
 INDEX_COLUMNS = ("clip_id", "start", "t0_s", "split", "video_id", "label", "chapter")
@@ -242,6 +243,8 @@ def embed_dataset(checkpoint_dir: str | Path, dataset_root: str | Path, *, out: 
 
 def _write_store(folder: Path, model: torch.nn.Module, bank: Any, modalities: list[Modality],
                  stats: dict[str, Any] | None, meta: dict[str, Any], batch_size: int, say: Progress) -> None:
+    for left in (f".{folder.name}.tmp-*", f".{folder.name}.old-*"):  # what a killed writer left behind
+        remove_orphans(folder.parent, left)
     tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -278,11 +281,11 @@ def _write_store(folder: Path, model: torch.nn.Module, bank: Any, modalities: li
                  "embed_dim": model.config.embed_dim, "dtype": "float16", "seconds": round(time.monotonic() - t0, 2),
                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
         if folder.exists():  # an outdated store: move it aside first, so the new one appears in one rename
-            old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
             os.replace(folder, old)
-            shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp, folder)
+        shutil.rmtree(old, ignore_errors=True)  # after the new store is in place (a kill here leaves an orphan)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -65,7 +65,7 @@ def write_label_column(root: str | Path, labels: Mapping[str, str | None], *,
     Args:
         root: the dataset folder.
         labels: clip_id -> its new label; None keeps the clip's existing label.
-        backup: copy the previous clips.csv to clips.csv.bak first.
+        backup: copy the previous clips.csv to clips.csv.bak first (atomically, with its permission bits and times).
     Returns:
         What changed, what was already so, and which clips clips.csv does not list.
     Raises:
@@ -127,9 +127,10 @@ def write_label_column(root: str | Path, labels: Mapping[str, str | None], *,
                                 "(make it writable or copy the dataset)")
     body = ("\ufeff" if bom else "") + "".join(out)
     try:
-        if backup:
+        if backup:  # the bytes read above, atomically: a kill never leaves half a backup
             report.backup = path.with_name(path.name + BACKUP_SUFFIX)
-            shutil.copy2(path, report.backup)
+            atomic_write(report.backup, lambda f: f.write(raw_bytes))
+            shutil.copystat(path, report.backup)
         mode = path.stat().st_mode
         atomic_write(path, lambda f: f.write(body.encode("utf-8")))
         os.chmod(path, mode & 0o7777)

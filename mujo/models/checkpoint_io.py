@@ -34,8 +34,11 @@ __all__ = ["save_checkpoint", "load_checkpoint"]
 def save_checkpoint(directory: str | Path, model: nn.Module, extra: dict[str, Any] | None = None) -> Path:
     """Write `model.safetensors` and `config.json` (resolved config, format version, `extra`) into `directory`.
 
-    Each file is written beside its final name and moved into place, so a reader never sees half a file; both
-    carry one save id, so a pair from two different saves (an interrupted save) is detected on load.
+    Each file is written beside its final name and moved into place, so a reader never sees half a file. An
+    earlier config.json is removed before the weights are replaced and the new one is moved in last, so a save
+    that is killed half-way leaves a folder without config.json, which no reader takes for a checkpoint (not a
+    new model.safetensors beside an old config). Both files also carry one save id, which `load_checkpoint`
+    compares (a pair put together from two saves by other means is refused too).
 
     Args:
         directory: checkpoint folder (created if missing; an earlier checkpoint there is replaced).
@@ -56,6 +59,7 @@ def save_checkpoint(directory: str | Path, model: nn.Module, extra: dict[str, An
     try:
         save_file(state, str(tmp_w), metadata={"format": FORMAT, "save_id": save_id})
         tmp_c.write_text(text, encoding="utf-8")
+        (directory / CONFIG).unlink(missing_ok=True)
         os.replace(tmp_w, directory / WEIGHTS)
         os.replace(tmp_c, directory / CONFIG)
     finally:

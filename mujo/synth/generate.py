@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from mujo.fimad.layout import NULL_LABEL
+from mujo.fimad.layout import MANIFEST, NULL_LABEL
 from mujo.fimad.skeleton import IMU_SITES
 from mujo.fimad.writer import FimadWriter, atomic_write
 from mujo.sim import imu_sim
@@ -231,6 +231,9 @@ def generate_dataset(root: str | Path, cfg: SynthConfig = SynthConfig(), *, work
     splits: dict[str, list[str]] = {}
     for r in rows:
         splits.setdefault(r["split"], []).append(r["clip_id"])
+    # fimad.json is what makes the folder a dataset and finish() writes it last: without the old one, a kill while
+    # clips.csv and splits.json are replaced leaves a folder no reader opens, never old and new files mixed
+    (root / MANIFEST).unlink(missing_ok=True)
     _writer(root, cfg).finish(rows, splits)
     if progress:
         progress(1.0, f"{len(rows)} clips in {cfg.n_videos} videos written to {root}")

@@ -21,7 +21,7 @@ from mujo.checkpoint import CONFIG, WEIGHTS
 from mujo.config import TrainConfig, from_dict
 from mujo.models.checkpoint_io import load_checkpoint, save_checkpoint
 from mujo.train.loop import TrainState
-from mujo.train.resume import STATE_JSON, existing_dir, load_train_state, replace_dir, save_train_state
+from mujo.train.resume import STATE_JSON, existing_dir, load_train_state, remove_dir, replace_dir, save_train_state
 from mujo.train.settings import PretrainSettings, Resolved, resolve
 
 HEAD = "proxy_head.safetensors"  # a proxy baseline's head (multi-task heads, decoder, SimCLR projection)
@@ -44,9 +44,9 @@ class RunFiles:
     def clear(self) -> None:
         """Remove an earlier run's checkpoints (a new run in the same folder)."""
         for folder in (self.last, self.best):
-            for p in (folder, folder.with_name(folder.name + ".old")):
+            for p in (folder.with_name(folder.name + ".old"), folder):
                 if p.is_dir():
-                    shutil.rmtree(p)
+                    remove_dir(p)  # never half-deleted under a name that resume_point trusts
         for name in (CONFIG, WEIGHTS, HEAD):
             (self.out / name).unlink(missing_ok=True)
 

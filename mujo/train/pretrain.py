@@ -250,13 +250,15 @@ def _train(settings: PretrainSettings, resolved: Resolved, ds: Any, bank: Any, m
 
     def on_epoch_end(st: TrainState, result: EpochResult) -> None:
         if ctx.is_main:
-            files.save_epoch(model, objective, optimizer, st, extra(st), result.improved, run_id)
+            # Metrics first: a kill before the checkpoint below is saved repeats this epoch on --resume, which
+            # writes its metrics again (replacing them); the other order would lose the epoch's metrics.
             if store is not None:
                 store.log_metrics(run_id, result.epoch, "train", {
                     "loss": result.train_loss, "lr": result.lr, "windows_per_s": result.windows_per_s,
                     "seconds": result.seconds})
                 val = {k.removeprefix("val_"): v for k, v in result.metrics.items()}
                 store.log_metrics(run_id, result.epoch, "val", {"loss": result.val_loss} | val)
+            files.save_epoch(model, objective, optimizer, st, extra(st), result.improved, run_id)
         ctx.barrier()
 
     try:

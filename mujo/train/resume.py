@@ -86,15 +86,30 @@ def load_train_state(directory: str | Path, optimizer: torch.optim.Optimizer) ->
 
 def replace_dir(tmp: Path, final: Path) -> None:
     """Move a fully written folder `tmp` to `final`, keeping the previous `final` as `<final>.old` until the move
-    is done (so a crash leaves one complete copy: see `existing_dir`)."""
+    is done (so a crash leaves one complete copy: see `existing_dir`).
+
+    A `.old` left by an earlier crash is deleted only while `final` is complete: when `final` is missing, that `.old`
+    is the only copy (`existing_dir` resumes from it) and stays until the new folder is in place. A folder is
+    deleted by renaming it to a hidden name first, so a crash in the middle of a deletion never leaves a
+    half-deleted folder under a name that `existing_dir` trusts.
+    """
     old = final.with_name(final.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
     if final.exists():
+        if old.exists():
+            remove_dir(old)
         os.replace(final, old)
     os.replace(tmp, final)
     if old.exists():
-        shutil.rmtree(old)
+        remove_dir(old)
+
+
+def remove_dir(folder: Path) -> None:
+    """Delete a folder in one step for readers: renamed to a hidden `.<name>.trash` first, then removed."""
+    trash = folder.with_name(f".{folder.name}.trash")
+    if trash.exists():
+        shutil.rmtree(trash)
+    os.replace(folder, trash)
+    shutil.rmtree(trash)
 
 
 def existing_dir(final: Path) -> Path | None:
