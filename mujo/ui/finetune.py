@@ -18,7 +18,7 @@ from mujo.store import Store
 from mujo.train import sweep
 from mujo.ui import targets as tg
 from mujo.ui.finetune_results import results_section
-from mujo.ui.state import StateKeys
+from mujo.ui.state import DEFAULTS, StateKeys
 from mujo.ui.text import md_escape
 
 FRACTIONS = (1, 2, 5, 10, 20, 50, 100)  # percent, the paper's Figure 2 grid
@@ -90,9 +90,39 @@ def _cell_estimate(n_datasets: int, n_ckpts: int) -> int:
             * len(s.get(StateKeys.FT_NULL) or []) * len(s.get(StateKeys.FT_INPUTS) or []))
 
 
+def _inputs() -> list[tuple[str, ...]]:
+    return [tuple(i.split("+")) for i in st.session_state.get(StateKeys.FT_INPUTS) or []]
+
+
+def _fitting(specs: list[str], ckpts: list[Any]) -> list[str]:
+    """The checkpoints (paths) that fit every chosen dataset that opens, with every chosen input."""
+    infos = [info for info, _ in map(tg.dataset_info, specs) if info is not None]
+    if not infos:
+        return []
+    return [str(c.path) for c in ckpts
+            if all(tg.fit_problem(info, c, i) is None for info in infos for i in _inputs())]
+
+
+def _default_choice(options: list[str], fitting: list[str]) -> None:
+    """Checkpoints and scenarios chosen for the user, kept in step with the datasets until the user changes them:
+    the checkpoint in use when it fits the chosen datasets, else the first that fits; without a fitting one, no
+    checkpoint and the baseline alone (a checkpoint that does not fit would only add failed cells)."""
+    s = st.session_state
+    chosen, auto = s.get(StateKeys.FT_CHECKPOINTS), s.get(StateKeys.FT_AUTO)
+    untouched = auto is not None and (list(chosen or []), list(s.get(StateKeys.FT_SCENARIOS) or [])) == auto
+    if chosen is not None and not untouched:
+        s[StateKeys.FT_CHECKPOINTS] = [c for c in chosen if c in options]
+        return
+    in_use = str(registry.model_dir())
+    ckpts = [in_use] if in_use in fitting else fitting[:1]
+    scenarios = list(DEFAULTS[StateKeys.FT_SCENARIOS]) if ckpts else ["baseline"]
+    s[StateKeys.FT_CHECKPOINTS], s[StateKeys.FT_SCENARIOS] = ckpts, scenarios
+    s[StateKeys.FT_AUTO] = (ckpts, scenarios)
+
+
 def _fit(specs: list[str], ckpts: list[Any]) -> None:
-    """Per dataset: does each chosen checkpoint fit (sites, channels, pose)? Offers to pre-train a matching one."""
-    inputs = [tuple(i.split("+")) for i in st.session_state.get(StateKeys.FT_INPUTS) or []]
+    """Per dataset: does each chosen checkpoint fit (sites, channels, pose)? Offers to pre-train a matching one where
+    a chosen checkpoint is for other sites or none fits."""
     rows, need_sites = [], {}
     for spec in specs:
         info, problem = tg.dataset_info(spec)
@@ -102,13 +132,17 @@ def _fit(specs: list[str], ckpts: list[Any]) -> None:
         rows.append({"dataset": spec, "checkpoint": "(classes, sites)",
                      "fit": f"{len(info.classes)} classes; sites {', '.join(tg.dataset_sites(info))}"
                             + ("; pose" if info.has_pose else "") + ("; NULL" if info.has_null else "")})
+        fits = False
         for ckpt in ckpts:
-            problems = {"+".join(i): tg.fit_problem(info, ckpt, i) for i in inputs}
+            problems = {"+".join(i): tg.fit_problem(info, ckpt, i) for i in _inputs()}
             bad = {i: p for i, p in problems.items() if p}
+            fits = fits or not bad
             rows.append({"dataset": spec, "checkpoint": tg.checkpoint_label(ckpt.path),
                          "fit": "fits" if not bad else "; ".join(f"{i}: {p}" for i, p in bad.items())})
             if "imu" in ckpt.modalities and sorted(ckpt.imu_sites) != tg.dataset_sites(info):
                 need_sites[tuple(tg.dataset_sites(info))] = spec
+        if not fits:
+            need_sites[tuple(tg.dataset_sites(info))] = spec
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     for sites in need_sites:
@@ -151,15 +185,19 @@ def new_sweep() -> None:
                          hide_index=True, width="stretch")
     ckpts = tg.checkpoint_infos()
     options = [str(c.path) for c in ckpts]
-    chosen = st.session_state.get(StateKeys.FT_CHECKPOINTS)
-    current = [str(registry.model_dir())] if str(registry.model_dir()) in options else options[:1]
-    st.session_state[StateKeys.FT_CHECKPOINTS] = current if chosen is None else [c for c in chosen if c in options]
+    fitting = _fitting(_specs(), ckpts)
+    _default_choice(options, fitting)
     st.multiselect("Pre-trained checkpoints", options, key=StateKeys.FT_CHECKPOINTS,
                    format_func=tg.checkpoint_label,
                    help="MuJo or proxy-task checkpoints; the baseline uses the same architecture, randomly "
-                        "initialised (the paper preset when no checkpoint is chosen).")
+                        "initialised (the paper preset, built for the dataset's sensors, when no chosen "
+                        "checkpoint fits).")
     if not options:
         st.caption("No checkpoint under the models folder: only the baseline scenario can run.")
+    elif not fitting and _specs():
+        st.info(md_escape(f"No pre-trained checkpoint fits {', '.join(_specs())} with these inputs (see the fit "
+                          "table below): the sweep runs the baseline alone. Pre-train a checkpoint for the "
+                          "dataset's sensors below, then choose it here."), icon=":material/info:")
     scenarios = list(SCENARIOS) if options else ["baseline"]  # pre-trained scenarios need a checkpoint
     chosen = list(st.session_state.get(StateKeys.FT_SCENARIOS) or [])
     st.session_state[StateKeys.FT_SCENARIOS] = [s for s in chosen if s in scenarios] or scenarios[:1] * bool(chosen)

@@ -73,6 +73,7 @@ class StateKeys(StrEnum):
     FT_DATASETS = "ft.datasets"  # multiselect of registered target datasets that are present
     FT_FOLDER = "ft.folder"  # text input: a dataset folder (generic format or an original release)
     FT_CHECKPOINTS = "ft.checkpoints"  # multiselect of checkpoint folders
+    FT_AUTO = "ft.auto"  # (checkpoints, scenarios) the page chose; kept in step with the datasets until changed
     FT_SCENARIOS = "ft.scenarios"  # baseline / frozen / finetuned
     FT_FRACTIONS = "ft.fractions"  # training fractions in percent
     FT_REPEATS = "ft.repeats"
@@ -199,7 +200,8 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.RET_METRIC: "R@1",
     StateKeys.FT_DATASETS: None,  # None: the page picks the first present dataset
     StateKeys.FT_FOLDER: "",
-    StateKeys.FT_CHECKPOINTS: None,  # None: the page picks the checkpoint in use
+    StateKeys.FT_CHECKPOINTS: None,  # None: the page picks a checkpoint that fits the chosen datasets
+    StateKeys.FT_AUTO: None,
     StateKeys.FT_SCENARIOS: ["baseline", "finetuned"],
     StateKeys.FT_FRACTIONS: [2, 100],
     StateKeys.FT_REPEATS: 5,

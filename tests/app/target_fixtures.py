@@ -28,6 +28,22 @@ def make_target(root: Path, *, placements: dict[str, str] | None = None, subject
                          prompts={"squat": "doing squats"}, splits=splits)
 
 
+def make_run(folder: Path, sites: Sequence[str] = ("RWrist",), modalities: Sequence[str] = ("imu",)) -> Path:
+    """A finished pre-training run of a tiny model for `sites` (accelerometer): the best model at the root, `best/`
+    and `last/` inside, as mujo.train.checkpoints leaves it; returns the root."""
+    import torch  # noqa: PLC0415
+
+    from mujo.models import create_model  # noqa: PLC0415
+    from mujo.models.checkpoint_io import save_checkpoint  # noqa: PLC0415
+
+    torch.manual_seed(0)
+    model = create_model("small", modalities=list(modalities), imu_sites=list(sites), imu_channels=["acc"])
+    extra = {"method": "mujo", "settings": {"preset": "small"}}
+    for sub in ("best", "last", ""):
+        save_checkpoint(folder / sub if sub else folder, model, extra)
+    return folder
+
+
 def seed_sweep(store: Any, *, dataset: str = "tiny-gym", repeats: int = 6, fractions: Sequence[float] = (0.02, 1.0),
                checkpoint: str = "/models/mujo-a", pending: int = 0) -> int:
     """A sweep in the store with done baseline and fine-tuned cells (fine-tuned better), one failed cell that could

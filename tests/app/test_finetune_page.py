@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from app_helpers import app_test
 from embedding_fixtures import make_checkpoint
-from target_fixtures import make_target, seed_sweep
+from target_fixtures import make_run, make_target, seed_sweep
 
 from mujo import jobs
 from mujo.store import Store
@@ -139,8 +139,13 @@ def test_fit_table_and_pretrain_button(tmp_path: Path, app_env: dict[str, Path],
     at = app_test(PAGE).run()
     at.text_input(key=StateKeys.FT_FOLDER).input(str(target)).run()
     _ok(at)
-    assert at.multiselect(key=StateKeys.FT_CHECKPOINTS).value == [str(ckpt.resolve())] or \
-        at.multiselect(key=StateKeys.FT_CHECKPOINTS).value == [str(ckpt)]
+    # the only checkpoint does not fit: the defaults leave it out, say so and keep the baseline
+    assert at.multiselect(key=StateKeys.FT_CHECKPOINTS).value == []
+    assert at.multiselect(key=StateKeys.FT_SCENARIOS).value == ["baseline"]
+    assert any("No pre-trained checkpoint fits" in _unescape(i.value) for i in at.info)
+    assert at.button(key=f"{StateKeys.FT_PRETRAIN}.RWrist") and not at.button(key=StateKeys.FT_START).disabled
+    at.multiselect(key=StateKeys.FT_CHECKPOINTS).set_value([str(ckpt)]).run()  # chosen deliberately
+    _ok(at)
     fit = next(f for f in _frames(at) if "fit" in f.columns)
     row = fit[fit["checkpoint"] == "two-sites"].iloc[0]
     assert "sites" in row["fit"] and "RWrist" in row["fit"]
@@ -189,3 +194,46 @@ def test_named_split_reaches_the_sweep(tmp_path: Path, app_env: dict[str, Path],
     _ok(at)
     status = sweep.sweep_status(started[0], Store())
     assert status["spec"].split == "odd-even"
+
+
+def test_defaults_choose_checkpoints_that_fit_and_list_one_model_per_run(
+        tmp_path: Path, app_env: dict[str, Path], no_shared_datasets, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo model (other sites) is not chosen for a wrist dataset; a pre-training run (root, best/, last/) is
+    one model; for a hip dataset nothing fits, so the defaults keep the baseline alone and offer the pre-training;
+    a choice the user makes stays when the datasets change."""
+    import mujo.train.sweep as sweep  # noqa: PLC0415
+
+    started: list[int] = []
+    monkeypatch.setattr(sweep, "start_sweep_job", lambda sid, **kw: started.append(sid) or jobs.JobStatus(
+        name=f"sweep-{sid}", state=jobs.RUNNING))
+    models = app_env["home"] / "models"
+    demo = make_checkpoint(models / "demo")  # the model in use, for RWrist + LWrist
+    wrist = make_run(models / "rwrist", sites=("RWrist",))
+    wrist_data, hip_data = make_target(tmp_path / "wrist"), make_target(tmp_path / "hip", placements={"hip": "RHip"})
+    at = app_test(PAGE).run()
+    at.text_input(key=StateKeys.FT_FOLDER).input(str(wrist_data)).run()
+    _ok(at)
+    ckpts = at.multiselect(key=StateKeys.FT_CHECKPOINTS)
+    assert ckpts.options == ["demo", "rwrist"]  # rwrist/best and rwrist/last are the same run
+    assert ckpts.value == [str(wrist)] and at.multiselect(key=StateKeys.FT_SCENARIOS).value == ["baseline",
+                                                                                                  "finetuned"]
+    assert not any("No pre-trained checkpoint fits" in _unescape(i.value) for i in at.info)
+    # another dataset, the choice untouched: the defaults follow it
+    at.text_input(key=StateKeys.FT_FOLDER).input(str(hip_data)).run()
+    _ok(at)
+    assert at.multiselect(key=StateKeys.FT_CHECKPOINTS).value == []
+    assert at.multiselect(key=StateKeys.FT_SCENARIOS).value == ["baseline"]
+    info = next(_unescape(i.value) for i in at.info if "No pre-trained checkpoint fits" in _unescape(i.value))
+    assert str(hip_data) in info
+    assert at.button(key=f"{StateKeys.FT_PRETRAIN}.RHip")
+    at.button(key=StateKeys.FT_START).click().run()
+    _ok(at)
+    status = sweep.sweep_status(started[0], Store())
+    assert status["counts"]["failed"] == 0 and status["counts"]["pending"] == status["total"] == 2 * 5
+    # the user's own choice is kept across a change of dataset
+    at.session_state[StateKeys.FT_TAB] = "New sweep"
+    at.text_input(key=StateKeys.FT_FOLDER).input(str(wrist_data)).run()
+    at.multiselect(key=StateKeys.FT_CHECKPOINTS).set_value([str(demo), str(wrist)]).run()
+    at.text_input(key=StateKeys.FT_FOLDER).input(str(hip_data)).run()
+    _ok(at)
+    assert at.multiselect(key=StateKeys.FT_CHECKPOINTS).value == [str(demo), str(wrist)]
