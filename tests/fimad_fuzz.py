@@ -205,7 +205,7 @@ def _patch_directory(rng: random.Random, path: Path) -> str:
     field_at, name = rng.choice(((20, "compressed size"), (24, "uncompressed size"), (42, "offset"),
                                  (10, "method"), (8, "flags")))
     width = 2 if field_at in (8, 10) else 4
-    value = rng.choice((0, 1, 2**31, 2**(8 * width) - 1, rng.randrange(2**(8 * width))))
+    value = rng.choice((0, 1, 2**(8 * width - 1), 2**(8 * width) - 1, rng.randrange(2**(8 * width))))
     data[at + field_at: at + field_at + width] = value.to_bytes(width, "little")
     path.write_bytes(bytes(data))
     return f"directory {name} = {value}"
