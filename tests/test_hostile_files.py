@@ -339,3 +339,40 @@ def test_extra_of_the_wrong_shape_is_cleaned_not_fatal(tmp_path):
     info = models_registry.read_checkpoint(folder)
     assert info.summary == {"epochs": 3} and info.preset == "" and info.method == "mujo"
     assert info.parameters == {"encoders.imu": 12}
+
+
+# --- real-dataset loaders and the generic format ---------------------------------------------------------
+
+
+def test_generic_npy_with_an_unknown_dtype_is_a_recording_problem(tmp_path):
+    from mujo.datasets.base import DatasetError  # noqa: PLC0415
+    from mujo.datasets.generic import META, GenericDataset  # noqa: PLC0415
+    from mujo.datasets.prepare import PrepareSpec, prepare  # noqa: PLC0415
+
+    cols = [f"wrist_acc_{a}" for a in "xyz"] + ["label"]
+    for name in ("r1", "r2"):
+        arr = np.zeros((300, len(cols)))
+        np.save(tmp_path / f"{name}.npy", arr)
+    _rewrite_header(tmp_path / "r2.npy", b"'<f8'", b"'<q9'")
+    meta = {"name": "g", "rate_hz": 50, "units": {"acc": "m/s2"}, "placements": {"wrist": "RWrist"},
+            "classes": ["squat"], "columns": cols,
+            "recordings": [{"file": "r1.npy", "subject": "a"}, {"file": "r2.npy", "subject": "b"}]}
+    (tmp_path / META).write_text(json.dumps(meta))
+    ds = GenericDataset(tmp_path)
+    with pytest.raises(DatasetError, match=r"r2.npy: not a readable .npy array.*'<q9'"):
+        ds.recording(1)
+    prepared = prepare(ds, PrepareSpec(window=100, hop=50), cache=False)  # the broken recording is skipped, named
+    assert any("r2" in p and "<q9" in p for p in prepared.problems)
+    (tmp_path / META).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DatasetError, match="not readable JSON"):
+        GenericDataset(tmp_path)
+
+
+def test_label_column_writes_beside_a_200_kB_title(root):
+    from mujo.fimad.label_column import write_label_column  # noqa: PLC0415
+
+    title = "Burpees, \"fast\"\n" * 14_000
+    set_cell(root, "clip001", "chapter", title)
+    write_label_column(root, {"clip001": "burpee"})
+    ds = FimadDataset(root)
+    assert ds.clips.at["clip001", "label"] == "burpee" and ds.clips.at["clip001", "chapter"] == title

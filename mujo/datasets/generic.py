@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from mujo.datasets.base import NULL_INDEX, DatasetError, DatasetInfo, FixedSplit, G, Recording, TargetDataset
+from mujo.fimad.arrays import ArrayFileError, open_npy
 from mujo.fimad.skeleton import IMU_SITES, JOINTS
 
 META = "mujo-dataset.json"
@@ -43,8 +44,8 @@ class GenericDataset(TargetDataset):
             raise DatasetError(f"{self.root}: no {META}; a generic dataset folder needs one (docs/generic-format.md)")
         try:
             meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise DatasetError(f"{self.meta_path}: not readable JSON ({e})") from e
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+            raise DatasetError(f"{self.meta_path}: not readable JSON ({str(e)[:200] or 'nested too deeply'})") from None
         if not isinstance(meta, dict):
             raise DatasetError(f"{self.meta_path}: must hold a JSON object")
         self.meta = meta
@@ -245,10 +246,10 @@ def _read_npy(path: Path, meta: dict, meta_path: Path) -> dict[str, np.ndarray]:
     cols = meta.get("columns")
     if not isinstance(cols, list) or not cols:
         raise DatasetError(f"{meta_path}: field 'columns' is needed to read .npy recordings such as {path.name}")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DatasetError(f"{path}: not a readable .npy array ({e})") from e
+    try:  # header checked first: an unknown dtype or a shape larger than the file is an error, never an allocation
+        arr = open_npy(path, mmap=False)
+    except (OSError, ArrayFileError) as e:
+        raise DatasetError(f"{path}: not a readable .npy array ({e})") from None
     if arr.ndim != 2 or arr.shape[1] != len(cols) or arr.dtype.kind not in "iuf":
         raise DatasetError(f"{path}: expected a numeric (N, {len(cols)}) array for the {len(cols)} 'columns', "
                            f"got {arr.dtype} {arr.shape}")

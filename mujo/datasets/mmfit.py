@@ -28,6 +28,7 @@ from mujo.datasets.base import (
     segments_to_labels,
     shared_root,
 )
+from mujo.fimad.arrays import ArrayFileError, open_npy
 
 EXERCISES: tuple[str, ...] = (
     "squats", "lunges", "bicep_curls", "situps", "pushups", "tricep_extensions", "dumbbell_rows",
@@ -281,7 +282,10 @@ def _workout_dirs(root: Path) -> list[str]:
 def _load_npy(path: Path) -> np.ndarray:
     if not path.is_file():
         raise DatasetError(f"MM-Fit file {path} not found; {DOWNLOAD_HINT}")
-    try:
-        return np.asarray(np.load(path, allow_pickle=False), dtype=np.float64)
-    except Exception as exc:  # numpy raises several types for a truncated or non-npy file
-        raise DatasetError(f"{path}: cannot read the .npy array ({exc}); the file may be truncated") from exc
+    try:  # header checked first: an unknown dtype or a shape larger than the file is an error, never an allocation
+        arr = open_npy(path, mmap=False)
+    except (OSError, ArrayFileError) as exc:
+        raise DatasetError(f"{path}: cannot read the .npy array ({exc}); the file may be truncated") from None
+    if arr.dtype.kind not in "biuf":
+        raise DatasetError(f"{path}: expected numbers, got dtype {arr.dtype}")
+    return np.asarray(arr, dtype=np.float64)

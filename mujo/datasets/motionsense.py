@@ -10,6 +10,7 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Iterable
 
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mujo.datasets.base import DatasetError, DatasetInfo, G, Recording, TargetDataset, natural_key
+from mujo.fimad.arrays import DEFLATE_MAX_RATIO
 
 ZIP_NAME = "A_DeviceMotion_data.zip"
 FOLDER = "A_DeviceMotion_data"
@@ -116,10 +118,15 @@ class MotionSense(TargetDataset):
         src = self.source(i)
         try:
             if self.zip_path is not None:
+                zi = self._zip().getinfo(member)
+                # zipfile stops at the declared size: checked against deflate's best ratio before inflating
+                if zi.file_size > zi.compress_size * DEFLATE_MAX_RATIO + 4096:
+                    raise DatasetError(f"{src}: declares {zi.file_size:,} bytes from {zi.compress_size:,} compressed; "
+                                       "more than any honest zip member inflates to")
                 data = self._zip().read(member)
             else:
                 data = (self.folder / member).read_bytes()
-        except (OSError, KeyError, zipfile.BadZipFile) as e:
+        except (OSError, KeyError, EOFError, RuntimeError, NotImplementedError, zlib.error, zipfile.BadZipFile) as e:
             raise DatasetError(f"{src}: cannot be read ({e})") from e
         x = parse_csv(data, src)  # (N, 9) in COLUMNS order
         acc = (x[:, 0:3] + x[:, 6:9]) * G  # total acceleration = gravity + user acceleration, g -> m/s²
