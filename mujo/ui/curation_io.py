@@ -3,7 +3,8 @@ import a label file (checked first, all rows or none), and write the labels into
 
 The page does what `mujo labels export | import | write-clips` do, through the same library functions
 (`mujo.curation.label_export`, `mujo.curation.label_import`, `mujo.curation.label_windows`). Problems in an uploaded
-file are shown as text.
+file are shown as text. An upload is checked once per file, read in place (never copied into a callback), within
+the limits of `mujo.curation.label_read`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,9 @@ from typing import Any
 
 import streamlit as st
 
+from mujo.curation import label_read
 from mujo.curation.label_export import FORMATS, table_bytes
-from mujo.curation.label_import import (
-    MAX_IMPORT_BYTES,
-    MAX_IMPORT_ROWS,
-    ImportReport,
-    LabelImportError,
-    import_bytes,
-)
+from mujo.curation.label_import import ImportReport, LabelImportError, import_bytes
 from mujo.curation.label_windows import OVERLAP_RULE, ReadOnlyError, export_table, write_clip_labels
 from mujo.fimad.dataset import FimadDataset
 from mujo.ui import curation_queue as cq
@@ -68,10 +64,11 @@ def _check(up: Any, key: str, kw: dict) -> ImportReport | ValueError:
 
 def _import(key: str, ds: FimadDataset) -> None:
     st.markdown("**Import**")
+    max_bytes, max_rows = label_read.MAX_IMPORT_BYTES, label_read.MAX_IMPORT_ROWS  # now: a deployment may set them
     up = st.file_uploader(f"A per-clip label file (as exported here or by `mujo labels export`; at most "
-                          f"{MAX_IMPORT_BYTES / 2**20:g} MiB and {MAX_IMPORT_ROWS:,} rows)",
+                          f"{max_bytes / 2**20:g} MiB and {max_rows:,} rows)",
                           type=UPLOAD_TYPES, key=StateKeys.CUR_IO_UPLOAD,
-                          max_upload_size=max(1, -(-MAX_IMPORT_BYTES // 2**20)))
+                          max_upload_size=max(1, -(-max_bytes // 2**20)))
     if up is None:
         return
     kw = _import_kw(ds)
