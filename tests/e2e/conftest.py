@@ -15,12 +15,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from e2e_server import CHROMIUM, REPO, streamlit_server  # noqa: E402,F401  (REPO: used by the tests)
 
 
+# What the browser tests need besides chromium and playwright: the modules that write their test videos.
+BROWSER_MODULES = ("mujo.fimad.video", "mujo.synth.render", "mujo.sim.imu_sim")
+
+
 def _require_browser() -> None:
+    """Skip where the browser or a module the tests need is missing; in CI such a skip fails the run
+    (tests/skip_policy.py), so a renamed module or a missing chromium cannot hide the real-browser tests."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is absent: the real-browser tests need Debian's chromium (apt install chromium)")
     if importlib.util.find_spec("playwright") is None:
         pytest.skip("playwright is not installed (pip install playwright; never `playwright install`)")
-    for mod in ("mujo.fimad.video", "mujo.synth.render", "mujo.sim.imu_sim"):
+    for mod in BROWSER_MODULES:
         if importlib.util.find_spec(mod) is None:
             pytest.skip(f"{mod} is not available yet: cannot write the test videos")
 
