@@ -9,7 +9,7 @@ import fcntl
 from pathlib import Path
 from typing import Callable
 
-from mujo.demo.presets import PRESETS
+from mujo.demo.presets import demo_size
 from mujo.demo.status import demo_model_dir, demo_model_ready, demo_ready
 from mujo.eval.embed import embed_dataset
 from mujo.eval.embedding_view import warm_default_view
@@ -44,7 +44,7 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
     with open(root.parent / f".{root.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not demo_ready(root):
-            generate_dataset(root, PRESETS["demo"], progress=progress)
+            generate_dataset(root, demo_size().synth, progress=progress)
     return root
 
 
@@ -66,7 +66,8 @@ def _stage(progress: Callable[[float, str], None] | None, name: str) -> Callable
 def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> Path:
     """The app's first start: build the demo dataset, its features, pre-train the demo model, embed and evaluate.
 
-    Every stage is cached or resumable, so a pipeline that was interrupted starts again where it stopped.
+    Its size is $MUJO_DEMO_SIZE's (`mujo.demo.presets.demo_size`; the "demo" size when unset). Every stage is
+    cached or resumable, so a pipeline that was interrupted starts again where it stopped.
     Returns:
         The demo model's folder.
     """
@@ -81,7 +82,7 @@ def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> P
         # One torch thread: on 2 shared cores a second one mostly waits (measured up to 40x slower), and the app's
         # server needs the other core.
         settings = PretrainSettings(dataset=str(root), out=str(out), preset="small", name="demo model",
-                                    resume=True, threads=1, sites=DEMO_SITES, gyro=True)
+                                    resume=True, threads=1, sites=DEMO_SITES, gyro=True, epochs=demo_size().epochs)
         pretrain(settings, progress=_stage(progress, "pretrain"))
         store = embed_dataset(out, root, progress=lambda f, m: report(0.8 * f, m))
         save_retrieval(retrieval_eval(store, "val"), store, "val", checkpoint_dir=out)

@@ -1,8 +1,11 @@
-"""The synthetic generator's size presets (`mujo synth --preset`); "demo" is what the app builds on first start."""
+"""The synthetic generator's size presets (`mujo synth --preset`); "demo" is what the app builds on first start, and
+`MUJO_DEMO_SIZE` picks a smaller first-start build (tests, a quick look)."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+from dataclasses import dataclass
 
 from mujo.synth.plan import SynthConfig
 
@@ -23,3 +26,35 @@ def preset_config(name: str = "demo", *, seed: int | None = None, n_videos: int 
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     over = {k: v for k, v in (("seed", seed), ("n_videos", n_videos), ("with_video", with_video)) if v is not None}
     return dataclasses.replace(PRESETS[name], **over)
+
+
+DEMO_SIZE_ENV = "MUJO_DEMO_SIZE"  # the first-start build's size: "demo" (default) or "tiny"
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    """What the first start builds: the demo dataset's generator settings and the demo model's epochs."""
+
+    synth: SynthConfig
+    epochs: int | None = None  # at most; None: the pre-training preset's
+
+
+# "tiny": the "tiny" preset (2 videos, 12 clips) with 10 video frames per second, and a 2-epoch model: the whole
+# first start in about a minute of CPU time (measured 60 s of `mujo demo`; the embedding, UMAP's compilation and
+# the video features take most of it), for the tests and a quick look; its model is not meant to be good.
+DEMO_SIZES: dict[str, DemoSize] = {
+    "demo": DemoSize(PRESETS["demo"]),
+    "tiny": DemoSize(dataclasses.replace(PRESETS["tiny"], video_fps=10), epochs=2),
+}
+
+
+def demo_size() -> DemoSize:
+    """The first-start build's size named by $MUJO_DEMO_SIZE (unset or empty: "demo").
+
+    Raises:
+        ValueError: an unknown size (names the variable and the choices).
+    """
+    name = os.environ.get(DEMO_SIZE_ENV, "").strip() or "demo"
+    if name not in DEMO_SIZES:
+        raise ValueError(f"{DEMO_SIZE_ENV}={name!r} is not a demo size; choose one of {', '.join(DEMO_SIZES)}")
+    return DEMO_SIZES[name]
