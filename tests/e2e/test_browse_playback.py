@@ -52,9 +52,24 @@ def check_sync(s: dict, tol_frames: int = 2, tol_s: float = 0.1) -> None:
     assert s["cursor"] is not None and abs(s["cursor"] - s["ct"]) <= tol_s, s
 
 
+SEEK_TIMEOUT_MS = 10_000
+
+
+def check_drawn_while_playing(s: dict, max_lag_s: float = 0.5) -> None:
+    """While the video plays: the skeleton and the cursor show the same instant `t` the player read from the video,
+    and `t` trails the video's live time by at most an animation frame or a few (a loaded machine delays frames; the
+    exact agreement is checked while paused and after seeks)."""
+    assert abs(s["frame"] - math.floor(s["t"] * FPS + 1e-6)) <= 1, s  # t is written to the millisecond
+    assert s["cursor"] == s["t"], s
+    assert -0.001 <= s["ct"] - s["t"] <= max_lag_s, s  # (t is rounded to the millisecond)
+
+
 def seek_and_settle(frame, t: float) -> dict:
-    frame.evaluate("""(t) => new Promise(res => { const v = document.querySelector('video');
-        v.addEventListener('seeked', () => res(true), {once: true}); v.currentTime = t; })""", t)
+    """Seek the video to `t` and wait for its 'seeked' event, at most SEEK_TIMEOUT_MS (then the evaluation fails)."""
+    frame.evaluate("""([t, ms]) => new Promise((res, rej) => { const v = document.querySelector('video');
+        const timer = setTimeout(() => rej(new Error(`no 'seeked' event within ${ms} ms of seeking to ${t} s`)), ms);
+        v.addEventListener('seeked', () => { clearTimeout(timer); res(true); }, {once: true});
+        v.currentTime = t; })""", [t, SEEK_TIMEOUT_MS])
     frame.evaluate(NEXT_FRAMES_JS)
     return frame.evaluate(STATE_JS)
 
@@ -75,7 +90,7 @@ def test_playback_seek_and_click(server: str, browser) -> None:
         assert samples[-1]["ct"] > 0.5, samples  # the video really plays
         assert samples[-1]["frame"] > samples[0]["frame"], samples
         for s in samples:
-            check_sync(s)
+            check_drawn_while_playing(s)
 
         # paused: exact agreement
         frame.evaluate("() => document.querySelector('video').pause()")
@@ -96,7 +111,8 @@ def test_playback_seek_and_click(server: str, browser) -> None:
         target = 5.0
         x = left + target / duration * (box["w"] - left - right)
         frame.locator("#imu-canvas").click(position={"x": x, "y": 60})
-        frame.wait_for_function("() => { const v = document.querySelector('video'); return !v.seeking; }")
+        frame.wait_for_function("() => { const v = document.querySelector('video'); return !v.seeking; }",
+                                timeout=20_000)
         frame.evaluate(NEXT_FRAMES_JS)
         s = frame.evaluate(STATE_JS)
         assert abs(s["ct"] - target) <= 0.1, s
