@@ -9,16 +9,18 @@ import numpy as np
 import pandas as pd
 
 from mujo.fimad.errors import FimadError
-from mujo.fimad.layout import CLIPS, MANIFEST, SPLITS, is_safe_clip_id
+from mujo.fimad.layout import CLIPS, MANIFEST, MODALITY_FILES, SPLITS, is_safe_clip_id
 from mujo.fimad.report import Problem
 
-__all__ = ["NUMERIC_COLUMNS", "MAX_N_FRAMES", "read_clips", "check_lengths", "inflate_budget"]
+__all__ = ["NUMERIC_COLUMNS", "MAX_N_FRAMES", "FRAMES_WITHOUT_STAT", "read_clips", "check_lengths", "inflate_budget"]
 
 # clips.csv columns read as numbers (everything else stays text): name -> (integer?, required?).
 NUMERIC_COLUMNS: dict[str, tuple[bool, bool]] = {
     "n_frames": (True, True), "chapter_index": (True, False), "start_s": (False, False), "end_s": (False, False)}
 _NAN_WORDS = frozenset({"nan", "na", "n/a", "null", "none"})
 MAX_N_FRAMES = 2**31 - 1  # above this an n_frames is not a sane sample count (12 years at 50 Hz)
+# n_frames up to this many samples (22 min at 50 Hz: 1,300 windows) is taken without looking at file sizes
+FRAMES_WITHOUT_STAT = 1 << 16
 _MIN_ITEMSIZE = 2  # float16: the smallest float a pose or IMU sample can be stored as
 _MAX_ITEMSIZE = 8  # float64
 
@@ -125,28 +127,41 @@ def inflate_budget(n_frames: object, width: int) -> int | None:
     return 2 * int(n_frames) * width * 3 * _MAX_ITEMSIZE + (1 << 20)
 
 
-def check_lengths(df: pd.DataFrame, sizes: dict[str, dict[str, int]], n_sites: int, deflate_ratio: int,
-                  problems: list[Problem]) -> None:
+def check_lengths(df: pd.DataFrame, root: Path, n_sites: int, deflate_ratio: int, problems: list[Problem]) -> None:
     """Blank (and report) each n_frames that is more than the clip's files could hold; never allocates by it.
 
+    A clip with no file keeps no length (validation reports it). Lengths up to FRAMES_WITHOUT_STAT samples are
+    taken as they are (no stat: the usual dataset pays nothing); longer ones are checked against the sizes of the
+    clip's files: a pose sample takes at least 17 x 3 float16 values, an IMU sample at least n_sites x 3 of them
+    inflated at most `deflate_ratio` times, a video at least one byte per sample.
+
     Args:
-        df: the clip table (n_frames an Int64 column), changed in place.
-        sizes: per modality ("pose", "imu", "video"), file sizes in bytes by clip id.
+        df: the clip table (n_frames an Int64 column; has_pose, has_imu, has_video), changed in place.
+        root: the dataset folder.
     """
     n = df["n_frames"].to_numpy("float64", na_value=np.nan)
-    files = {m: pd.Series(sizes[m], dtype="int64").reindex(df.index, fill_value=0).to_numpy("int64")
-             for m in ("pose", "imu", "video")}
-    # A pose sample takes at least 17 x 3 float16 values; an IMU sample at least n_sites x 3 of them, inflated at
-    # most `deflate_ratio` times; a video at least one byte per sample.
-    cap = np.maximum.reduce([files["pose"] // (17 * 3 * _MIN_ITEMSIZE),
-                             files["imu"] * deflate_ratio // (max(1, n_sites) * 3 * _MIN_ITEMSIZE), files["video"]])
-    beyond = np.flatnonzero(n > cap)
-    for i in beyond:
+    has = {m: df[f"has_{m}"].to_numpy(bool) for m in ("pose", "imu", "video")}
+    blank = np.zeros(len(df), bool)
+    blank[~(has["pose"] | has["imu"] | has["video"]) & ~np.isnan(n)] = True
+    per_sample = {"pose": 17 * 3 * _MIN_ITEMSIZE, "imu": max(1, n_sites) * 3 * _MIN_ITEMSIZE / deflate_ratio,
+                  "video": 1}
+    for i in np.flatnonzero((n > FRAMES_WITHOUT_STAT) & ~blank):
         clip_id = df.index[i]
-        if cap[i] > 0:  # a clip with no file at all is reported by validation ("no pose, imu or video file")
-            held = ", ".join(f"{m} {files[m][i]:,} bytes" for m in ("pose", "imu", "video") if files[m][i])
+        sizes = {m: _size(root / MODALITY_FILES[m][0] / f"{clip_id}{MODALITY_FILES[m][1]}")
+                 for m in ("pose", "imu", "video") if has[m][i]}
+        cap = max(int(b // per_sample[m]) for m, b in sizes.items())
+        if n[i] > cap:
+            held = ", ".join(f"{m} {b:,} bytes" for m, b in sizes.items())
             problems.append(Problem(clip_id, CLIPS, "bad_value", "error",
                                     f"n_frames {int(n[i]):,} is more than its files could hold ({held}: at most "
-                                    f"{int(cap[i]):,} samples); the clip cannot be windowed"))
-    if len(beyond):
-        df.iloc[beyond, df.columns.get_loc("n_frames")] = pd.NA
+                                    f"{cap:,} samples); the clip cannot be windowed"))
+            blank[i] = True
+    if blank.any():
+        df.iloc[np.flatnonzero(blank), df.columns.get_loc("n_frames")] = pd.NA
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # removed since the listing
+        return 0

@@ -115,20 +115,13 @@ def _load_json(path: Path) -> object:
 _MAX_JSON_BYTES = 256 << 20  # fimad.json and splits.json: a split list of millions of ids stays far below
 
 
-def _size(entry: os.DirEntry) -> int:
-    try:
-        return entry.stat().st_size
-    except OSError:  # removed since the listing
-        return 0
-
-
-def _list_stems(folder: Path, suffix: str) -> dict[str, int]:
-    """{name without suffix: size in bytes} of the files in `folder` ending in `suffix` (one listing)."""
+def _list_stems(folder: Path, suffix: str) -> set[str]:
+    """Names (without suffix) of the files in `folder` ending in `suffix`: one directory listing, no stats."""
     try:
         with os.scandir(folder) as it:
-            return {e.name[: -len(suffix)]: _size(e) for e in it if e.name.endswith(suffix) and e.is_file()}
+            return {e.name[: -len(suffix)] for e in it if e.name.endswith(suffix) and e.is_file()}
     except OSError:  # absent, not a folder, or unreadable: no files of that modality
-        return {}
+        return set()
 
 
 class FimadDataset:
@@ -153,12 +146,11 @@ class FimadDataset:
         splits_path = self.root / SPLITS
         splits = _load_json(splits_path) if splits_path.exists() else None
         self.clips, self.load_problems = read_clips(self.root / CLIPS, splits, splits_path)
-        # the sizes bound every n_frames, then only the names are kept
-        check_lengths(self.clips, self._present, len(self.imu_sites), DEFLATE_MAX_RATIO, self.load_problems)
-        self._present = {m: set(d) for m, d in self._present.items()}
         self._ids = set(self.clips.index)
-        for m in MODALITY_FILES:
-            self.clips[f"has_{m}"] = self.clips.index.isin(list(self._present[m]))
+        ids = self.clips.index.tolist()
+        for m in MODALITY_FILES:  # set lookups: Index.isin on arrow strings is ~100x slower
+            self.clips[f"has_{m}"] = np.fromiter((c in self._present[m] for c in ids), bool, len(ids))
+        check_lengths(self.clips, self.root, len(self.imu_sites), DEFLATE_MAX_RATIO, self.load_problems)
         self.clips["duration_s"] = self.clips["n_frames"].astype("float64") / self.fps
         self.cache = ClipCache(cache_clips)
 
