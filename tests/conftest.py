@@ -18,6 +18,18 @@ SHARED = TESTS.parent.parent / "shared"
 # pytester: the policy's own tests run pytest inside pytest.
 pytest_plugins = ["skip_policy", "pytester"]
 
+# pyproject's `timeout` (pytest-timeout, 300 s) bounds every test, its fixtures' set-up included. Tests marked `slow` or
+# `e2e` (real training runs, UMAP, a browser with its server) get SLOW_TIMEOUT_S unless they set their own
+# @pytest.mark.timeout: on a loaded 2-core machine the slowest of them took about 290 s (set-up included).
+SLOW_TIMEOUT_S = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("timeout") is None and (item.get_closest_marker("slow")
+                                                          or item.get_closest_marker("e2e")):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -175,3 +175,20 @@ def test_the_policy_is_loaded_in_this_run(pytestconfig: pytest.Config) -> None:
     assert "s" in pytestconfig.getoption("reportchars")
     assert float(pytestconfig.getini("timeout")) > 0
     assert skip_policy.SHARED == Path(__file__).resolve().parents[2] / "shared"
+
+
+def test_a_plain_test_has_the_default_timeout(request: pytest.FixtureRequest) -> None:
+    assert request.node.get_closest_marker("timeout") is None  # pyproject's timeout applies
+    assert float(request.config.getini("timeout")) == 300
+
+
+@pytest.mark.slow
+def test_slow_and_e2e_tests_get_the_long_timeout(request: pytest.FixtureRequest) -> None:
+    """(A slow-marked test that is fast: it only reads the marker tests/conftest.py gave it.)"""
+    assert request.node.get_closest_marker("timeout").args == (900,)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1234)
+def test_an_explicit_timeout_wins(request: pytest.FixtureRequest) -> None:
+    assert request.node.get_closest_marker("timeout").args == (1234,)
