@@ -57,7 +57,7 @@ def test_run_lifecycle(tmp_path: Path) -> None:
     store.set_run_status(rid, "interrupted")
     interrupted = store.get_run(rid)
     finished = datetime.fromisoformat(interrupted["finished"])  # ISO 8601, UTC, stamped now
-    assert interrupted["status"] == "interrupted" and finished.tzinfo is not None
+    assert interrupted["status"] == "interrupted" and finished.utcoffset() == timedelta(0)
     assert before - timedelta(seconds=1) <= finished <= datetime.now(timezone.utc), interrupted
     store.set_run_status(rid, "running")
     store.put_result(rid, "retrieval", {"R@1": 0.5})
