@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with and/or without the NULL class (default off)")
     n.add_argument("--inputs", nargs="+", default=["imu"], choices=["imu", "pose", "imu+pose"],
                    help="input combinations (default imu)")
-    n.add_argument("--preset", default="paper", help="baseline architecture without checkpoints (default paper)")
+    n.add_argument("--preset", default="paper",
+                   help="baseline architecture where no checkpoint fits the dataset (default paper)")
     n.add_argument("--epochs", type=int, default=200, help="maximum epochs per run (default 200)")
     n.add_argument("--patience", type=int, default=25, help="early stopping patience (default 25)")
     n.add_argument("--seed", type=int, default=0, help="repeat r uses seed + r (default 0)")

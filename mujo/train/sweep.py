@@ -46,7 +46,7 @@ class SweepSpec:
     repeats: int = 5  # runs per configuration, each with its own seed and split
     null: tuple[bool, ...] = (False,)  # without / with the NULL class
     inputs: tuple[tuple[str, ...], ...] = (("imu",),)  # input combinations: ("imu",), ("pose",), ("imu", "pose")
-    preset: str = "paper"  # baseline architecture when there is no checkpoint
+    preset: str = "paper"  # baseline architecture where no chosen checkpoint fits a dataset (or none is chosen)
     epochs: int = 200
     patience: int = 25
     seed: int = 0  # repeat r uses seed + r in every scenario, so scenarios are paired
