@@ -376,3 +376,25 @@ def test_label_column_writes_beside_a_200_kB_title(root):
     write_label_column(root, {"clip001": "burpee"})
     ds = FimadDataset(root)
     assert ds.clips.at["clip001", "label"] == "burpee" and ds.clips.at["clip001", "chapter"] == title
+
+
+def test_precomputed_text_features_that_cannot_serve(root, monkeypatch):
+    from mujo.features import text as text_mod  # noqa: PLC0415
+
+    ids = np.array(["clip000", "clip001", "clip002", "clip003"])
+    vectors = np.ones((4, 8), np.float32)
+    vectors[1, 3] = np.inf
+    (root / "text_features").mkdir()
+    np.savez(root / "text_features" / "ada.npz", clip_id=ids, chapter=vectors, caption=vectors[:2])
+    manifest = json.loads((root / "fimad.json").read_text())
+    manifest["text_features"] = {"ada": {"dim": 8, "fields": ["chapter", "caption"]}}
+    (root / "fimad.json").write_text(json.dumps(manifest))
+    ds = FimadDataset(root)
+    monkeypatch.setattr(text_mod, "embed_texts", lambda texts, **k: np.zeros((len(texts), 384), np.float32))
+    # "caption" has 2 rows for 4 ids: the file is refused; picked automatically, MiniLM serves instead
+    assert text_mod.text_features(ds, "chapter").name == "minilm"
+    with pytest.raises(FimadError, match="ada.npz"):
+        text_mod.text_features(ds, "chapter", name="ada")
+    np.savez(root / "text_features" / "ada.npz", clip_id=ids, chapter=vectors)
+    feats = text_mod.text_features(FimadDataset(root), "chapter")
+    assert feats.name == "ada" and np.isnan(feats.vectors[1]).all() and np.isfinite(feats.vectors[[0, 2, 3]]).all()

@@ -14,6 +14,7 @@ import numpy as np
 
 from mujo.features.cache import candidate_dirs, load_json, output_dir, save_json, save_npz, text_sha256
 from mujo.fimad.arrays import ArrayFileError, load_npz, npz_members
+from mujo.fimad.errors import FimadError
 from mujo.fimad.layout import CLIPS, NPZ, TEXT_FEATURES_DIR, is_safe_clip_id
 
 if TYPE_CHECKING:
@@ -211,13 +212,20 @@ def text_features(ds: FimadDataset, field: str = "chapter_norm", *, name: str | 
     Raises:
         ValueError: the field is not a column (MiniLM) or not in the forced precomputed file.
     """
+    chosen = name
     if name is None:
         name = precomputed_text_features(ds, field) or MINILM
     if name != MINILM:
-        feats = _load_precomputed(ds, name, field)
-        if progress:
-            progress(1.0, f"text: precomputed {name} ({feats.dim}-d)")
-        return feats
+        try:
+            feats = _load_precomputed(ds, name, field)
+        except FimadError as e:
+            if chosen is not None:  # asked for by name: say why it cannot serve
+                raise
+            log.warning("precomputed text features %s unusable, computing %s instead: %s", name, MINILM, e)
+        else:
+            if progress:
+                progress(1.0, f"text: precomputed {name} ({feats.dim}-d)")
+            return feats
     clip_ids = ds.clips.index.tolist()
     texts = _field_texts(ds, field)
     n_empty = sum(1 for t in texts if not t.strip())
