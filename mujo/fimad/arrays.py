@@ -228,6 +228,8 @@ def _members(fp: BinaryIO, size: int, path: Path) -> dict[str, NpzMember]:
         if method != zipfile.ZIP_STORED:  # header read on load: reading it means decompressing
             members[key] = NpzMember(key, NpyInfo((), np.dtype("V"), False, None), True, name, csize, usize)
             continue
+        if not 0 <= offset < size:  # zipfile's general reader can compute any offset from a broken directory
+            raise ArrayFileError(f"{what}: the zip directory points outside the file (offset {offset})")
         fp.seek(offset)
         head = fp.read(_LOCAL.size)
         sig, n_name, n_extra = _LOCAL.unpack(head) if len(head) == _LOCAL.size else (b"", 0, 0)
