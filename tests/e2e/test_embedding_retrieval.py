@@ -113,8 +113,9 @@ POINTS_JS = """() => {
   const gd = document.querySelector('.js-plotly-plot'), fl = gd._fullLayout, box = gd.getBoundingClientRect();
   const points = [];
   gd._fullData.forEach((t, c) => { for (let i = 0; i < t.x.length; i++)
-    points.push({c, i, x: t.x[i], y: t.y[i], px: box.left + fl._size.l + fl.xaxis.l2p(t.x[i]),
-                 py: box.top + fl._size.t + fl.yaxis.l2p(t.y[i])}); });
+    points.push({c, i, x: t.x[i], y: t.y[i], t0: t.customdata ? t.customdata[i] : null,
+                 px: box.left + fl._size.l + fl.xaxis.l2p(t.x[i]), py: box.top + fl._size.t + fl.yaxis.l2p(t.y[i])});
+  });
   const r = gd.querySelector('.nsewdrag').getBoundingClientRect();
   return {points, box: {l: r.left, t: r.top, r: r.right, b: r.bottom}};
 }"""
@@ -185,6 +186,11 @@ def test_retrieval_answers_a_text_query(model_server: ModelServer, browser) -> N
         page.close()
 
 
+# The rows of a st.dataframe, read from the accessible table the data grid keeps beside its canvas.
+GRID_ROWS_JS = """(n) => [...document.querySelectorAll('[data-testid=stDataFrame]')[n].querySelectorAll('tr')]
+  .map(tr => [...tr.children].map(c => c.textContent))"""
+
+
 def _part_of_the_plot(points: list[dict], box: dict, clear_px: float = 8.0) -> tuple[float, float]:
     """(x, y) screen cuts such that the top-left region x < cut_x, y < cut_y holds part of the points: cut_x in the
     widest gap between points (left of it, one or more clusters), cut_y in a gap of those points near their median,
@@ -228,6 +234,16 @@ def test_partial_lasso_selects_exactly_the_points_inside_and_hands_their_clips_t
         _lasso(page, [(box["l"] + 3, box["t"] + 3), (cut_x, box["t"] + 3), (cut_x, cut_y), (box["l"] + 3, cut_y)])
         page.wait_for_function("() => /\\d+ points selected/.test(document.body.innerText)", timeout=30_000)
         assert f"{len(inside)} points selected, from {len(clips)} clips" in page.inner_text("body")
+        # the table of selected clips: per clip, how many of its windows and the first one's time, exactly those of
+        # the points inside (one point per window in this view; t0 is the point's own customdata)
+        page.wait_for_function("() => document.querySelectorAll('[data-testid=stDataFrame] tr').length > 1",
+                               timeout=30_000)
+        header, *rows = page.evaluate(GRID_ROWS_JS, 0)
+        col = {name: header.index(name) for name in ("clip", "selected windows", "first at", "Browse")}
+        shown = {r[col["clip"]]: (int(r[col["selected windows"]]), r[col["first at"]]) for r in rows}
+        assert shown == {c: (per_clip[c], f"{min(q['t0'] for q in inside if q['clip'] == c):.1f}") for c in clips}
+        for r in rows:  # each clip's Browse link opens it at its first selected window
+            assert r[col["Browse"]].endswith(f"/Browse?clip={r[col['clip']]}&t={float(r[col['first at']]):.2f}"), r
 
         # the hand-off: Curation offers exactly these clips for a bulk label, and labels exactly them
         page.get_by_role("button", name=f"Label these {len(clips)} clips in Curation").click()
