@@ -229,7 +229,6 @@ def test_partial_lasso_selects_exactly_the_points_inside_and_hands_their_clips_t
         # part of the points, from part of the clips, some of them only in part: an index slip would show
         assert 0 < len(inside) < len(points) and 0 < len(clips) < len(all_per_clip)
         assert any(per_clip[c] < all_per_clip[c] for c in clips), per_clip
-        assert len({q["c"] for q in inside}) >= 1
 
         _lasso(page, [(box["l"] + 3, box["t"] + 3), (cut_x, box["t"] + 3), (cut_x, cut_y), (box["l"] + 3, cut_y)])
         page.wait_for_function("() => /\\d+ points selected/.test(document.body.innerText)", timeout=30_000)
