@@ -1,11 +1,12 @@
 """Kill tests: `mujo synth | pretrain | embed | sweep run | labels import` killed with SIGKILL at seeded random points,
 then resumed. Nothing half-written is ever read as valid, and the resumed run ends with the uninterrupted run's result.
 
-Each command runs as a real subprocess in its own session; its whole process group (pool workers too) is killed once
-its progress file reaches a milestone drawn from a seeded RNG, after a further seeded delay, so the kill lands at
-different places inside the work (set MUJO_KILL_SEED to try other points). The uninterrupted reference and the
-resume run in this process (same code, no second interpreter start). The fast tests below enumerate the narrow
-crash points (between two renames, inside a deletion) that a timed kill rarely hits.
+Each command runs as a real subprocess in its own session, and its whole process group (pool workers too) is killed
+at a seeded random moment of its work: a delay drawn within the runtime of the same work measured in this process,
+counted from the moment the command has started its job (its progress file appears), or a moment inside its store
+transaction or inside a sweep cell. Set MUJO_KILL_SEED to try other points. The uninterrupted reference and the
+resume run in this process (the same code without a second interpreter start). The fast tests at the end enumerate
+the narrow crash points (between two renames, inside a deletion) that a timed kill rarely hits.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import time
 import zlib
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -58,9 +60,10 @@ def _fraction(progress_file: Path) -> float:
         return 0.0
 
 
-def kill_at(argv: list[str], tmp: Path, milestone: Callable[[], bool], delay_s: float, *, env: dict | None = None,
-            timeout: float = 180.0) -> bool:
-    """Run `mujo <argv>` in its own session; SIGKILL its process group `delay_s` after `milestone()` turns true.
+def kill_at(argv: list[str], tmp: Path, milestone: Callable[[], bool], delay_s: float | Callable[[], float], *,
+            env: dict | None = None, timeout: float = 180.0) -> bool:
+    """Run `mujo <argv>` in its own session; SIGKILL its process group `delay_s` (a number, or a function called at
+    the milestone) after `milestone()` turns true.
 
     Returns:
         True when the command was killed, False when it finished first (its exit status must then be 0).
@@ -75,6 +78,7 @@ def kill_at(argv: list[str], tmp: Path, milestone: Callable[[], bool], delay_s: 
         while proc.poll() is None and not milestone():
             assert time.monotonic() < deadline, f"no milestone within {timeout} s: {log.read_text()[-2000:]}"
             time.sleep(0.01)
+        delay_s = delay_s() if callable(delay_s) else delay_s
         if delay_s > 0 and proc.poll() is None:
             time.sleep(delay_s)
         if proc.poll() is not None:
@@ -84,7 +88,7 @@ def kill_at(argv: list[str], tmp: Path, milestone: Callable[[], bool], delay_s: 
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         _wait_group_gone(proc.pid)
-        print(f"mujo {argv[0]} killed (progress {seen}, seed {SEED})")  # shown with -s or on failure
+        print(f"mujo {argv[0]} killed {delay_s:.2f} s after its milestone (progress {seen}, seed {SEED})")
         return True
     finally:
         if proc.poll() is None:
@@ -104,8 +108,15 @@ def _wait_group_gone(pgid: int, timeout: float = 10.0) -> None:
     raise AssertionError(f"processes of group {pgid} outlived SIGKILL")
 
 
-def progress_at(progress_file: Path, fraction: float) -> Callable[[], bool]:
-    return lambda: _fraction(progress_file) >= fraction
+def started(progress_file: Path) -> Callable[[], bool]:
+    """The command has started its job: its imports are done and its work begins."""
+    return progress_file.exists
+
+
+def timed(fn: Callable[[], object]) -> float:
+    t0 = time.monotonic()
+    fn()
+    return time.monotonic() - t0
 
 
 def visible_files(root: Path) -> dict[str, bytes]:
@@ -123,13 +134,14 @@ def integrity(db: Path) -> str:
 
 
 @pytest.mark.slow
-def test_synth_killed_then_resumed_gives_the_same_bytes(tiny_synth_imu: Path, tmp_path: Path) -> None:
-    """The tiny preset without video (the session's reference, made in this process) vs. a killed + resumed run."""
+def test_synth_killed_then_resumed_gives_the_same_bytes(tmp_path: Path) -> None:
+    """The tiny preset without video: a killed + resumed run vs. an uninterrupted one made in this process."""
     rng = _rng("synth")
     out, pf = tmp_path / "ds", tmp_path / "synth.json"
     argv = ["synth", str(out), "--preset", "tiny", "--no-video", "--workers", "1", "--progress-file", str(pf)]
-    killed = kill_at(argv, tmp_path, progress_at(pf, rng.uniform(0.01, 0.9)), rng.uniform(0.0, 0.4))
-    reference = visible_files(tiny_synth_imu)
+    runtime = timed(lambda: main(["synth", str(tmp_path / "reference"), *argv[2:-2]]))
+    reference = visible_files(tmp_path / "reference")
+    killed = kill_at(argv, tmp_path, started(pf), rng.uniform(0.0, 1.2 * runtime))
     if killed:
         try:
             FimadDataset(out)
@@ -187,16 +199,12 @@ def test_label_import_killed_inside_its_transaction_is_all_or_nothing(tmp_path: 
     n = 6_000
     labels = _label_file(tmp_path / "labels.csv", n)
     reference = tmp_path / "reference.sqlite"
-    assert main(["labels", "import", "killtest", str(labels), "--store", str(reference)]) == 0
+    runtime = timed(lambda: main(["labels", "import", "killtest", str(labels), "--store", str(reference)]))
     db = tmp_path / "s.sqlite"
     Store(db).runs()  # the store exists (migrated), so the only write transaction is the import's
     argv = ["labels", "import", "killtest", str(labels), "--store", str(db)]
-    # killed at a random moment while the transaction holds the write lock, or at a random moment of the run
-    lock = _write_lock_held(db)
-    if rng.random() < 0.75:
-        killed = kill_at(argv, tmp_path, lock, rng.uniform(0.0, 0.05))
-    else:
-        killed = kill_at(argv, tmp_path, lambda: True, rng.uniform(0.5, 5.0))
+    # killed at a random moment after its transaction took the write lock (often inside it, sometimes after it)
+    killed = kill_at(argv, tmp_path, _write_lock_held(db), rng.uniform(0.0, 0.5 * runtime))
     assert integrity(db) == "ok"
     after_kill = _events(db)
     assert len(after_kill) in (0, n), f"a partial import is visible: {len(after_kill)} of {n} rows"
@@ -212,12 +220,12 @@ def test_label_import_killed_inside_its_transaction_is_all_or_nothing(tmp_path: 
 def _pretrain_argv(data: tuple[Path, Path], out: Path, db: Path) -> list[str]:
     ds, preset = data
     return ["pretrain", str(ds), "--out", str(out), "--preset", str(preset), "--sites", *SITES, "--text-field",
-            "chapter", "--epochs", "3", "--threads", "1", "--store", str(db), "--quiet"]
+            "chapter", "--epochs", "5", "--threads", "1", "--store", str(db), "--quiet"]
 
 
 @pytest.fixture(scope="module")
 def pretrained(train_data: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(run folder, store) of an uninterrupted `mujo pretrain` of the tiny preset, 3 epochs, made in this process."""
+    """(run folder, store) of an uninterrupted `mujo pretrain` of the tiny preset, 5 epochs, made in this process."""
     root = tmp_path_factory.mktemp("pretrain_reference")
     threads = torch.get_num_threads()
     with pytest.MonkeyPatch.context() as mp:  # the per-test MUJO_HOME: the window bank is shared with the tests
@@ -252,13 +260,17 @@ def test_pretrain_killed_then_resumed_ends_with_the_same_weights_and_metrics(
     rng = _rng("pretrain")
     out, db, pf = tmp_path / "out", tmp_path / "s.sqlite", tmp_path / "pretrain.json"
     argv = _pretrain_argv(train_data, out, db)
-    killed = kill_at(argv + ["--progress-file", str(pf)], tmp_path, progress_at(pf, rng.uniform(0.12, 0.99)),
-                     rng.uniform(0.0, 0.3))
+    ref_out, ref_db = pretrained
+    runtime = float(Store(ref_db).metrics(1).query("name == 'seconds'")["value"].sum())  # the epochs' time
+    training = lambda: _fraction(pf) >= 0.1 or out.exists()  # noqa: E731  (the window bank is open)
+    killed = kill_at(argv + ["--progress-file", str(pf)], tmp_path, training, rng.uniform(0.0, 1.2 * runtime))
     if killed:
+        last = out / "last" / "train_state.json"
+        print("left by the kill:", sorted(p.name for p in out.iterdir()) if out.is_dir() else "nothing",
+              f"last/ after epoch {json.loads(last.read_text())['state']['epoch']}" if last.is_file() else "")
         assert_no_half_checkpoint(out)
         assert integrity(db) == "ok"
         assert main(argv + ["--resume"]) == 0
-    ref_out, ref_db = pretrained
     for sub in ("last", "best", "."):
         a, b = load_file(str(ref_out / sub / WEIGHTS)), load_file(str(out / sub / WEIGHTS))
         assert a.keys() == b.keys()
@@ -284,30 +296,27 @@ def _same_arrays(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> bool:
 @pytest.mark.slow
 def test_embed_killed_then_resumed_gives_the_same_store(train_data: tuple[Path, Path], pretrained: tuple[Path, Path],
                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fresh copy of the dataset and a fresh MUJO_HOME, so the killed run also computes the text features and the
-    window bank: each cache that exists after the kill is whole; the resumed store equals the reference bit for bit."""
+    """A copy of the dataset and a fresh MUJO_HOME, so the killed run also builds the window bank: a bank or store
+    that exists after the kill is whole (hidden temporaries aside); the resumed store equals the reference bit for
+    bit, and what the killed run left under temporary names is removed."""
     from mujo.banks.bank import banks_dir  # noqa: PLC0415  (banks_dir reads MUJO_HOME when called)
     from mujo.eval.embed import EmbeddingStore, embed_dataset  # noqa: PLC0415
 
     rng = _rng("embed")
     ckpt = pretrained[0]
-    reference = embed_dataset(ckpt, train_data[0], out=tmp_path / "reference", batch_size=8)
+    runtime = timed(lambda: embed_dataset(ckpt, train_data[0], out=tmp_path / "reference", batch_size=8))
+    reference = EmbeddingStore(tmp_path / "reference")
     ref_bank = _arrays(banks_dir() / reference.meta["bank_key"])
-    ref_text = np.load(train_data[0] / "text_features" / "minilm.npz")
-    ds = tmp_path / "ds"
-    shutil.copytree(train_data[0], ds, ignore=shutil.ignore_patterns("text_features", "features"))
+    runtime += json.loads((banks_dir() / reference.meta["bank_key"] / "meta.json").read_text())["build_s"]
+    ds = tmp_path / "ds"  # with its text features (MiniLM would cost the subprocess ~10 s of CPU), without a bank
+    shutil.copytree(train_data[0], ds)
     home, out, pf = tmp_path / "home", tmp_path / "store", tmp_path / "embed.json"
     argv = ["embed", str(ckpt), str(ds), "--out", str(out), "--batch-size", "8"]
-    killed = kill_at(argv + ["--progress-file", str(pf)], tmp_path, progress_at(pf, rng.uniform(0.0, 0.95)),
-                     rng.uniform(0.0, 0.5), env={"MUJO_HOME": str(home)})
+    killed = kill_at(argv + ["--progress-file", str(pf)], tmp_path, started(pf), rng.uniform(0.0, 1.3 * runtime),
+                     env={"MUJO_HOME": str(home)})
     monkeypatch.setenv("MUJO_HOME", str(home))
 
     def check_caches() -> None:
-        stamps = json.loads((ds / "text_features" / "minilm.json").read_text()).get("fields", {}) \
-            if (ds / "text_features" / "minilm.json").exists() else {}
-        if stamps:  # the cache says it holds these fields: they are whole
-            got = np.load(ds / "text_features" / "minilm.npz")
-            assert all(np.array_equal(got[f], ref_text[f]) for f in stamps)
         for bank in (p for p in banks_dir().glob("*") if p.is_dir() and not p.name.startswith(".")):
             assert (bank / "meta.json").is_file(), f"{bank} is a bank folder without meta.json"
             assert _same_arrays(_arrays(bank), ref_bank), bank
@@ -317,10 +326,12 @@ def test_embed_killed_then_resumed_gives_the_same_store(train_data: tuple[Path, 
             assert store.index.equals(reference.index)
 
     if killed:
+        print("left by the kill:", [p.name for p in banks_dir().glob("*")], out.exists(),
+              [p.name for p in out.parent.glob(f".{out.name}*")])
         check_caches()
         assert main(argv) == 0
     check_caches()
-    assert out.is_dir() and (ds / "text_features" / "minilm.json").exists()
+    assert out.is_dir() and len(list(banks_dir().glob("[!.]*"))) == 1
     # what the killed run left behind (a half-written bank or store under a temporary name) was removed
     assert not [p for p in [*banks_dir().glob(".*.tmp-*"), *out.parent.glob(f".{out.name}.*-*")]]
 
@@ -367,28 +378,41 @@ def test_sweep_killed_then_resumed_gives_the_same_results(target: Path, tmp_path
     from mujo.train.sweep_exec import run_cell  # noqa: PLC0415
 
     rng = _rng("sweep")
-    spec = SweepSpec(datasets=(str(target),), scenarios=("baseline",), fractions=(0.5, 1.0), repeats=2,
-                     preset="small", epochs=2, patience=2)
-    ref_db, db, pf = tmp_path / "reference.sqlite", tmp_path / "s.sqlite", tmp_path / "sweep.json"
-    ref_id = create_sweep(spec, Store(ref_db))
-    threads = torch.get_num_threads()
-    for key in Store(ref_db).pending_keys(ref_id):  # what a pool worker runs per cell, here in this process
-        assert run_cell(str(ref_db), ref_id, key)["status"] == "done"
-    torch.set_num_threads(threads)
+    spec = SweepSpec(datasets=(str(target),), scenarios=("baseline",), fractions=(1.0,), repeats=3, preset="small",
+                     epochs=2, patience=2)
+    ref_db, db = tmp_path / "reference.sqlite", tmp_path / "s.sqlite"
     sweep_id = create_sweep(spec, Store(db))
     argv = ["sweep", "run", str(sweep_id), "--workers", "1", "--quiet", "--store", str(db)]
-    killed = kill_at(argv + ["--progress-file", str(pf)], tmp_path, progress_at(pf, rng.choice([0.0, 0.25, 0.5])),
-                     rng.uniform(0.0, 2.0))
+    done_before, share = rng.choice([1, 2]), rng.random()
+
+    def into_next_cell() -> float:  # a random share of the last finished cell's duration: inside the next cell
+        last = Store(db).sweep_cells(sweep_id, "done").iloc[-1]
+        took = datetime.fromisoformat(last["finished"]) - datetime.fromisoformat(last["started"])
+        return share * took.total_seconds()
+
+    killed = kill_at(argv, tmp_path, lambda: Store(db).get_sweep(sweep_id)["counts"]["done"] >= done_before,
+                     into_next_cell)
+    kept = Store(db).sweep_cells(sweep_id, "done").set_index("key")["run_id"]
+    if not killed:  # it finished first: every cell is compared below
+        kept = kept.iloc[:0]
     if killed:
         assert integrity(db) == "ok"
         _cells_and_runs_agree(db, sweep_id)
-        kept = Store(db).sweep_cells(sweep_id, "done").set_index("key")["run_id"]
         assert main(argv) == 0
         after = Store(db).sweep_cells(sweep_id).set_index("key")
         assert (after.loc[kept.index, "run_id"] == kept).all(), "a cell done before the kill was run again"
+        assert (after.loc[kept.index, "attempts"] == 1).all()
     _cells_and_runs_agree(db, sweep_id)
-    ours, ref = (sweep_results(d, i).set_index("key").sort_index() for d, i in ((db, sweep_id), (ref_db, ref_id)))
-    assert len(ours) == len(ref) == 4
+    # the uninterrupted reference of the cells the kill interrupted or never started, run as a pool worker runs them
+    ref_id = create_sweep(spec, Store(ref_db))
+    redone = [k for k in Store(ref_db).pending_keys(ref_id) if k not in kept.index]
+    threads = torch.get_num_threads()
+    for key in redone:
+        assert run_cell(str(ref_db), ref_id, key)["status"] == "done"
+    torch.set_num_threads(threads)
+    ours = sweep_results(db, sweep_id).set_index("key").loc[redone]
+    ref = sweep_results(ref_db, ref_id).set_index("key").loc[redone]
+    assert len(sweep_results(db, sweep_id)) == 3 and len(Store(db).runs("finetune")) == 3  # nothing done twice
     for column in ("macro_f1", "accuracy", "n_train", "split", "fraction", "repeat"):
         assert ours[column].tolist() == ref[column].tolist(), column
     assert integrity(db) == "ok"
@@ -516,9 +540,8 @@ def test_checkpoint_save_killed_between_its_files_is_never_read_as_valid(tmp_pat
         assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), want.state_dict().values()))
 
 
-def test_pretrain_killed_between_metrics_and_checkpoint_keeps_every_epoch(train_data: tuple[Path, Path],
-                                                                            tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pretrain_killed_right_after_a_checkpoint_keeps_that_epochs_metrics(
+        train_data: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A kill right after an epoch's checkpoint is written used to lose that epoch's metrics (the resume starts after
     it); now the metrics go first, and a resumed run that repeats the epoch writes them again."""
     from mujo.train.checkpoints import RunFiles  # noqa: PLC0415

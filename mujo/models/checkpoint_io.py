@@ -28,7 +28,7 @@ from mujo.checkpoint import (
 )
 from mujo.models.joint import MODEL_TYPES
 
-__all__ = ["save_checkpoint", "load_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "fsync_path"]
 
 
 def save_checkpoint(directory: str | Path, model: nn.Module, extra: dict[str, Any] | None = None) -> Path:
@@ -59,13 +59,29 @@ def save_checkpoint(directory: str | Path, model: nn.Module, extra: dict[str, An
     try:
         save_file(state, str(tmp_w), metadata={"format": FORMAT, "save_id": save_id})
         tmp_c.write_text(text, encoding="utf-8")
+        for tmp in (tmp_w, tmp_c):  # on disk before the renames: a power cut never leaves empty files in place
+            fsync_path(tmp)
         (directory / CONFIG).unlink(missing_ok=True)
         os.replace(tmp_w, directory / WEIGHTS)
         os.replace(tmp_c, directory / CONFIG)
+        fsync_path(directory)
     finally:
         for tmp in (tmp_w, tmp_c):
             tmp.unlink(missing_ok=True)
     return directory
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's data, or a folder's entries (renames in it), to the disk; a no-op where folders cannot be
+    opened (Windows)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except (IsADirectoryError, PermissionError):
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def load_checkpoint(directory: str | Path, *, expect: dict[str, Any] | None = None) -> tuple[nn.Module, dict]:

@@ -11,6 +11,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
+from mujo.models.checkpoint_io import fsync_path
+
 STATE_TENSORS, STATE_JSON = "train_state.safetensors", "train_state.json"
 FORMAT = "mujo-train-state/1"
 
@@ -62,6 +64,8 @@ def save_train_state(directory: str | Path, optimizer: torch.optim.Optimizer, me
     save_file(all_tensors, str(directory / STATE_TENSORS))
     doc = {"format": FORMAT, "optimizer": opt_meta, **meta}
     (directory / STATE_JSON).write_text(json.dumps(doc, indent=1, allow_nan=False), encoding="utf-8")
+    for name in (STATE_TENSORS, STATE_JSON):  # on disk before `replace_dir` moves the folder into place
+        fsync_path(directory / name)
 
 
 def load_train_state(directory: str | Path, optimizer: torch.optim.Optimizer) -> tuple[dict[str, Any],
@@ -94,11 +98,13 @@ def replace_dir(tmp: Path, final: Path) -> None:
     half-deleted folder under a name that `existing_dir` trusts.
     """
     old = final.with_name(final.name + ".old")
+    fsync_path(tmp)
     if final.exists():
         if old.exists():
             remove_dir(old)
         os.replace(final, old)
     os.replace(tmp, final)
+    fsync_path(final.parent)
     if old.exists():
         remove_dir(old)
 
