@@ -14,7 +14,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--autoplay-policy=no-user-gesture-required", "
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from e2e_server import CHROMIUM, REPO, streamlit_server  # noqa: E402,F401  (REPO: used by the tests)
 
-
 # What the browser tests need besides chromium and playwright: the modules that write their test videos.
 BROWSER_MODULES = ("mujo.fimad.video", "mujo.synth.render", "mujo.sim.imu_sim")
 
