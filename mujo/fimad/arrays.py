@@ -217,7 +217,9 @@ def _members(fp: BinaryIO, size: int, path: Path) -> dict[str, NpzMember]:
             with zipfile.ZipFile(fp) as zf:
                 entries = [(zi.filename, zi.flag_bits, zi.compress_type, zi.header_offset, zi.compress_size,
                             zi.file_size) for zi in zf.infolist()]
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError, struct.error) as e:
+        # zipfile's directory parser: NotImplementedError for an unknown "version needed", RuntimeError, ...
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError, struct.error,
+                NotImplementedError, RuntimeError) as e:
             raise ArrayFileError(f"{path.name}: not a readable .npz/zip file ({_short(e)})") from None
     members: dict[str, NpzMember] = {}
     for name, flags, method, offset, csize, usize in entries:
