@@ -49,7 +49,7 @@ def _rewrite_header(path: Path, old: bytes, new: bytes) -> None:
 def _others_read(ds: FimadDataset, broken: str) -> None:
     for cid in ds.clips.index:
         if cid != broken:
-            assert ds.pose(cid) is not None and ds.imu(cid) is not None
+            assert ds.pose(cid).shape[0] == ds.imu(cid)[0].shape[0] == ds.clips.loc[cid, "n_frames"] > 0
 
 
 # --- .npy headers ------------------------------------------------------------------------------------------

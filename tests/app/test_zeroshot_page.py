@@ -52,7 +52,7 @@ def test_needs_a_checkpoint_with_a_text_encoder(app_env: dict[str, Path]) -> Non
     at = app_test(PAGE).run()
     _ok(at)
     assert any("text encoder" in _unescape(i.value) for i in at.info)
-    assert at.page_link
+    assert [link.proto.page for link in at.page_link if link.proto.label == "Go to Home"] == ["Home"]
 
 
 def test_run_shows_topk_f1_and_confusion(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import zipfile
 from pathlib import Path
 
@@ -133,14 +132,12 @@ def test_real_zip_index_and_subset():
 
 
 @needs_real
-def test_real_zip_full_prepare_is_fast_and_cached():
+def test_real_zip_full_prepare_is_cached():
     ds = open_target("motionsense")
-    t = time.perf_counter()
     ws = prepare(ds, PrepareSpec(channels=("acc", "gyro")))
-    seconds = time.perf_counter() - t
-    assert seconds < 60, f"preparing MotionSense took {seconds:.1f} s"
     assert len(ws) == 27720 and ws.problems == [] and ws.imu.shape[1:] == (100, 1, 6)
     assert np.bincount(ws.labels).tolist() == [2528, 3037, 6778, 2612, 6705, 6060]
-    t = time.perf_counter()
-    again = prepare(ds, PrepareSpec(channels=("acc", "gyro")))
-    assert time.perf_counter() - t < 2 and again.path == ws.path
+    stamps = {p: p.stat().st_mtime_ns for p in Path(ws.path).rglob("*") if p.is_file()}
+    again = prepare(ds, PrepareSpec(channels=("acc", "gyro")))  # from the cache: nothing is written again
+    assert again.path == ws.path and len(again) == len(ws)
+    assert {p: p.stat().st_mtime_ns for p in Path(ws.path).rglob("*") if p.is_file()} == stamps
