@@ -96,9 +96,12 @@ def read_rows(root: Path) -> list[list[str]]:
     import csv  # noqa: PLC0415
 
     path = Path(root) / "clips.csv"
-    csv.field_size_limit(max(csv.field_size_limit(), path.stat().st_size))  # cells as long as the file (tests do)
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.reader(f))
+    limit = csv.field_size_limit(max(csv.field_size_limit(), path.stat().st_size))  # cells as long as the file
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            return list(csv.reader(f))
+    finally:
+        csv.field_size_limit(limit)  # process-wide: other readers keep csv's default
 
 
 def write_rows(root: Path, rows: list[list[str]]) -> None:

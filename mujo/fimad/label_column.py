@@ -72,6 +72,14 @@ def write_label_column(root: str | Path, labels: Mapping[str, str | None], *,
         ReadOnlyError: the folder or clips.csv is not writable. FileNotFoundError: no clips.csv.
         WriteError (a ValueError): clips.csv is not UTF-8 or has no clip_id column.
     """
+    limit = csv.field_size_limit()  # process-wide: raised for this file's reader only, then put back
+    try:
+        return _write_label_column(Path(root), labels, backup)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _write_label_column(root: Path, labels: Mapping[str, str | None], backup: bool) -> LabelColumnWrite:
     path = Path(root) / CLIPS
     report = LabelColumnWrite(path)
     raw_bytes = path.read_bytes()
