@@ -90,6 +90,56 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 3: find a label event's undo by index (current_labels was quadratic in the number of events without it)
         "CREATE INDEX label_events_undo ON label_events(undo_of) WHERE undo_of IS NOT NULL",
     ),
+    (  # 4: several annotators: queue leases, versioned decisions (the event in force the annotator saw), disputes
+        """CREATE TABLE clip_leases (
+            dataset TEXT NOT NULL,
+            clip_id TEXT NOT NULL,
+            holder TEXT NOT NULL,              -- the annotator (logged-in user) the clip is shown to
+            session TEXT NOT NULL,             -- that annotator's browser session
+            expires REAL NOT NULL,             -- unix time; an expired lease is free
+            PRIMARY KEY (dataset, clip_id)
+        )""",
+        "CREATE INDEX clip_leases_holder ON clip_leases(dataset, session)",
+        # the id of the event in force for the clip when the annotator decided (0: none); NULL: not versioned
+        "ALTER TABLE label_events ADD COLUMN base_event INTEGER",
+        # the UI's idempotency key: a decision retried after a lost reply or a server restart is applied once
+        "ALTER TABLE label_events ADD COLUMN request_id TEXT",
+        "CREATE UNIQUE INDEX label_events_request ON label_events(request_id) WHERE request_id IS NOT NULL",
+        """CREATE TABLE label_disputes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset TEXT NOT NULL,
+            clip_id TEXT NOT NULL,
+            raised_by TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            created TEXT NOT NULL,
+            resolved TEXT,                     -- ISO time it was settled, NULL while open
+            resolved_by TEXT
+        )""",
+        "CREATE INDEX label_disputes_clip ON label_disputes(dataset, clip_id)",
+    ),
+    (  # 5: one registry of background jobs (first-start build, pre-training, embedding, UMAP, zero-shot, sweeps ...)
+        """CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,                -- demo / pretrain / embed / umap / zeroshot / sweep / feedback ...
+            key TEXT NOT NULL,                 -- kind + digest of the inputs: a request for the same work joins it
+            argv TEXT NOT NULL,                -- JSON list: the `mujo` command the job runs
+            heavy INTEGER NOT NULL DEFAULT 1,  -- counted against the cap of heavy jobs running at once
+            state TEXT NOT NULL DEFAULT 'queued'
+                CHECK (state IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+            owner TEXT NOT NULL DEFAULT '',    -- who asked for it
+            created REAL NOT NULL,             -- unix times
+            started REAL,
+            finished REAL,
+            pid INTEGER,
+            host TEXT,
+            fraction REAL NOT NULL DEFAULT 0,
+            message TEXT NOT NULL DEFAULT '',
+            error TEXT NOT NULL DEFAULT '',
+            cancel INTEGER NOT NULL DEFAULT 0  -- 1: cancel requested
+        )""",
+        "CREATE UNIQUE INDEX jobs_active_key ON jobs(key) WHERE state IN ('queued', 'running')",
+        "CREATE INDEX jobs_state ON jobs(state, created)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
