@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -68,38 +67,49 @@ def graph(known: dict[str, Path], typing: bool = False) -> tuple[dict[str, set[s
 
 
 def cycles(edges: dict[str, set[str]], nodes: list[str]) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan)."""
-    sys.setrecursionlimit(10_000)
+    """Strongly connected components of more than one module (Tarjan, iterative: no recursion limit to raise).
+
+    `edges` maps a module to the modules it imports; `nodes` are visited in this order. tests/test_architecture.py
+    loads this function by path, so the benchmark and the suite find cycles the same way.
+    """
+    succ = {v: sorted(edges.get(v, ())) for v in nodes}
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
-    on: set[str] = set()
+    on_stack: set[str] = set()
     out: list[list[str]] = []
-
-    def visit(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on.add(v)
-        for w in sorted(edges.get(v, ())):
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            comp = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                comp.append(w)
-                if w == v:
-                    break
-            if len(comp) > 1:
-                out.append(sorted(comp))
-
-    for v in nodes:
-        if v not in index:
-            visit(v)
+    for root in nodes:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = len(index)
+                stack.append(node)
+                on_stack.add(node)
+            nexts = succ.setdefault(node, sorted(edges.get(node, ())))
+            if i < len(nexts):
+                work.append((node, i + 1))
+                nxt = nexts[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    m = stack.pop()
+                    on_stack.discard(m)
+                    comp.append(m)
+                    if m == node:
+                        break
+                if len(comp) > 1:
+                    out.append(sorted(comp))
     return out
 
 
