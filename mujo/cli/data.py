@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--all", action="store_true", help="print every problem")
     v.add_argument("--limit", type=int, default=50, help="problems to print (default 50)")
     v.add_argument("--no-video-check", action="store_true", help="do not open the videos")
+    v.add_argument("--cached", action="store_true",
+                   help="check only the clips whose files changed since the last cached report, and update that "
+                        "report (the one Home shows; kept under $MUJO_HOME/cache/validation)")
     v.set_defaults(handler="mujo.commands.data:cmd_validate")
 
     i = sub.add_parser("info", help="summarise a FiMAD folder")

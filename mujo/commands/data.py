@@ -7,15 +7,27 @@ import sys
 
 from mujo.commands.common import EXIT_OK, EXIT_UNUSABLE, with_bar
 from mujo.fimad.dataset import FimadDataset, FimadError
+from mujo.fimad.report import ValidationReport
+from mujo.fimad.report_cache import refresh_report
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if args.cached:
+        check = "none" if args.no_video_check else "header"
+        cached = with_bar("validate", lambda bar: refresh_report(args.path, bar, check_video=check))
+        print(f"{cached.rechecked} clip(s) checked, {cached.reused} unchanged since the cached report",
+              file=sys.stderr)
+        return _print_report(args, cached.report)
     try:
         ds = FimadDataset(args.path)
     except FimadError as e:
         print(f"unusable dataset: {e}", file=sys.stderr)
         return EXIT_UNUSABLE
     report = with_bar("validate", lambda bar: ds.validate(progress=bar, check_video=not args.no_video_check))
+    return _print_report(args, report)
+
+
+def _print_report(args: argparse.Namespace, report: ValidationReport) -> int:
     if args.json:
         print(report.to_frame().to_json(orient="records", force_ascii=False, indent=1))
     else:

@@ -29,7 +29,8 @@ from mujo.fimad.layout import (
 )
 from mujo.fimad.report import Problem, ValidationReport
 
-__all__ = ["CHECK_VIDEO", "CheckedDataset", "check_dataset"]
+__all__ = ["CHECK_VIDEO", "CheckedDataset", "ClipChecker", "check_dataset", "clip_checker", "clip_problems",
+           "coverage_of", "dataset_problems"]
 
 CHECK_VIDEO = ("none", "header", "open")
 # First box types a readable MP4/QuickTime file may start with.
@@ -65,7 +66,7 @@ def _ranges(runs: np.ndarray, fps: float, limit: int = 5) -> str:
     return ", ".join(parts) + (f" and {len(runs) - limit} more" if len(runs) > limit else "")
 
 
-class _ClipChecker:
+class ClipChecker:
     """Checks the files of one dataset; each method returns the problems of one clip's file."""
 
     def __init__(self, ds: CheckedDataset, check_video: str, max_gap: int):
@@ -217,6 +218,48 @@ def _split_leaks(clips: pd.DataFrame) -> list[Problem]:
     return out
 
 
+def clip_problems(check: ClipChecker, cid: str, n_frames: float, has: dict[str, bool],
+                  partial: list[str]) -> list[Problem]:
+    """The problems of one clip's files (what `check_dataset` finds for it; the incremental report reuses it)."""
+    if not (has["pose"] or has["imu"] or has["video"]):
+        return [Problem(cid, "", "no_data", "error", "no pose, imu or video file")]
+    problems = [Problem(cid, f"{MODALITY_FILES[m][0]}/", "missing", "info", f"no {m} file")
+                for m in partial if not has[m]]
+    if has["pose"]:
+        problems += check.pose(cid, n_frames)
+    if has["imu"]:
+        problems += check.imu(cid, n_frames)
+    if has["video"] and check.check_video != "none":
+        problems += check.video(cid)
+    return problems
+
+
+def coverage_of(clips: pd.DataFrame) -> tuple[dict[str, int], list[str]]:
+    """Clips per modality, and the modalities that only some clips have (a clip lacking those gets a note)."""
+    coverage = {m: int(clips[f"has_{m}"].sum()) for m in ("pose", "imu", "video")}
+    return coverage, [m for m, n in coverage.items() if 0 < n < len(clips)]
+
+
+def dataset_problems(ds: CheckedDataset) -> list[Problem]:
+    """The problems of the dataset as a whole: split leaks, precomputed features, files with no row."""
+    clips = ds.clips
+    known = set(clips.index)
+    problems = _split_leaks(clips) + _feature_problems(ds, known)
+    for m in ("pose", "imu", "video"):
+        orphans = sorted(ds.listed(m) - known)
+        if orphans:
+            problems.append(Problem(None, f"{MODALITY_FILES[m][0]}/", "orphan", "info",
+                                    f"{len(orphans)} file(s) with no row in {CLIPS}: "
+                                    + ", ".join(orphans[:5]) + (" ..." if len(orphans) > 5 else "")))
+    return problems
+
+
+def clip_checker(ds: CheckedDataset, check_video: str | bool = "header", max_gap_s: float | None = None) -> ClipChecker:
+    """The checker of a dataset's clip files with these settings."""
+    gap = ds.max_gap_frames if max_gap_s is None else int(math.floor(max_gap_s * ds.fps + 1e-9))
+    return ClipChecker(ds, video_check(check_video), gap)
+
+
 def check_dataset(ds: CheckedDataset, progress: Callable[[float, str], None] | None = None, *,
                   check_video: str | bool = "header", max_gap_s: float | None = None) -> ValidationReport:
     """Check an open dataset: table problems, then each clip's files (headers, shapes, n_frames, NaN gaps).
@@ -227,15 +270,12 @@ def check_dataset(ds: CheckedDataset, progress: Callable[[float, str], None] | N
     Returns:
         The report; `report.usable` is False only when the dataset lists no clip.
     """
-    check_video = video_check(check_video)
-    gap = ds.max_gap_frames if max_gap_s is None else int(math.floor(max_gap_s * ds.fps + 1e-9))
-    check = _ClipChecker(ds, check_video, gap)
+    check = clip_checker(ds, check_video, max_gap_s)
     clips = ds.clips
     problems = list(ds.load_problems)
-    coverage = {m: int(clips[f"has_{m}"].sum()) for m in ("pose", "imu", "video")}
+    coverage, partial = coverage_of(clips)
     problems.append(Problem(None, "", "coverage", "info",
                             ", ".join(f"{m}: {n}/{len(clips)} clips" for m, n in coverage.items())))
-    partial = [m for m, n in coverage.items() if 0 < n < len(clips)]  # only flag gaps in a modality the data has
     ids = clips.index.to_numpy()
     n_frames = clips["n_frames"].to_numpy("float64", na_value=np.nan)
     has = {m: clips[f"has_{m}"].to_numpy() for m in ("pose", "imu", "video")}
@@ -243,27 +283,8 @@ def check_dataset(ds: CheckedDataset, progress: Callable[[float, str], None] | N
     for i, cid in enumerate(ids):
         if progress is not None and i % step == 0:
             progress(i / max(1, len(ids)), f"checking clip {i + 1}/{len(ids)}")
-        if not (has["pose"][i] or has["imu"][i] or has["video"][i]):
-            problems.append(Problem(cid, "", "no_data", "error", "no pose, imu or video file"))
-            continue
-        for m in partial:
-            if not has[m][i]:
-                problems.append(Problem(cid, f"{MODALITY_FILES[m][0]}/", "missing", "info", f"no {m} file"))
-        if has["pose"][i]:
-            problems += check.pose(cid, n_frames[i])
-        if has["imu"][i]:
-            problems += check.imu(cid, n_frames[i])
-        if has["video"][i] and check_video != "none":
-            problems += check.video(cid)
-    problems += _split_leaks(clips)
-    known = set(ids)
-    problems += _feature_problems(ds, known)
-    for m in ("pose", "imu", "video"):
-        orphans = sorted(ds.listed(m) - known)
-        if orphans:
-            problems.append(Problem(None, f"{MODALITY_FILES[m][0]}/", "orphan", "info",
-                                    f"{len(orphans)} file(s) with no row in {CLIPS}: "
-                                    + ", ".join(orphans[:5]) + (" ..." if len(orphans) > 5 else "")))
+        problems += clip_problems(check, cid, n_frames[i], {m: bool(h[i]) for m, h in has.items()}, partial)
+    problems += dataset_problems(ds)
     if progress is not None:
         progress(1.0, f"checked {len(ids)} clips")
     return ValidationReport(ds.root, len(clips) > 0, len(clips), problems, coverage)
