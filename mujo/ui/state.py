@@ -32,6 +32,7 @@ class StateKeys(StrEnum):
     TABLE_DIGEST = "browse.table_digest"  # which rows the table showed last run (re-points its selection)
     TABLE_PAGE = "browse.table_page"  # number input: which page of the filtered clips the table shows (1-based)
     TABLE_PAGE_SIZE = "browse.table_page_size"  # selectbox: rows per page
+    TABLE_VIEW_DIGEST = "browse.table_view_digest"  # which clips the filters left last run (a change: back to page 1)
     SELECTED_CLIP = "browse.selected_clip"
     START_TIME = "browse.start_time"  # seconds: where the player starts (from ?t=)
     START_TOKEN = "browse.start_token"  # bumped on each new selection: the player then starts at START_TIME
@@ -173,6 +174,7 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.ONLY_PROBLEMS: False,
     StateKeys.TABLE_PAGE: 1,
     StateKeys.TABLE_PAGE_SIZE: 100,
+    StateKeys.TABLE_VIEW_DIGEST: None,
     StateKeys.TABLE_DIGEST: None,
     StateKeys.SELECTED_CLIP: None,
     StateKeys.START_TIME: 0.0,
