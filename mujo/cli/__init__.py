@@ -8,10 +8,25 @@ import argparse
 import importlib
 from typing import Callable, Sequence
 
-from mujo.cli import data, datasets, demo, embed, features, finetune, labels, model_card, pretrain, sweep, zeroshot
+from mujo.cli import (
+    data,
+    datasets,
+    demo,
+    embed,
+    features,
+    finetune,
+    labels,
+    model_card,
+    pretrain,
+    store,
+    sweep,
+    users,
+    zeroshot,
+)
 
 # In the order of `mujo --help`.
-COMMAND_MODULES = (data, datasets, demo, embed, features, finetune, labels, model_card, pretrain, sweep, zeroshot)
+COMMAND_MODULES = (data, datasets, demo, embed, features, finetune, labels, model_card, pretrain, store, sweep, users,
+                   zeroshot)
 
 
 def build_parser() -> argparse.ArgumentParser:
