@@ -121,3 +121,44 @@ def test_embed_texts_from_threads():
         results = list(pool.map(lambda i: embed_texts(texts[i::4]), range(4)))
     for i, r in enumerate(results):
         np.testing.assert_allclose(r, alone[i::4], atol=1e-5)
+
+
+def _fake_embed(texts, **k):
+    """A stand-in for MiniLM: one vector per text, a function of the text alone."""
+    out = np.stack([np.random.default_rng(abs(hash(t)) % 2**32).normal(size=384) for t in texts]).astype(np.float32)
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("crash_in", ["npz", "stamp"])
+def test_a_crash_while_the_cache_is_replaced_never_serves_vectors_under_the_wrong_stamp(
+        ds: FimadDataset, monkeypatch: pytest.MonkeyPatch, crash_in: str):
+    """The cache is an npz and a JSON stamp, replaced one after the other: a crash between the two (or while the npz
+    is written) must leave no stamp that vouches for vectors of other texts; the next call recomputes."""
+    monkeypatch.setattr(text_mod, "embed_texts", _fake_embed)
+    before = text_features(ds, "caption").vectors
+    old_caption = ds.clips.loc["clip002", "caption"]
+    set_cell(ds.root, "clip002", "caption", "jumping jacks")
+    real_npz, real_json = text_mod.save_npz, text_mod.save_json
+
+    def crash_npz(*a, **k):
+        raise SystemExit("killed while the npz was written")
+
+    def crash_stamp(path, obj):
+        if obj["fields"].get("caption"):  # the new stamp: the npz is already replaced
+            raise SystemExit("killed between the npz and its stamp")
+        return real_json(path, obj)
+
+    if crash_in == "npz":
+        monkeypatch.setattr(text_mod, "save_npz", crash_npz)
+    else:
+        monkeypatch.setattr(text_mod, "save_json", crash_stamp)
+    with pytest.raises(SystemExit):
+        text_features(FimadDataset(ds.root), "caption")
+    monkeypatch.setattr(text_mod, "save_npz", real_npz)
+    monkeypatch.setattr(text_mod, "save_json", real_json)
+    set_cell(ds.root, "clip002", "caption", old_caption)  # back to the texts of the old stamp
+    calls = []
+    monkeypatch.setattr(text_mod, "embed_texts", lambda texts, **k: calls.append(texts) or _fake_embed(texts))
+    after = text_features(FimadDataset(ds.root), "caption")
+    assert calls, "the cache after a crash was trusted"
+    np.testing.assert_allclose(after.vectors, before, atol=1e-6)

@@ -14,6 +14,7 @@ import numpy as np
 
 from mujo import paths
 from mujo.fimad.arrays import write_npy, write_npz
+from mujo.fimad.writer import durable_replace
 
 if TYPE_CHECKING:
     from mujo.fimad.dataset import FimadDataset
@@ -58,15 +59,18 @@ def candidate_dirs(ds: FimadDataset, *parts: str) -> list[Path]:
 
 
 def _atomic(path: Path, write: Any, mode: str = "wb") -> Path:
-    """Write through a temporary file in the same folder and rename it, so readers never see half a file."""
+    """Write through a temporary file in the same folder, fsync it and rename it, so readers never see half a file
+    and a power loss leaves the old file or the new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as f:
             write(f)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename: a power loss never leaves an empty file under `path`
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; a server running as another user reads these
-        os.replace(tmp, path)
+        durable_replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -185,12 +185,14 @@ def _write_cache(ds: FimadDataset, clip_ids: list[str], field_name: str, stamp: 
             arrays = {k: np.array(v) for k, v in old.items() if k != "clip_id" and k in stamps}
     except (ArrayFileError, OSError):
         pass
-    stamps = {k: v for k, v in stamps.items() if k in arrays}
+    stamps = {k: v for k, v in stamps.items() if k in arrays and k != field_name}
+    if meta:  # the field's old stamp goes first: a crash before the last line leaves no stamp over a new npz
+        save_json(meta_path, {"model": MODEL_NAME, "dim": DIM, "fields": stamps})
     arrays[field_name], stamps[field_name] = vectors.astype(np.float32), stamp
     # FiMAD's text_features format: a unicode "clip_id" array (never object dtype) and one (N, D) array per field
     save_npz(path, {"clip_id": np.asarray(clip_ids, dtype=str), **arrays})
-    save_json(meta_path, {"model": MODEL_NAME, "dim": DIM, "fields": stamps})  # after the npz: a stale stamp only
-    return path                                                               # ever causes a recomputation
+    save_json(meta_path, {"model": MODEL_NAME, "dim": DIM, "fields": stamps})  # after the npz: a crash between
+    return path                                                               # the two only costs a recomputation
 
 
 def text_features(ds: FimadDataset, field: str = "chapter_norm", *, name: str | None = None,

@@ -40,10 +40,32 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
     try:
         with open(tmp, "xb") as f:
             write(f)
-        os.replace(tmp, path)
+            f.flush()
+            os.fsync(f.fileno())
+        durable_replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def durable_replace(tmp: Path | str, path: Path | str) -> None:
+    """os.replace a written and fsynced temp file into place, then fsync the folder so that the rename survives a
+    power loss too (about 1 ms a file on ext4).
+
+    The caller fsyncs the temp file before this: without that, a power loss after the rename can leave a
+    zero-length file under the final name (delayed allocation), which no reader could tell from a real one.
+    """
+    os.replace(tmp, path)
+    try:
+        fd = os.open(Path(path).parent, os.O_RDONLY)
+    except OSError:  # a platform whose folders cannot be opened (Windows): the rename is as durable as it gets
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a folder; the file's own data is already on disk
+        pass
+    finally:
+        os.close(fd)
 
 
 def _float32(arr: Any, what: str, clip_id: str) -> np.ndarray:
