@@ -47,6 +47,7 @@ def sync_from_url() -> None:
     url_clip = qp.get(QP_CLIP)
     if url_clip and url_clip != st.session_state.get(StateKeys.SELECTED_CLIP):
         select_clip(url_clip, _parse_time(qp.get(QP_TIME)), write_url=False)
+        st.session_state[StateKeys.TABLE_PAGE] = None  # the table opens on the page that shows the linked clip
     elif not url_clip and st.session_state.get(StateKeys.SELECTED_CLIP):
         qp[QP_CLIP] = st.session_state[StateKeys.SELECTED_CLIP]
 
@@ -120,14 +121,54 @@ def table_frame(view: pd.DataFrame, issues: pd.Series) -> pd.DataFrame:
 # --- the table ----------------------------------------------------------------------------------------------
 
 
+PAGE_SIZES = (50, 100, 200, 500)
+
+
+def _digest(ids: pd.Index) -> str:
+    return hashlib.sha1("\n".join(map(str, ids)).encode("utf-8")).hexdigest()
+
+
+def current_page(view: pd.DataFrame) -> tuple[int, int, int]:
+    """(page, pages, size) of the table for the filtered clips `view`: the page the user chose, back to the selected
+    clip's page (or the first) when the filters changed, and never beyond the last page."""
+    size = st.session_state.get(StateKeys.TABLE_PAGE_SIZE)
+    if size not in PAGE_SIZES:
+        size = st.session_state[StateKeys.TABLE_PAGE_SIZE] = PAGE_SIZES[1]
+    pages = max(1, math.ceil(len(view) / size))
+    page = st.session_state.get(StateKeys.TABLE_PAGE)
+    digest = _digest(view.index)
+    if digest != st.session_state.get(StateKeys.TABLE_VIEW_DIGEST) or not isinstance(page, int):
+        st.session_state[StateKeys.TABLE_VIEW_DIGEST] = digest
+        selected = st.session_state.get(StateKeys.SELECTED_CLIP)
+        page = int(view.index.get_loc(selected)) // size + 1 if selected in view.index else 1
+    page = min(max(1, page), pages)
+    st.session_state[StateKeys.TABLE_PAGE] = page
+    return page, pages, size
+
+
+def page_controls(n_rows: int, page: int, pages: int, size: int) -> None:
+    """Under the table: which rows it shows, the page number and the page size (the server sends one page)."""
+    first, last = (page - 1) * size + 1, min(page * size, n_rows)
+    c_rows, c_page, c_size = st.columns([4, 1, 1], vertical_alignment="bottom")
+    c_rows.caption(f"rows {first:,}–{last:,} of {n_rows:,}" if n_rows else "no clip matches")
+    c_page.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=StateKeys.TABLE_PAGE,
+                        disabled=pages == 1)
+    c_size.selectbox("Rows per page", PAGE_SIZES, key=StateKeys.TABLE_PAGE_SIZE)
+
+
 def clip_table(view: pd.DataFrame, issues: pd.Series) -> None:
-    """Draw the clip table; a click on a row selects that clip (and writes it to the URL)."""
+    """Draw one page of the clip table; a click on a row selects that clip (and writes it to the URL).
+
+    Only the rows of the current page go to the browser (FiMAD has ~9,800 clips): the filters run on the server.
+    """
+    page, pages, size = current_page(view)
+    rows_of_page = view.iloc[(page - 1) * size: page * size]
     # Long titles and captions are shortened in the table (a 200 kB cell stalls the grid); the clip view beside
     # shows the whole text.
-    shown = short_cells(table_frame(view, issues), TEXT_COLUMNS)
-    # When the rows change (search, filters), point the table's selection at the selected clip's new row; the
+    shown = short_cells(table_frame(rows_of_page, issues), TEXT_COLUMNS)
+    # When the rows change (search, filters, page), point the table's selection at the selected clip's new row; the
     # table's selection is positional and would otherwise highlight whatever clip moved into the old row.
-    digest = hashlib.sha1("\n".join(map(str, shown.index)).encode("utf-8")).hexdigest()
+    digest = _digest(shown.index)
     selected = st.session_state.get(StateKeys.SELECTED_CLIP)
     # (The table's own state is also gone after a visit to another page: then too.)
     if digest != st.session_state.get(StateKeys.TABLE_DIGEST) or StateKeys.TABLE not in st.session_state:
@@ -163,6 +204,8 @@ def clip_table(view: pd.DataFrame, issues: pd.Series) -> None:
         clicked = str(shown.index[rows[0]])
         if clicked != selected:
             select_clip(clicked)
+    if len(view) > PAGE_SIZES[0]:
+        page_controls(len(view), page, pages, size)
 
 
 def default_problem_ids(report: ValidationReport | None) -> set[str]:
