@@ -1,4 +1,5 @@
-"""Curation labels to files (CSV, JSON Lines, Parquet): the labels in force per clip and the event history.
+"""Curation labels to files (CSV, JSON Lines, Parquet): the labels in force per clip, one label per annotator (for
+agreement statistics) and the event history.
 
 CSV is what spreadsheets open, so a text cell that a spreadsheet would run as a formula (starting with =, +, -, @,
 tab or CR: OWASP's CSV injection list) is written with a leading single quote; `restore_text` (used by the import)
@@ -34,6 +35,8 @@ _QUOTE = "'"  # the spreadsheet's "this cell is text" prefix
 HISTORY_COLUMNS = ["event_id", "dataset", "clip_id", "t0_s", "t1_s", "kind", "label", "activity", "annotator", "note",
                    "created", "undo_of", "before_label", "before_activity", "before_event_id", "after_label",
                    "after_activity", "after_event_id"]
+ANNOTATOR_COLUMNS = ["dataset", "clip_id", "t0_s", "t1_s", "annotator", "label", "activity", "note", "created",
+                     "event_id"]
 
 
 # --- values and files ------------------------------------------------------------------------------------
@@ -126,6 +129,18 @@ def clip_labels(store: Store, dataset: str) -> pd.DataFrame:
         return pd.DataFrame(columns=CLIP_COLUMNS)
     cur = store.current_labels(dataset).rename(columns={"id": "event_id"})[CLIP_COLUMNS].astype(object)
     return cur.where(cur.notna(), None).reset_index(drop=True)
+
+
+def annotator_labels(store: Store, dataset: str) -> pd.DataFrame:
+    """One row per (labelled range, annotator): each annotator's own latest label there, not undone, even when someone
+    else labelled the range later (ANNOTATOR_COLUMNS, sorted by clip, range and annotator). Labels written to settle
+    a disagreement are adjudications and left out (`Store.annotator_labels`). No store: no rows."""
+    if not Path(store.path).exists():
+        return pd.DataFrame(columns=ANNOTATOR_COLUMNS)
+    rows = [{**r, "dataset": dataset, "event_id": r["id"]} for r in store.annotator_labels(dataset)]
+    df = pd.DataFrame(rows, columns=ANNOTATOR_COLUMNS)
+    df = df.sort_values(["clip_id", "t0_s", "annotator"], kind="stable").astype(object)
+    return df.where(df.notna(), None).reset_index(drop=True)
 
 
 def label_history(store: Store, dataset: str, clip_id: str | None = None) -> pd.DataFrame:

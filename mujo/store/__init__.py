@@ -1,4 +1,5 @@
-"""The project's SQLite store (WAL): runs, per-epoch metrics, results, curation label events and sweeps.
+"""The project's SQLite store (WAL): runs, per-epoch metrics, results, curation label events (versioned
+decisions, disputes, queue leases) and sweeps.
 
 A `Store` is only a path: every call opens its own connection (safe across threads and processes) and every write
 is one transaction that waits for other writers (busy timeout) instead of failing.
@@ -10,15 +11,19 @@ import sqlite3
 from pathlib import Path
 
 from mujo import paths
+from mujo.store.decisions import Decision, DecisionsMixin
+from mujo.store.disputes import DisputesMixin
 from mujo.store.labels import LABELS, LabelsMixin, dataset_key
+from mujo.store.leases import LEASE_S, Lease, LeasesMixin
 from mujo.store.runs import STATUSES, RunsMixin
 from mujo.store.schema import SCHEMA_VERSION, connect
 from mujo.store.sweeps import SweepsMixin
 
-__all__ = ["LABELS", "SCHEMA_VERSION", "STATUSES", "Store", "dataset_key", "open_store"]
+__all__ = ["LABELS", "LEASE_S", "SCHEMA_VERSION", "STATUSES", "Decision", "Lease", "Store", "dataset_key",
+           "open_store"]
 
 
-class Store(RunsMixin, LabelsMixin, SweepsMixin):
+class Store(RunsMixin, LabelsMixin, DecisionsMixin, DisputesMixin, LeasesMixin, SweepsMixin):
     """The store at `path` (default `mujo.paths.store_path()`); the file and its schema are created on first use."""
 
     def __init__(self, path: str | Path | None = None):

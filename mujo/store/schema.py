@@ -100,6 +100,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (dataset, clip_id)
         )""",
         "CREATE INDEX clip_leases_holder ON clip_leases(dataset, session)",
+        "CREATE INDEX clip_leases_expires ON clip_leases(expires)",
+        # the page's "recent labels" reads the dataset's newest events only (not its whole history)
+        "CREATE INDEX label_events_recent ON label_events(dataset, id)",
         # the id of the event in force for the clip when the annotator decided (0: none); NULL: not versioned
         "ALTER TABLE label_events ADD COLUMN base_event INTEGER",
         # the UI's idempotency key: a decision retried after a lost reply or a server restart is applied once
@@ -113,7 +116,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             note TEXT NOT NULL DEFAULT '',
             created TEXT NOT NULL,
             resolved TEXT,                     -- ISO time it was settled, NULL while open
-            resolved_by TEXT
+            resolved_by TEXT,
+            resolution_event INTEGER,          -- the event in force once settled (0: none); newer labels reopen it
+            wrote_event INTEGER NOT NULL DEFAULT 0  -- 1: the settler wrote that event (an adjudication, not a vote)
         )""",
         "CREATE INDEX label_disputes_clip ON label_disputes(dataset, clip_id)",
     ),
