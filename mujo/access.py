@@ -91,10 +91,20 @@ class PermissionDenied(PermissionError):
                          f"; that needs the {need} role")
 
 
-def require(user: User, action: Action | str) -> None:
-    """Raise PermissionDenied unless `user` may take `action`."""
+ANONYMOUS = User(name="", role=Role.VIEWER)  # who acts when nobody is named on a server with logins
+
+
+def require(user: User | None, action: Action | str) -> User:
+    """Raise PermissionDenied unless `user` may take `action`; returns the user who acts.
+
+    `None` names nobody: the local admin of an install without an access file, and on a server with logins an
+    anonymous visitor, refused anything beyond viewing (a caller that forgot to pass the user fails closed).
+    """
+    if user is None:
+        user = ANONYMOUS if auth_configured() else local_user()
     if not user.can(action):
         raise PermissionDenied(user, action)
+    return user
 
 
 def auth_configured() -> bool:

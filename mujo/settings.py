@@ -9,8 +9,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from mujo import paths
+from mujo.access import Action, User, require
 
 SETTINGS_FILE = "settings.json"
+DATA_ROOTS_ENV = "MUJO_DATA_ROOTS"  # folders (os.pathsep-separated) whose datasets visitors may open
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,17 @@ def save_settings(settings: Settings, path: Path | None = None) -> Path:
     return path
 
 
-def choose_dataset_dir(folder: str | Path | None, path: Path | None = None) -> Settings:
-    """Persist the user's choice of dataset folder (None: back to the default) and return the new settings."""
+def choose_dataset_dir(folder: str | Path | None, path: Path | None = None, *, actor: User | None = None) -> Settings:
+    """Persist the server's default dataset folder (None: back to `$MUJO_DATA` or the demo) for every session that
+    has not chosen its own, and return the new settings.
+
+    Args:
+        actor: who changes it; only an admin may (`None`: the local admin of an install without logins).
+
+    Raises:
+        mujo.access.PermissionDenied: the actor is not an admin.
+    """
+    require(actor, Action.CHOOSE_SERVER_DATASET)
     model = load_settings(path).model_dir  # the model choice is kept
     if folder is None:
         settings = Settings(model_dir=model)
@@ -111,3 +122,30 @@ def dataset_dir(settings: Settings | None = None) -> Path:
 def is_default_demo(folder: Path) -> bool:
     """Whether `folder` is the embedded demo dataset's location (the only folder the app builds itself)."""
     return Path(folder).resolve() == paths.demo_dataset_dir().resolve()
+
+
+def data_roots() -> list[Path]:
+    """The configured data roots (`$MUJO_DATA_ROOTS`, os.pathsep-separated), resolved; [] when unset (a local
+    install: any folder may be opened)."""
+    env = os.environ.get(DATA_ROOTS_ENV, "")
+    return [Path(os.path.realpath(Path(p).expanduser())) for p in env.split(os.pathsep) if p.strip()]
+
+
+def within_roots(folder: str | Path, roots: list[Path] | None = None) -> Path | None:
+    """`folder` with symlinks and `..` resolved, if that lies inside one of the data roots; else None.
+
+    Only absolute paths are accepted. Nothing is said about why a path is refused (whether it exists, or what it
+    is): a visitor learns nothing about the server's files outside the roots.
+    """
+    roots = data_roots() if roots is None else roots
+    text = str(folder).strip()
+    if not text or "\0" in text:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        return None
+    try:
+        real = Path(os.path.realpath(path))
+    except (OSError, ValueError):
+        return None
+    return real if any(real == r or real.is_relative_to(r) for r in roots) else None

@@ -8,6 +8,7 @@ loaders (`st.cache_data`) with the same key. Nothing here reads session state.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +16,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mujo import settings
+from mujo.access import Role, User, auth_configured
 from mujo.demo.status import demo_build_status, demo_ready, start_demo_build
 from mujo.fimad.dataset import ClipError, FimadDataset, FimadError
 from mujo.fimad.layout import CLIPS, DATASET_FILES, IMU_DIR, MANIFEST, POSE_DIR, VIDEO_DIR
 from mujo.fimad.validate import ValidationReport
 from mujo.jobs import JobStatus
+from mujo.ui.text import short
 
 Stamp = tuple[float, ...]
 # What the opened dataset depends on: the three table files and the per-clip folders (whose listing sets
@@ -184,3 +188,61 @@ def demo_status() -> JobStatus:
 def start_demo() -> JobStatus:
     """Start (or resume) the first-start pipeline in a background process; returns its status."""
     return start_demo_build()
+
+
+# --- which folders a visitor may open ------------------------------------------------------------------------
+SCAN_DEPTH = 4  # folder levels searched below each data root
+SCAN_LIMIT = 1000  # datasets listed at most
+REFUSED = "is not one of the datasets under the configured data roots."
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _scan(roots: tuple[str, ...]) -> list[str]:
+    found: list[str] = []
+    for root in roots:
+        base = len(Path(root).parts)
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):  # a link is never walked through
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            if MANIFEST in filenames and CLIPS in filenames:
+                real = settings.within_roots(dirpath, [Path(r) for r in roots])
+                if real is not None:
+                    found.append(str(real))
+                dirnames[:] = []  # a dataset's own folders hold no other dataset
+            if len(Path(dirpath).parts) - base >= SCAN_DEPTH:
+                dirnames[:] = []
+            if len(found) >= SCAN_LIMIT:
+                return sorted(set(found))
+    return sorted(set(found))
+
+
+def datasets_under_roots(roots: list[Path] | None = None) -> list[Path]:
+    """The FiMAD folders (with fimad.json and clips.csv) under the data roots, up to SCAN_DEPTH levels down; the
+    listing is refreshed every 30 s."""
+    roots = settings.data_roots() if roots is None else roots
+    return [Path(p) for p in _scan(tuple(str(r) for r in roots))]
+
+
+def may_type_paths(user: User) -> bool:
+    """Whether this user may open any server folder by its path: only without data roots, and on a server with
+    logins only an admin (anyone else chooses among the roots' datasets, or has the server's default)."""
+    return not settings.data_roots() and (not auth_configured() or user.role >= Role.ADMIN)
+
+
+def choice_problem(text: str, user: User) -> tuple[Path | None, str | None]:
+    """(the resolved folder, None) when this user may open `text` as their dataset, else (None, why not).
+
+    With data roots the folder must be a dataset inside them, and every refusal reads the same, whatever lies at
+    the path (no answer tells whether a path exists, is a file, or lacks fimad.json). Without roots, a local install
+    answers as before (folder_problem).
+    """
+    text = str(text or "").strip()
+    roots = settings.data_roots()
+    if roots:
+        real = settings.within_roots(text, roots)
+        if real is None or not (real / MANIFEST).is_file() or not (real / CLIPS).is_file():
+            return None, f"{short(text, 200, one_line=True) or 'That'} {REFUSED}"
+        return real, None
+    if not may_type_paths(user):
+        return None, "Only an administrator opens a folder by its path on this server (no data roots are configured)."
+    problem = folder_problem(text)
+    return (None, problem) if problem else (Path(text).expanduser().resolve(), None)

@@ -8,15 +8,17 @@ from pathlib import Path
 import streamlit as st
 
 from mujo import jobs, paths, settings
+from mujo.access import Action, PermissionDenied, User
 from mujo.fimad.dataset import FimadDataset, FimadError
 from mujo.fimad.layout import CLIPS, MANIFEST
 from mujo.fimad.validate import ValidationReport
 from mujo.ui import dataset as uds
+from mujo.ui.access import current_user
 from mujo.ui.model_panel import model_panel
 from mujo.ui.nav import BROWSE_PAGE
-from mujo.ui.sidebar import dataset_sidebar
+from mujo.ui.sidebar import DATA_CHOICE, choose_session_folder, current_folder, dataset_sidebar, refused_data_param
 from mujo.ui.state import QP_PROBLEMS, StateKeys
-from mujo.ui.text import md_escape, short_cells, show_text_field
+from mujo.ui.text import label_text, md_escape, short_cells, show_text_field
 
 
 def demo_build_panel() -> bool:
@@ -112,48 +114,111 @@ def validation_panel(report: ValidationReport) -> None:
         st.dataframe(short_cells(serious), hide_index=True, width="stretch", height=300)
 
 
+DATASET_PICK = "home.dataset_pick"  # selectbox: a dataset under the data roots
+SERVER_DEFAULT = "home.server_default"  # button (admins): this session's dataset becomes the server's default
+SERVER_RESET = "home.server_reset"  # button (admins): the server's default back to $MUJO_DATA or the demo
+
+
+def _feedback(level: str, message: str) -> None:
+    st.session_state[StateKeys.DATASET_FEEDBACK] = (level, message)
+
+
 def _open_folder() -> None:
     # Runs as a button callback, before the page script, so the page below already shows the new dataset.
-    text = str(st.session_state.get(StateKeys.DATASET_INPUT) or "").strip()
-    problem = uds.folder_problem(text)
+    key = DATASET_PICK if settings.data_roots() else StateKeys.DATASET_INPUT
+    folder, problem = uds.choice_problem(str(st.session_state.get(key) or ""), current_user())
     if problem:
-        st.session_state[StateKeys.DATASET_FEEDBACK] = ("error", problem)
+        _feedback("error", problem)
         return
-    chosen = settings.choose_dataset_dir(text)
-    st.session_state[StateKeys.DATASET_FEEDBACK] = ("success", f"Opened {chosen.dataset_dir}.")
+    choose_session_folder(folder)
+    _feedback("success", f"Opened {folder} in this browser session (its link carries it; others keep theirs).")
 
 
 def _use_default() -> None:
-    settings.choose_dataset_dir(None)
+    choose_session_folder(None)
     st.session_state[StateKeys.DATASET_INPUT] = str(settings.dataset_dir())
-    st.session_state[StateKeys.DATASET_FEEDBACK] = ("success", f"Back to the default dataset {settings.dataset_dir()}.")
+    _feedback("success", f"Back to the server's default dataset {settings.dataset_dir()}.")
+
+
+def _set_server_default(folder: str | None) -> None:
+    try:
+        settings.choose_dataset_dir(folder, actor=current_user())
+    except PermissionDenied as e:
+        _feedback("error", str(e))
+        return
+    choose_session_folder(None)  # this session now follows the default it set
+    _feedback("success", f"The server's default dataset is now {settings.dataset_dir()} (for every session that "
+                         "has not chosen its own).")
+
+
+def _chooser(current: Path, user: User) -> None:
+    roots = settings.data_roots()
+    if roots:
+        options = [str(p) for p in uds.datasets_under_roots(roots)]
+        if not options:
+            st.info("No FiMAD dataset under the configured data roots.", icon=":material/folder_off:")
+            return
+        if st.session_state.get(DATASET_PICK) not in options:
+            st.session_state[DATASET_PICK] = str(current) if str(current) in options else options[0]
+        st.selectbox("Dataset", options, key=DATASET_PICK, format_func=lambda p: label_text(_under_root(p, roots)),
+                     help=f"The FiMAD folders under the data roots ({settings.DATA_ROOTS_ENV}).")
+    elif uds.may_type_paths(user):
+        if not st.session_state.get(StateKeys.DATASET_INPUT):
+            st.session_state[StateKeys.DATASET_INPUT] = str(current)
+        st.text_input("FiMAD folder", key=StateKeys.DATASET_INPUT,
+                      help=f"A folder with {MANIFEST} and {CLIPS}; opened in this browser session only.")
+    else:
+        st.caption("The administrator chooses the dataset on this server (no data roots are configured).")
+        return
+    st.button("Open", key="home.open", on_click=_open_folder, type="primary", icon=":material/folder_open:",
+              width="stretch", help="Opens it in this browser session; the page's link carries it (?data=).")
+
+
+def _under_root(folder: str, roots: list[Path]) -> str:
+    for r in roots:
+        if Path(folder).is_relative_to(r):
+            return f"{r.name}/{Path(folder).relative_to(r)}"
+    return folder
+
+
+def _server_default_controls(current: Path) -> None:
+    """An admin's explicit control over the server's default dataset (settings.json)."""
+    default = settings.dataset_dir()
+    st.markdown("**Server default**")
+    st.caption(md_escape(f"Sessions without a choice of their own open {default}. Settings file: "
+                         f"{settings.settings_path()}"))
+    c1, c2 = st.columns(2)
+    c1.button("Make this the server default", key=SERVER_DEFAULT, on_click=_set_server_default, args=(str(current),),
+              disabled=current.resolve() == default.resolve(), width="stretch", icon=":material/dns:")
+    c2.button("Reset the server default", key=SERVER_RESET, on_click=_set_server_default, args=(None,),
+              width="stretch", help=md_escape(f"Back to {paths.default_dataset_dir()} ($MUJO_DATA or the demo)."))
 
 
 def folder_setting(current: Path) -> None:
-    """Text input + "Open" to point the app at another FiMAD folder, with validation feedback."""
+    """Which dataset this session opens (a dataset under the data roots, or a typed folder on a local install),
+    back to the server's default, and for admins the server's default itself."""
+    user = current_user()
     st.subheader("Dataset folder", anchor=False)
-    if not st.session_state.get(StateKeys.DATASET_INPUT):
-        st.session_state[StateKeys.DATASET_INPUT] = str(current)
-    st.text_input("FiMAD folder", key=StateKeys.DATASET_INPUT,
-                  help=f"A folder with {MANIFEST} and {CLIPS}. The environment variable MUJO_DATA sets the default; "
-                       "a folder opened here overrides it and is remembered in settings.json.")
-    c1, c2 = st.columns(2)
-    c1.button("Open", key="home.open", on_click=_open_folder, type="primary", icon=":material/folder_open:",
-              width="stretch")
-    c2.button("Use default", key="home.use_default", on_click=_use_default, width="stretch",
-              help=md_escape(f"The default is {paths.default_dataset_dir()}"))
+    _chooser(current, user)
+    if st.session_state.get(DATA_CHOICE):
+        st.button("Use the server's default", key="home.use_default", on_click=_use_default, width="stretch",
+                  help=md_escape(f"The default is {settings.dataset_dir()}"))
     feedback = st.session_state.get(StateKeys.DATASET_FEEDBACK)
     st.session_state[StateKeys.DATASET_FEEDBACK] = None  # shown once, right after the click
     if feedback:
         level, message = feedback
         (st.error if level == "error" else st.success)(md_escape(message))
-    st.caption(md_escape(f"Settings file: {settings.settings_path()}"))
+    if user.can(Action.CHOOSE_SERVER_DATASET):
+        _server_default_controls(current)
 
 
 def home_page() -> None:
     """Home below its title: the first-start build, the open dataset and its validation; the model and the folder
     setting beside them."""
-    folder = settings.dataset_dir()
+    refused = refused_data_param()
+    if refused:
+        st.warning(md_escape(refused), icon=":material/block:")
+    folder = current_folder()
     ready = True
     if settings.is_default_demo(folder):  # first start: build the demo dataset and model in the background
         ready = demo_build_panel()

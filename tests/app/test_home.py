@@ -74,7 +74,8 @@ def test_missing_folder_gives_a_clear_error(tmp_path: Path, app_env: dict[str, P
     assert any("does not exist" in _unescape(e.value) for e in at.error)
 
 
-def test_open_another_dataset_is_persisted(tmp_path: Path, app_env: dict[str, Path]) -> None:
+def test_open_another_dataset_is_this_sessions_and_the_admin_sets_the_server_default(tmp_path: Path,
+                                                                                   app_env: dict[str, Path]) -> None:
     other = make_dataset(tmp_path / "other", n_clips=3, name="other-fimad")
     at = app_test().run()
     at.text_input(key=StateKeys.DATASET_INPUT).input(str(other)).run()
@@ -82,13 +83,17 @@ def test_open_another_dataset_is_persisted(tmp_path: Path, app_env: dict[str, Pa
     assert not at.exception
     assert not at.error
     assert _metric(at, "Clips") == "3"
+    assert at.query_params["data"] == str(other.resolve())  # the session's choice is in its URL
+    assert not (app_env["home"] / "settings.json").exists()  # and nowhere else
+    # another session still opens the server's default (MUJO_DATA)
+    assert _metric(app_test().run(), "Clips") == "8"
+    # the local user is the admin: "Make this the server default" writes settings.json
+    at.button(key="home.server_default").click().run()
     saved = json.loads((app_env["home"] / "settings.json").read_text())
     assert saved["dataset_dir"] == str(other.resolve())
-    # a new session (a fresh AppTest) opens the saved choice, although MUJO_DATA points elsewhere
-    at2 = app_test().run()
+    at2 = app_test().run()  # a new session opens the new default, although MUJO_DATA points elsewhere
     assert _metric(at2, "Clips") == "3"
-    # "Use default" goes back to MUJO_DATA
-    at2.button(key="home.use_default").click().run()
+    at2.button(key="home.server_reset").click().run()  # back to MUJO_DATA
     assert _metric(at2, "Clips") == "8"
 
 
