@@ -8,6 +8,7 @@ import argparse
 import importlib
 from typing import Callable, Sequence
 
+from mujo import jobs as registry
 from mujo.cli import (
     data,
     datasets,
@@ -15,6 +16,7 @@ from mujo.cli import (
     embed,
     features,
     finetune,
+    jobs,
     labels,
     model_card,
     pretrain,
@@ -25,12 +27,14 @@ from mujo.cli import (
 )
 
 # In the order of `mujo --help`.
-COMMAND_MODULES = (data, datasets, demo, embed, features, finetune, labels, model_card, pretrain, store, sweep, users,
-                   zeroshot)
+COMMAND_MODULES = (data, datasets, demo, embed, features, finetune, jobs, labels, model_card, pretrain, store, sweep,
+                   users, zeroshot)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mujo", description="MuJo Studio: FiMAD datasets, joint embeddings, HAR.")
+    p.add_argument("--job-id", type=int, default=None, help=argparse.SUPPRESS)  # run as this registry job (mujo.jobs)
+    p.add_argument("--job-store", default=None, help=argparse.SUPPRESS)  # the store holding that job
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in COMMAND_MODULES:
         module.register(sub)
@@ -45,4 +49,6 @@ def handler(name: str) -> Callable[[argparse.Namespace], int]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.job_id is not None:  # started by the job registry: report to the job's row, promote the next job
+        return registry.run_as_job(args.job_id, args.job_store, lambda: int(handler(args.handler)(args)))
     return int(handler(args.handler)(args))

@@ -7,6 +7,7 @@ from typing import Callable, Sequence, TypeVar
 
 from tqdm import tqdm
 
+from mujo import jobs
 from mujo.jobs import ProgressFile, tee
 
 EXIT_OK, EXIT_UNUSABLE, EXIT_USAGE = 0, 1, 2
@@ -49,7 +50,29 @@ class Interrupted(Exception):
         self.reason, self.say = reason, say
 
 
-def _stopped(job: ProgressFile | None, how: Interrupted) -> int:
+class _Both:
+    """The progress file (`--progress-file`) and the registry job this process runs (`--job-id`), as one."""
+
+    def __init__(self, *parts: ProgressFile | jobs.JobReporter | None):
+        self.parts = [p for p in parts if p is not None]
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+    def __call__(self, fraction: float, message: str) -> None:
+        for p in self.parts:
+            p(fraction, message)
+
+    def done(self, message: str) -> None:
+        for p in self.parts:
+            p.done(message)
+
+    def fail(self, error: str) -> None:
+        for p in self.parts:
+            p.fail(error)
+
+
+def _stopped(job: _Both | None, how: Interrupted) -> int:
     if job:
         job.fail(how.reason)
     if how.say is not None:
@@ -61,6 +84,8 @@ def refuse(progress_file: str | None, error: str, say: str, code: int) -> int:
     """A command that cannot start: its job (if any) fails with `error`, `say` goes to stderr, exit `code`."""
     if progress_file:
         ProgressFile(progress_file).fail(error)
+    if jobs.current():
+        jobs.current().fail(error)  # type: ignore[union-attr]
     print(say, file=sys.stderr)
     return code
 
@@ -75,7 +100,8 @@ def run_job(command: str, work: Callable[[Progress], T], report: Callable[[T], s
         work: does the work, reporting through the progress callback it is given (the bar and the job's file).
         report: called with work's result once the bar is closed: prints it and returns the job's closing message.
             It may raise Interrupted (a run that ended early and says so in its result).
-        progress_file: also write the progress there as JSON (`--progress-file`, how the app follows a job).
+        progress_file: also write the progress there as JSON (`--progress-file`, for scripts); a command run as a
+            registry job (`mujo --job-id`) also reports to its row in the store.
         bar: the progress bar's label; None: no bar.
         errors: expected failures: such an error fails the job with its message, prints "mujo <command>: <error>"
             and returns the exit code; any other exception fails the job and propagates.
@@ -84,7 +110,7 @@ def run_job(command: str, work: Callable[[Progress], T], report: Callable[[T], s
     Returns:
         The exit code: EXIT_OK, a code of `errors`, or EXIT_INTERRUPTED.
     """
-    job = ProgressFile(progress_file) if progress_file else None
+    job = _Both(ProgressFile(progress_file) if progress_file else None, jobs.current())
     shown = Bar(bar) if bar else None
     try:
         result = work(tee(shown, job))

@@ -1,5 +1,5 @@
 """The project's SQLite store (WAL): runs, per-epoch metrics, results, curation label events (versioned
-decisions, disputes, queue leases) and sweeps.
+decisions, disputes, queue leases), sweeps and jobs.
 
 A `Store` is only a path: every call opens its own connection (safe across threads and processes) and every write
 is one transaction that waits for other writers (busy timeout) instead of failing.
@@ -13,6 +13,7 @@ from pathlib import Path
 from mujo import paths
 from mujo.store.decisions import Decision, DecisionsMixin
 from mujo.store.disputes import DisputesMixin
+from mujo.store.jobs import JobsMixin
 from mujo.store.labels import LABELS, LabelsMixin, dataset_key
 from mujo.store.leases import LEASE_S, Lease, LeasesMixin
 from mujo.store.runs import STATUSES, RunsMixin
@@ -23,7 +24,7 @@ __all__ = ["LABELS", "LEASE_S", "SCHEMA_VERSION", "STATUSES", "Decision", "Lease
            "open_store"]
 
 
-class Store(RunsMixin, LabelsMixin, DecisionsMixin, DisputesMixin, LeasesMixin, SweepsMixin):
+class Store(RunsMixin, LabelsMixin, DecisionsMixin, DisputesMixin, LeasesMixin, SweepsMixin, JobsMixin):
     """The store at `path` (default `mujo.paths.store_path()`); the file and its schema are created on first use."""
 
     def __init__(self, path: str | Path | None = None):

@@ -140,7 +140,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             fraction REAL NOT NULL DEFAULT 0,
             message TEXT NOT NULL DEFAULT '',
             error TEXT NOT NULL DEFAULT '',
-            cancel INTEGER NOT NULL DEFAULT 0  -- 1: cancel requested
+            cancel INTEGER NOT NULL DEFAULT 0, -- 1: cancel requested
+            cancelled_by TEXT NOT NULL DEFAULT '',
+            result TEXT NOT NULL DEFAULT '{}'  -- JSON the job's command leaves for the page (e.g. its run id)
         )""",
         "CREATE UNIQUE INDEX jobs_active_key ON jobs(key) WHERE state IN ('queued', 'running')",
         "CREATE INDEX jobs_state ON jobs(state, created)",

@@ -68,7 +68,7 @@ def test_sweep_started_on_the_page_runs_to_boxplots(tmp_path: Path, app_env: dic
     (sweep_id,) = at.session_state[StateKeys.FT_RESULT_SWEEPS]
 
     job = _wait_for_job(f"sweep-{sweep_id}")  # the real background job the button started
-    log = (app_env["home"] / "jobs" / f"sweep-{sweep_id}.log").read_text(errors="replace")
+    log = jobs.log_path(job.job_id).read_text(errors="replace")  # the registry keeps a log per job
     assert job.state == jobs.DONE, f"{job}\n{log[-3000:]}"
     status = sweep.sweep_status(sweep_id, Store())
     assert status["state"] == "done" and status["counts"]["done"] == status["total"] == 2 * 2, status

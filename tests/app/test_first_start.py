@@ -50,7 +50,7 @@ def test_first_start_builds_the_demo_and_home_shows_it_ready(tmp_path: Path,
     while job.state == jobs.RUNNING and time.monotonic() < deadline:
         time.sleep(1.0)
         job = jobs.status(DEMO_JOB)
-    log = (home / "jobs" / f"{DEMO_JOB}.log").read_text(errors="replace")
+    log = jobs.log_path(job.job_id).read_text(errors="replace")  # the registry keeps a log per job
     assert job.state == jobs.DONE, f"{job}\n{log[-3000:]}"
 
     data, model = demo_dataset_dir(), home / "models" / registry.DEMO_MODEL
