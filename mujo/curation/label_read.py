@@ -3,8 +3,9 @@ each file's records with where they are ("row 3", "line 7"), never more than the
 
 The limits are module constants, looked up at each call (so a deployment may change them) and overridable per call
 with `max_rows` / `max_bytes`. A Parquet file's row count and uncompressed size are checked from its metadata before
-any row is read, and what is read is counted again (the metadata may lie). The checks of the records are
-`mujo.curation.label_import`.
+any row is read; as the metadata may lie, the page headers of the label columns are read too (a minimal thrift
+reader) and the sizes they claim, which pyarrow would allocate, are checked before pyarrow reads a page; and what is
+read is counted again. The checks of the records are `mujo.curation.label_import`.
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ class LabelTable:
         if unpacked > bound:
             raise LabelFileTooLarge(f"{self.name}: its label columns hold {_mib(unpacked)} uncompressed; at most "
                                     f"{_mib(bound)} are read")
+        _check_pages(stream, self.name, meta, paths, bound)
         return self._parquet_rows(pf, wanted, max_rows, bound)
 
     def _parquet_rows(self, pf: Any, wanted: list[str], max_rows: int, bound: int
@@ -188,10 +190,142 @@ class LabelTable:
                     if n > max_rows:
                         raise _too_many_rows(self.name, max_rows)
                     yield f"row {n}", {c: plain_value(cols[c][k]) for c in wanted}
-        except (ValueError, OSError):
+        except LabelFileTooLarge:
             raise
-        except Exception as e:  # noqa: BLE001 - pyarrow raises its own types for a broken Parquet file
+        except Exception as e:  # noqa: BLE001 - pyarrow's own types (ArrowInvalid is a ValueError, without the name)
             raise ValueError(f"{self.name}: cannot be read as parquet ({e})") from None
+
+
+class _Short(Exception):
+    """A page header runs past the bytes read so far (read more, up to the column chunk's end)."""
+
+
+class _Header:
+    """Thrift compact protocol, just enough to read a Parquet PageHeader: its integer fields, nested structs as
+    dicts, everything else skipped (with the same nesting limit as a sane reader)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.i = data, 0
+
+    def _byte(self) -> int:
+        if self.i >= len(self.data):
+            raise _Short
+        self.i += 1
+        return self.data[self.i - 1]
+
+    def _varint(self) -> int:
+        value = shift = 0
+        while True:
+            b = self._byte()
+            value |= (b & 0x7F) << shift
+            if not b & 0x80:
+                return value
+            shift += 7
+            if shift > 63:
+                raise ValueError("a varint longer than 10 bytes")
+
+    def _int(self) -> int:
+        v = self._varint()
+        return (v >> 1) ^ -(v & 1)  # zigzag
+
+    def _skip(self, kind: int, depth: int) -> Any:
+        if depth > 16:
+            raise ValueError("nested too deeply")
+        if kind in (1, 2):  # a bool inside a list (a struct field's bool is in its header)
+            return self._byte() == 1
+        if kind == 3:
+            return self._byte()
+        if kind in (4, 5, 6):
+            return self._int()
+        if kind == 7:
+            self.i += 8
+        elif kind == 8:
+            n = self._varint()  # (not `self.i += self._varint()`: that adds to the position before the length)
+            self.i += n
+        elif kind in (9, 10):
+            head = self._byte()
+            n = self._varint() if head >> 4 == 15 else head >> 4
+            for _ in range(n):
+                self._skip(head & 0x0F, depth + 1)
+        elif kind == 11:
+            n = self._varint()
+            types = self._byte() if n else 0
+            for _ in range(n):
+                self._skip(types >> 4, depth + 1)
+                self._skip(types & 0x0F, depth + 1)
+        elif kind == 12:
+            return self.struct(depth + 1)
+        else:
+            raise ValueError(f"unknown thrift type {kind}")
+        if self.i > len(self.data):
+            raise _Short
+        return None
+
+    def struct(self, depth: int = 0) -> dict[int, Any]:
+        out: dict[int, Any] = {}
+        field = 0
+        while True:
+            head = self._byte()
+            if head == 0:
+                return out
+            field = field + (head >> 4) if head >> 4 else self._int()
+            kind = head & 0x0F
+            out[field] = kind == 1 if kind in (1, 2) else self._skip(kind, depth)
+
+
+def _page_header(stream: IO[bytes], at: int, room: int) -> tuple[dict[int, Any], int]:
+    """The page header at byte `at` and its length; `room` is what is left of its column chunk."""
+    want = min(room, 4096)
+    while True:
+        stream.seek(at)
+        data = stream.read(want)
+        header = _Header(data)
+        try:
+            return header.struct(), header.i
+        except _Short:
+            if want >= room or len(data) < want or want >= 16 * 2**20:  # pyarrow's own page header limit
+                raise ValueError("its page header runs past its column chunk") from None
+            want = min(room, want * 16)
+
+
+def _check_pages(stream: IO[bytes], name: str, meta: Any, columns: set[str], bound: int) -> None:
+    """Read every page header of the label columns before pyarrow reads a page: the uncompressed sizes that the
+    headers claim (what pyarrow allocates and decompresses into) must add up to at most `bound`, and each page stays
+    inside its column chunk, whatever the footer says."""
+    size = stream.seek(0, io.SEEK_END)
+    claimed = 0
+    for r in range(meta.num_row_groups):
+        rg = meta.row_group(r)
+        for j in range(rg.num_columns):
+            cc = rg.column(j)
+            if cc.path_in_schema.split(".")[0] not in columns:
+                continue
+            start = cc.data_page_offset
+            if cc.has_dictionary_page and 0 < (cc.dictionary_page_offset or 0) < start:
+                start = cc.dictionary_page_offset
+            end, values, at = start + cc.total_compressed_size, 0, start
+            where = f"{name}: row group {r}, column {cc.path_in_schema!r}"
+            if start < 0 or end > size or cc.num_values < 0:
+                raise ValueError(f"{where}: its column chunk lies outside the file (a broken or hostile footer)")
+            while at < end and values < cc.num_values:
+                try:
+                    header, length = _page_header(stream, at, end - at)
+                except ValueError as e:
+                    raise ValueError(f"{where}: page at byte {at}: {e}") from None
+                unpacked, packed = header.get(2), header.get(3)
+                if not isinstance(unpacked, int) or not isinstance(packed, int) or unpacked < 0 or packed < 0:
+                    raise ValueError(f"{where}: page at byte {at}: no valid page sizes in its header")
+                claimed += unpacked
+                if claimed > bound:
+                    raise LabelFileTooLarge(f"{where}: its page headers claim {_mib(claimed)} uncompressed; at "
+                                            f"most {_mib(bound)} of label data are read")
+                for field in (5, 8):  # a data page (v1, v2) counts its values, as the reader does
+                    if isinstance(header.get(field), dict):
+                        values += max(0, int(header[field].get(1) or 0))
+                at += length + packed
+            if at > size:
+                raise ValueError(f"{where}: a page runs past the end of the file (a broken or hostile page header)")
+    stream.seek(0)
 
 
 @contextmanager
