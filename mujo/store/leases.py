@@ -4,6 +4,7 @@ releases the previous one; a lease not renewed expires (a closed tab, a session 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from contextlib import closing
@@ -13,6 +14,16 @@ from mujo.store.labels import MAX_NAME_CHARS, _text
 from mujo.store.schema import write
 
 LEASE_S = 180.0  # how long a shown clip stays leased without activity (the page renews it on every action)
+LEASE_ENV = "MUJO_LEASE_S"  # a lab may set another lease time in seconds
+
+
+def lease_seconds() -> float:
+    """The lease time: $MUJO_LEASE_S when it is a positive number of seconds, else LEASE_S."""
+    try:
+        value = float(os.environ.get(LEASE_ENV, ""))
+    except ValueError:
+        return LEASE_S
+    return value if value > 0 and value == value and value != float("inf") else LEASE_S
 
 
 @dataclass(frozen=True)
@@ -80,4 +91,4 @@ class LeasesMixin:
         return {r["clip_id"]: Lease(r["clip_id"], r["holder"], r["session"], float(r["expires"])) for r in rows}
 
 
-__all__ = ["LEASE_S", "Lease", "LeasesMixin"]
+__all__ = ["LEASE_ENV", "LEASE_S", "Lease", "LeasesMixin", "lease_seconds"]

@@ -1,6 +1,7 @@
 """The Curation page: annotator, queue filters, the one-key decision bar, the suggestion, and the page's layout.
 
-The queue and the decision callbacks live in `mujo.ui.curation_queue`, the label, progress and bulk panels in
+The queue and the clip leases live in `mujo.ui.curation_queue`, the versioned decisions and the choices after an
+overtaken decision in `mujo.ui.curation_decide`, the label, progress and bulk panels in
 `mujo.ui.curation_panels`, export / import / clips.csv in `mujo.ui.curation_io`, the pre-training with the curated
 NULL chapters in `mujo.ui.curation_feedback`; the clip is drawn by the Browse page's synchronised view
 (`mujo.ui.clip_view`). Dataset text and notes are shown as text (st.text, dataframes, escaped Markdown), never as
@@ -9,14 +10,19 @@ HTML.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mujo.access import Action, auth_configured
 from mujo.curation import suggest as nsg
 from mujo.fimad.dataset import FimadDataset
+from mujo.ui import curation_decide as cd
 from mujo.ui import curation_queue as cq
 from mujo.ui import dataset as uds
+from mujo.ui.access import can
 from mujo.ui.clip_view import clip_view
 from mujo.ui.curation_feedback import feedback_panel
 from mujo.ui.curation_io import files_panel
@@ -29,7 +35,7 @@ from mujo.ui.curation_panels import (
     recent_panel,
 )
 from mujo.ui.state import StateKeys
-from mujo.ui.text import md_escape, short_cells
+from mujo.ui.text import md_escape, short, short_cells
 
 SHORTCUTS = {"null": "N", "activity": "A", "unsure": "U", "bad": "B"}
 ICONS = {"null": ":material/block:", "activity": ":material/directions_run:", "unsure": ":material/help:",
@@ -37,7 +43,10 @@ ICONS = {"null": ":material/block:", "activity": ":material/directions_run:", "u
 
 
 def annotator_sidebar() -> str:
-    """The annotator's name (sidebar text input, kept for the session); "" until typed."""
+    """The annotator's name: the logged-in user with an access file, else a sidebar text input (kept for the
+    session; "" until typed)."""
+    if auth_configured():
+        return cq.annotator()
     with st.sidebar:
         st.text_input("Annotator", key=StateKeys.CUR_ANNOTATOR, persist_state="session", max_chars=80,
                       placeholder="your name or initials", help="Stored with every label you make.")
@@ -97,7 +106,7 @@ def decision_bar(key: str, clip_id: str, ds: FimadDataset, queue: list[str], who
     c = st.columns([1, 1.1, 1.9, 1, 1], vertical_alignment="bottom")
     for col, label in zip((c[0], c[1], c[3], c[4]), ("null", "activity", "unsure", "bad")):
         col.button(cq.LABEL_NAMES[label], key=f"{StateKeys.CUR_DECIDE}.{label}", shortcut=SHORTCUTS[label],
-                   icon=ICONS[label], on_click=cq.decide, args=(key, clip_id, label), disabled=off, width="stretch",
+                   icon=ICONS[label], on_click=cd.decide, args=(key, clip_id, label), disabled=off, width="stretch",
                    type="primary" if label == "null" else "secondary")
     c[2].selectbox("Activity", options, key=StateKeys.CUR_ACTIVITY, accept_new_options=True,
                    label_visibility="collapsed", placeholder="activity (type a new one)",
@@ -109,11 +118,11 @@ def decision_bar(key: str, clip_id: str, ds: FimadDataset, queue: list[str], who
                 icon=":material/skip_previous:", width="stretch")
     n[1].button("", key=StateKeys.CUR_PREV_ARROW, shortcut="Left", on_click=cq.move, args=(-1,), disabled=first,
                 icon=":material/arrow_back:", help="Previous clip", width="stretch")
-    n[2].button("", key=StateKeys.CUR_NEXT_ARROW, shortcut="Right", on_click=cq.move, args=(1,),
+    n[2].button("", key=StateKeys.CUR_NEXT_ARROW, shortcut="Right", on_click=cq.move, args=(1, key),
                 disabled=last or not queue, icon=":material/arrow_forward:", help="Next clip", width="stretch")
-    n[3].button("Next", key=StateKeys.CUR_NEXT, shortcut="J", on_click=cq.move, args=(1,),
+    n[3].button("Next", key=StateKeys.CUR_NEXT, shortcut="J", on_click=cq.move, args=(1, key),
                 disabled=last or not queue, icon=":material/skip_next:", width="stretch")
-    n[4].button("Undo", key=StateKeys.CUR_UNDO, shortcut="Z", on_click=cq.undo, args=(key, clip_id), disabled=off,
+    n[4].button("Undo", key=StateKeys.CUR_UNDO, shortcut="Z", on_click=cd.undo, args=(key, clip_id), disabled=off,
                 icon=":material/undo:", width="stretch", help="Undo your latest label of this clip (or, when it has "
                                                                "none, your last decision and go back to it).")
     st.text_input("Note (optional, stored with the next decision)", key=StateKeys.CUR_NOTE, max_chars=500)
@@ -164,6 +173,37 @@ def suggestion_panel(ranked: pd.DataFrame, clip_id: str) -> None:
                                 "reason": st.column_config.TextColumn("reason", width="large")})
 
 
+def conflict_panel(key: str, clip_id: str) -> None:
+    """A decision someone else's label overtook: who changed the clip, when and to what (as text), and the three
+    choices: keep theirs, replace it with this decision, or mark the clip disputed."""
+    c = st.session_state.get(StateKeys.CUR_CONFLICT)
+    if not c or c.get("clip_id") != clip_id:
+        return
+    mine = cq.describe(c["label"], c["activity"])
+    with st.container(border=True):
+        st.warning(md_escape(f"Not labelled: {c['by']} changed {clip_id} after you opened it. At {c['when']} UTC "
+                             f"they {c['what']}. Your decision ({mine}) was not written."), icon=":material/group:")
+        b = st.columns(3)
+        b[0].button(f"Keep {short(c['by'], 40, one_line=True)}'s label", key=StateKeys.CUR_KEEP,
+                    on_click=cd.keep_theirs, args=(key,), icon=":material/check:", width="stretch")
+        b[1].button(f"Replace it with {mine}", key=StateKeys.CUR_REPLACE, on_click=cd.replace_theirs, args=(key,),
+                    icon=":material/swap_horiz:", width="stretch", help="Write your decision over theirs (the "
+                                                                         "history keeps both).")
+        b[2].button("Mark disputed", key=StateKeys.CUR_DISPUTE, on_click=cd.mark_disputed, args=(key,),
+                    icon=":material/flag:", width="stretch", help="Their label stays; the Disagreements page lists "
+                                                                   "the clip with both decisions.")
+
+
+def lease_note(key: str, clip_id: str) -> None:
+    """Lease the shown clip to this annotator (renewed on every action); say so when someone else has it open."""
+    lease = cq.hold(key, clip_id)
+    if lease is not None and not lease.mine(cq.session_id()):
+        until = time.strftime("%H:%M:%S", time.gmtime(lease.expires))
+        st.info(md_escape(f"{lease.holder or 'Another annotator'} has this clip open (until {until} UTC unless "
+                          "they go on). Your decision is checked against theirs: nothing is overwritten unseen."),
+                icon=":material/group:")
+
+
 def _show_feedback() -> None:
     fb = st.session_state.pop(StateKeys.CUR_FEEDBACK, None)
     if fb:
@@ -178,21 +218,25 @@ def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
     cq.sync_from_url()
     model = cq.current_model(ref.root)
     sig = cq.signals(ref, ds, model)
-    labels = cq.current_labels(key)
+    labels = cq.current_labels(key)  # read again only after a change to the dataset's labels
     ranked = nsg.rank_signals(sig, labels=labels)
     selection = [str(c) for c in st.session_state.get(StateKeys.CUR_SELECTION) or []]
     message = st.empty()  # the last decision's feedback: filled once the queue is in place (it may add one)
-    if not who:
+    if not can(Action.LABEL):
+        st.info("Your role does not label: the queue, the clips and their labels are shown read-only.",
+                icon=":material/visibility:")
+    elif not who:
         st.warning("Type your name under **Annotator** in the sidebar to label: every label records who made it.",
                    icon=":material/person:")
     progress_panel(ds, labels)
     files_panel(key, ds)
     feedback_panel(ref.root, ds.clips.index)
-    if selection:
+    if selection and can(Action.LABEL):
         bulk_panel(key, ds, selection, who)
     flt = filter_controls(sig, selection)
-    signature = (ref.root, ref.stamp, model, flt)
-    queue = cq.sync_queue(sig, labels, flt, signature, refresh=bool(st.session_state.get(StateKeys.CUR_REFRESH)))
+    signature = (ref.root, ref.stamp, model, flt, who)
+    queue = cq.sync_queue(sig, labels, flt, signature, refresh=bool(st.session_state.get(StateKeys.CUR_REFRESH)),
+                          key=key)
     with message.container():
         _show_feedback()
     if model.checkpoint is None:
@@ -213,14 +257,18 @@ def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
     if clip_id not in ds.clips.index:
         clip_view(ref, ds, clip_id, None)  # says that there is no such clip
         return
-    decision_bar(key, clip_id, ds, queue, who)
+    lease_note(key, clip_id)
+    shown = cd.seen(key, clip_id)  # the version a decision is based on
+    conflict_panel(key, clip_id)
+    if can(Action.LABEL):
+        decision_bar(key, clip_id, ds, queue, who)
     left, right = st.columns([1.4, 1], gap="medium")
     with left:
         suggestion_panel(ranked, clip_id)
     with right:
-        label_panel(key, clip_id, labels)
+        label_panel(key, clip_id, shown)
     clip_view(ref, ds, clip_id, uds.validation_report(ref.root, ref.stamp))
     recent_panel(key)
 
 
-__all__ = ["curation_page", "decision_bar", "filter_controls", "suggestion_panel"]
+__all__ = ["conflict_panel", "curation_page", "decision_bar", "filter_controls", "lease_note", "suggestion_panel"]

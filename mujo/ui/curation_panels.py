@@ -6,6 +6,7 @@ escaped one by one (st.table renders Markdown).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -51,17 +52,17 @@ def _range_text(t0: Any, t1: Any) -> str:
     return f"{t0:g} s – " + ("end" if t1 is None or pd.isna(t1) else f"{float(t1):g} s")
 
 
-def label_panel(key: str, clip_id: str, labels: pd.DataFrame) -> None:
-    """The labels in force on this clip and its full history (undo events included)."""
+def label_panel(key: str, clip_id: str, in_force: list[dict[str, Any]]) -> None:
+    """The labels in force on this clip (`Store.clip_in_force`: what the page read for it) and its full history
+    (undo events included; read from the store only for this clip)."""
     st.markdown("**Current label**")
-    mine = labels[labels["clip_id"] == clip_id]
-    if mine.empty:
+    if not in_force:
         st.markdown("Unlabelled")
-    for r in mine.itertuples(index=False):
-        by = f" · by {r.annotator}" if r.annotator else ""
-        note = f" · note: {r.note}" if r.note else ""
-        st.markdown(f"**{md_escape(cq.describe(r.label, r.activity))}** "
-                    + md_escape(f"({_range_text(r.t0_s, r.t1_s)}{by}, {r.created}){note}"))
+    for r in in_force:
+        by = f" · by {r['annotator']}" if r["annotator"] else ""
+        note = f" · note: {r['note']}" if r["note"] else ""
+        st.markdown(f"**{md_escape(cq.describe(r['label'], r['activity']))}** "
+                    + md_escape(f"({_range_text(r['t0_s'], r['t1_s'])}{by}, {r['created']}){note}"))
     hist = label_history(cq.store(), key, clip_id)
     with st.expander(f"History of this clip ({len(hist)} events)", icon=":material/history:"):
         if hist.empty:
@@ -138,18 +139,19 @@ def progress_panel(ds: FimadDataset, labels: pd.DataFrame) -> None:
 
 
 def recent_panel(key: str) -> None:
-    """The dataset's latest label events (any annotator), newest first, as text."""
-    hist = label_history(cq.store(), key)
+    """The dataset's latest label events (any annotator), newest first, as text: only those rows are read."""
+    s = cq.store()
+    tail = s.recent_label_events(key, RECENT) if Path(s.path).exists() else []
     st.markdown("**Recent labels**")
-    if hist.empty:
+    if not tail:
         st.caption("No labels yet.")
         return
-    tail = hist.iloc[::-1].head(RECENT)
-    rows = [{"clip": r.clip_id,
-             "decision": ("undo of " if r.kind == "undo" else "") + cq.describe(r.label, r.activity),
-             "range": _range_text(r.t0_s, r.t1_s), "annotator": r.annotator or "",
-             "when": str(r.created or "")[:19].replace("T", " ")}
-            for r in tail.itertuples(index=False)]
+    rows = [{"clip": r["clip_id"],
+             "decision": (f"undo of {cq.describe(r['undone_label'], r['undone_activity'])}" if r["undo_of"]
+                          is not None else cq.describe(r["label"], r["activity"])),
+             "range": _range_text(r["t0_s"], r["t1_s"]), "annotator": r["annotator"] or "",
+             "when": str(r["created"] or "")[:19].replace("T", " ")}
+            for r in tail]
     # st.table renders Markdown in its cells: every cell is escaped, so names and notes stay text.
     st.table(pd.DataFrame([{k: label_text(v, CELL_CHARS) for k, v in row.items()} for row in rows]), hide_index=True)
 

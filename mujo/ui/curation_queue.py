@@ -1,13 +1,18 @@
-"""The Curation page's queue and decisions: cached NULL signals, the queue snapshot, moving in it, writing labels.
+"""The Curation page's queue: cached NULL signals, the queue snapshot, moving in it, clip leases, bulk labels.
 
 The queue is a snapshot of clip ids (most NULL-like first) taken when the filters change or on "Refresh": a clip
 labelled a moment ago keeps its place, so Previous goes back to it and the position ("clip 3 of 120") stays put.
-Decisions are button callbacks (they run before the page is drawn): each writes one label event to the store and
-moves on. Nothing here draws widgets.
+Several annotators share one store: the clip shown to an annotator is leased to their session
+(`mujo.store.leases`), and moving forward skips clips that other sessions hold; clips whose NULL scores are close
+(the same 0.05 step) are ordered per annotator, so two annotators do not walk the same queue in the same order.
+Decisions (`mujo.ui.curation_decide`) are button callbacks. Nothing here draws widgets.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -15,11 +20,15 @@ from typing import Any, Sequence
 import pandas as pd
 import streamlit as st
 
+from mujo import actions
 from mujo import models_registry as registry
+from mujo.access import Action, auth_configured
 from mujo.curation import suggest as nsg
 from mujo.fimad.dataset import FimadDataset
-from mujo.store import LABELS, Store, dataset_key
+from mujo.store import Lease, Store, dataset_key
+from mujo.store.leases import lease_seconds
 from mujo.ui import dataset as uds
+from mujo.ui.access import current_user
 from mujo.ui.model import demo_training, store_stamp
 from mujo.ui.state import QP_CLIP, StateKeys, start_player, write_clip_param
 
@@ -67,13 +76,21 @@ def store() -> Store:
     return Store()
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _labels_at(path: str, key: str, last_event: int) -> pd.DataFrame:
+    return Store(path).current_labels(key)
+
+
 def current_labels(key: str) -> pd.DataFrame:
-    """The labels in force of a dataset; no rows when there is no store file yet (reading never creates it)."""
+    """The labels in force of a dataset; no rows when there is no store file yet (reading never creates it).
+
+    Read again only when the dataset's newest event changed (one indexed MAX(id) per run), not on every key press.
+    """
     s = store()
     if not Path(s.path).exists():
         return pd.DataFrame(columns=["id", "dataset", "clip_id", "t0_s", "t1_s", "label", "activity", "annotator",
                                      "note", "created"])
-    return s.current_labels(key)
+    return _labels_at(str(s.path), key, s.last_event_id(key))
 
 
 @dataclass(frozen=True)
@@ -87,11 +104,26 @@ class QueueFilter:
     only: tuple[str, ...] | None = None  # only these clip ids (the Embedding Space selection)
 
 
-def build_queue(sig: pd.DataFrame, labels: pd.DataFrame, flt: QueueFilter) -> list[str]:
-    """Clip ids matching the filter, most NULL-like first (`rank_signals`)."""
+TIE_STEP = 0.05  # NULL scores within one step of this size count as a tie, ordered per annotator
+
+
+def annotator_order(ranked: pd.DataFrame, who: str) -> pd.DataFrame:
+    """`ranked` (most NULL-like first) with the clips of each TIE_STEP score step (and those without a score) in
+    an order of their own for `who`: two annotators with the same filters start on different clips."""
+    if not who or ranked.empty:
+        return ranked
+    step = (ranked["combined"] / TIE_STEP).fillna(-1.0).astype(float).apply(lambda v: int(v + 1e-9))
+    salt = [hashlib.blake2b(f"{who}\n{c}".encode(), digest_size=8).hexdigest() for c in ranked["clip_id"]]
+    order = pd.DataFrame({"step": step.to_numpy(), "salt": salt}).sort_values(["step", "salt"],
+                                                                             ascending=[False, True], kind="stable")
+    return ranked.iloc[order.index.to_numpy()].reset_index(drop=True)
+
+
+def build_queue(sig: pd.DataFrame, labels: pd.DataFrame, flt: QueueFilter, who: str = "") -> list[str]:
+    """Clip ids matching the filter, most NULL-like first (`rank_signals`; near ties ordered per annotator)."""
     ranked = nsg.rank_signals(sig, labels=labels, videos=flt.videos or None, splits=flt.splits or None,
                               min_score=flt.min_score if flt.min_score > 0 else None, status=flt.status or None)
-    ids = ranked["clip_id"].tolist()
+    ids = annotator_order(ranked, who)["clip_id"].tolist()
     if flt.only is not None:
         keep = set(flt.only)
         ids = [c for c in ids if c in keep]
@@ -99,15 +131,16 @@ def build_queue(sig: pd.DataFrame, labels: pd.DataFrame, flt: QueueFilter) -> li
 
 
 def sync_queue(sig: pd.DataFrame, labels: pd.DataFrame, flt: QueueFilter, signature: tuple[Any, ...],
-               refresh: bool = False) -> list[str]:
-    """The queue snapshot in the session, rebuilt when `signature` (dataset, model, filter) changed or on refresh.
+               refresh: bool = False, key: str = "") -> list[str]:
+    """The queue snapshot in the session, rebuilt when `signature` (dataset, model, filter, annotator) changed or on
+    refresh.
 
-    After a rebuild the shown clip stays when the new queue has it; otherwise the first clip is shown. On the
-    session's first build a clip asked for by the URL stays even when the queue lacks it.
+    After a rebuild the shown clip stays when the new queue has it; otherwise the first clip that no other session
+    holds is shown. On the session's first build a clip asked for by the URL stays even when the queue lacks it.
     """
     first = st.session_state.get(StateKeys.CUR_QUEUE_FOR) is None
     if refresh or st.session_state.get(StateKeys.CUR_QUEUE_FOR) != signature:
-        queue = build_queue(sig, labels, flt)
+        queue = build_queue(sig, labels, flt, annotator())
         st.session_state[StateKeys.CUR_QUEUE] = queue
         st.session_state[StateKeys.CUR_QUEUE_FOR] = signature
         clip = st.session_state.get(StateKeys.CUR_CLIP)
@@ -115,8 +148,62 @@ def sync_queue(sig: pd.DataFrame, labels: pd.DataFrame, flt: QueueFilter, signat
         if clip not in queue and not (first and clip in known):
             if first and clip:
                 feedback("warning", f"There is no clip {clip!r} in this dataset; showing the queue's first clip.")
-            goto(queue[0] if queue else None)
+            goto(advance(key, queue, None) if key else queue[0] if queue else None)
     return list(st.session_state[StateKeys.CUR_QUEUE])
+
+
+# --- leases --------------------------------------------------------------------------------------------------
+def session_id() -> str:
+    """This browser session's id (the holder of its lease), made once per session."""
+    sid = st.session_state.get(StateKeys.CUR_SESSION)
+    if not sid:
+        sid = st.session_state[StateKeys.CUR_SESSION] = uuid.uuid4().hex
+    return str(sid)
+
+
+def _take(key: str, clip_id: str, who: str) -> Lease:
+    lease = store().acquire_lease(key, clip_id, who, session_id(), ttl_s=lease_seconds())
+    if lease.mine(session_id()):
+        st.session_state[StateKeys.CUR_LEASE] = (key, clip_id, time.time())
+    return lease
+
+
+def hold(key: str, clip_id: str) -> Lease | None:
+    """Lease the shown clip to this session, or renew the lease (at most every quarter of the lease time; every
+    run of the page is activity). None while no annotator name is known: browsing leases nothing.
+
+    Returns:
+        The clip's lease: this session's, or that of the other session that holds it.
+    """
+    who = annotator()
+    if not who:
+        return None
+    held = st.session_state.get(StateKeys.CUR_LEASE)
+    if held and held[:2] == (key, clip_id) and time.time() - held[2] < lease_seconds() / 4:
+        return Lease(clip_id, who, session_id(), held[2] + lease_seconds())
+    return _take(key, clip_id, who)
+
+
+def taken(key: str) -> set[str]:
+    """The clips other sessions hold now."""
+    s = store()
+    if not Path(s.path).exists():
+        return set()
+    me = session_id()
+    return {c for c, lease in s.active_leases(key).items() if not lease.mine(me)}
+
+
+def advance(key: str, queue: Sequence[str], clip_id: str | None) -> str | None:
+    """The next clip after `clip_id` (from outside the queue: the first) that no other session holds, leased to
+    this session when an annotator is named (racing for it, one session wins; the loser goes on to the next)."""
+    busy, who = taken(key), annotator()
+    pos = position(queue, clip_id)
+    for cand in list(queue)[(0 if pos is None else pos + 1):]:
+        if cand in busy:
+            continue
+        if not who or _take(key, cand, who).mine(session_id()):
+            return cand
+    return None
 
 
 # --- moving in the queue -------------------------------------------------------------------------------------
@@ -130,7 +217,10 @@ def sync_from_url() -> None:
 
 
 def goto(clip_id: str | None, *, write_url: bool = True) -> None:
-    """Show `clip_id` from its start (the player honours a new start token) and put it in the URL."""
+    """Show `clip_id` from its start (the player honours a new start token) and put it in the URL; a decision
+    overtaken on the previous clip is dropped."""
+    if clip_id != st.session_state.get(StateKeys.CUR_CLIP):
+        st.session_state[StateKeys.CUR_CONFLICT] = None
     st.session_state[StateKeys.CUR_CLIP] = clip_id
     start_player(0.0)  # a clip of the queue starts at 0, not where Browse was
     if write_url:
@@ -154,12 +244,15 @@ def neighbour(queue: Sequence[str], clip_id: str | None, step: int) -> str | Non
     return queue[j] if 0 <= j < len(queue) else None
 
 
-def move(step: int) -> None:
-    """Button callback: Previous (-1) / Next (+1)."""
+def move(step: int, key: str = "") -> None:
+    """Button callback: Previous (-1) / Next (+1; skips clips that other sessions hold)."""
     queue = st.session_state.get(StateKeys.CUR_QUEUE) or []
-    target = neighbour(queue, st.session_state.get(StateKeys.CUR_CLIP), step)
+    clip = st.session_state.get(StateKeys.CUR_CLIP)
+    target = advance(key, queue, clip) if step > 0 and key else neighbour(queue, clip, step)
     if target is None:
-        feedback("info", "This is the last clip of the queue." if step > 0 else "This is the first clip of the queue.")
+        last = step > 0 and neighbour(queue, clip, step) is not None
+        feedback("info", "The queue's other clips are open for other annotators now." if last else
+                 "This is the last clip of the queue." if step > 0 else "This is the first clip of the queue.")
     else:
         goto(target)
 
@@ -170,7 +263,11 @@ def feedback(level: str, message: str) -> None:
 
 
 def annotator() -> str:
-    """The annotator's name from the sidebar ("" when not typed yet)."""
+    """The annotator's name: with an access file the logged-in user's ("" for a viewer, who does not label), else
+    the sidebar's text ("" when not typed yet)."""
+    if auth_configured():
+        user = current_user()
+        return user.name if user.can(Action.LABEL) else ""
     return str(st.session_state.get(StateKeys.CUR_ANNOTATOR) or "").strip()
 
 
@@ -182,84 +279,7 @@ def describe(label: str | None, activity: str | None = None) -> str:
     return f"{name}: {activity}" if label == "activity" and activity else name
 
 
-# --- decisions (button callbacks) ----------------------------------------------------------------------------
-def decide(key: str, clip_id: str, label: str) -> None:
-    """Write one label event for the shown clip (whole clip, or the range of the time-range panel) and move on."""
-    who = annotator()
-    if not who:
-        feedback("warning", "Type your name in the sidebar first: every label records who made it.")
-        return
-    if label not in LABELS:
-        raise ValueError(f"unknown label {label!r}")
-    activity = None
-    if label == "activity":
-        activity = str(st.session_state.get(StateKeys.CUR_ACTIVITY) or "").strip() or None
-        if activity is None:
-            feedback("warning", "Choose or type the activity first.")
-            return
-    ranged = bool(st.session_state.get(StateKeys.CUR_RANGE))
-    t0 = float(st.session_state.get(StateKeys.CUR_T0) or 0.0) if ranged else 0.0
-    t1 = st.session_state.get(StateKeys.CUR_T1) if ranged else None
-    try:
-        event = store().add_label_event(key, clip_id, label, t0_s=t0, t1_s=None if t1 is None else float(t1),
-                                        activity=activity, annotator=who,
-                                        note=str(st.session_state.get(StateKeys.CUR_NOTE) or ""))
-    except ValueError as e:
-        feedback("error", f"Not labelled: {e}")
-        return
-    st.session_state[StateKeys.CUR_LAST] = (clip_id, event)
-    st.session_state[StateKeys.CUR_NOTE] = ""
-    what = f"{clip_id} labelled {describe(label, activity)}"
-    if ranged:
-        end = "the end" if t1 is None else f"{float(t1):g} s"
-        feedback("success", f"{what} from {t0:g} s to {end}. (Z undoes it.)")
-        return  # a range: the annotator may label more ranges of this clip
-    nxt = neighbour(st.session_state.get(StateKeys.CUR_QUEUE) or [], clip_id, +1)
-    if nxt is None:
-        feedback("success", f"{what}. That was the last clip of the queue. (Z undoes it.)")
-    else:
-        feedback("success", f"{what}. (Z undoes it.)")
-        goto(nxt)
-
-
-def undo(key: str, clip_id: str) -> None:
-    """Undo this annotator's latest label on the shown clip; with none there, this session's last decision (and go
-    back to its clip)."""
-    who = annotator()
-    if not who:
-        feedback("warning", "Type your name in the sidebar first: only your own labels can be undone.")
-        return
-    s = store()
-    target = _latest_own_event(s, key, clip_id, who) if Path(s.path).exists() else None
-    back = None
-    if target is None:
-        last = st.session_state.get(StateKeys.CUR_LAST)
-        if last and _latest_own_event(s, key, last[0], who) == last[1]:
-            back, target = last[0], last[1]
-    if target is None:
-        feedback("info", f"Nothing of yours to undo on {clip_id}.")
-        return
-    try:
-        s.undo_label_event(int(target), annotator=who)
-    except ValueError as e:
-        feedback("error", f"Cannot undo: {e}")
-        return
-    st.session_state[StateKeys.CUR_LAST] = None
-    feedback("success", f"Undid your last label of {back or clip_id}.")
-    if back is not None and back != clip_id:
-        goto(back)
-
-
-def _latest_own_event(s: Store, key: str, clip_id: str, who: str) -> int | None:
-    """The id of the annotator's newest label event on a clip that is not undone yet."""
-    if not Path(s.path).exists():
-        return None
-    ev = s.label_events(key, clip_id)
-    undone = set(ev["undo_of"].dropna().astype(int))
-    own = ev[(ev["annotator"] == who) & ev["undo_of"].isna() & ~ev["id"].isin(undone)]
-    return int(own["id"].iloc[-1]) if len(own) else None
-
-
+# --- bulk labels (button callbacks) ------------------------------------------------------------------------
 def bulk_label(key: str, clip_ids: Sequence[str]) -> None:
     """Button callback: label every clip of the Embedding Space selection (whole clips) as the bulk panel says,
     all in one transaction (every clip or none)."""
@@ -276,8 +296,8 @@ def bulk_label(key: str, clip_ids: Sequence[str]) -> None:
     rows = [{"clip_id": cid, "label": label, "activity": activity if label == "activity" else None}
             for cid in clip_ids]
     try:
-        store().add_label_events(key, rows, annotator=who, note=note)
-    except ValueError as e:
+        actions.label_store(current_user(), store()).add_label_events(key, rows, annotator=who, note=note)
+    except (ValueError, PermissionError) as e:
         feedback("error", f"No clip was labelled: {e}")
         return
     finally:
@@ -296,6 +316,7 @@ def the_dataset_key(ds: FimadDataset) -> str:
     return dataset_key(ds.root)
 
 
-__all__ = ["LABEL_NAMES", "Model", "QueueFilter", "annotator", "build_queue", "bulk_label", "current_labels",
-           "current_model", "decide", "describe", "feedback", "forget_selection", "goto", "move", "neighbour",
-           "position", "signals", "store", "sync_from_url", "sync_queue", "the_dataset_key", "undo"]
+__all__ = ["LABEL_NAMES", "Model", "QueueFilter", "advance", "annotator", "annotator_order", "build_queue",
+           "bulk_label", "current_labels", "current_model", "describe", "feedback", "forget_selection", "goto", "hold",
+           "move", "neighbour", "position", "session_id", "signals", "store", "sync_from_url", "sync_queue", "taken",
+           "the_dataset_key"]

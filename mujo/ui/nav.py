@@ -15,6 +15,7 @@ RETRIEVAL_PAGE = "pages/3_Retrieval.py"
 FINETUNE_PAGE = "pages/4_Fine_tuning.py"
 ZEROSHOT_PAGE = "pages/5_Zero_shot.py"
 CURATION_PAGE = "pages/6_Curation.py"
+DISAGREEMENTS_PAGE = "pages/7_Disagreements.py"
 
 PAGE_FILES = (  # (file, title, icon), in the sidebar's order after Home
     (BROWSE_PAGE, "Browse", ":material/video_library:"),
@@ -23,6 +24,7 @@ PAGE_FILES = (  # (file, title, icon), in the sidebar's order after Home
     (FINETUNE_PAGE, "Fine-tuning", ":material/model_training:"),
     (ZEROSHOT_PAGE, "Zero-shot", ":material/text_fields:"),
     (CURATION_PAGE, "Curation", ":material/label:"),
+    (DISAGREEMENTS_PAGE, "Disagreements", ":material/rule:"),
 )
 HOME_ICON = ":material/home:"
 

@@ -159,6 +159,21 @@ class StateKeys(StrEnum):
     CUR_FB_RESUME = "cur.fb_resume"  # button: resume the interrupted feedback pre-training
     CUR_FB_COMPARE = "cur.fb_compare"  # button: zero-shot NULL rows compared on the validation split
     CUR_FB_TASK = "cur.fb_task"  # the background task of that comparison (mujo.ui.background.Task)
+    CUR_SESSION = "cur.session"  # this browser session's id: the holder of its clip lease
+    CUR_LEASE = "cur.lease"  # (dataset key, clip id, unix time) of the lease last taken or renewed
+    CUR_SEEN = "cur.seen"  # (clip id, {(t0_s, t1_s): event id in force}) as the page last showed the clip
+    CUR_REQUEST = "cur.request"  # the request id of the next decision on what CUR_SEEN shows (a retry: same id)
+    CUR_CONFLICT = "cur.conflict"  # the decision someone else's label overtook (a dict), until a choice is made
+    CUR_KEEP = "cur.keep"  # button: keep the other annotator's label
+    CUR_REPLACE = "cur.replace"  # button: replace it with the overtaken decision
+    CUR_DISPUTE = "cur.dispute"  # button: mark the clip disputed
+    # Disagreements
+    DIS_CLIP = "dis.clip"  # selectbox: the disagreeing clip shown with its history
+    DIS_SETTLE = "dis.settle"  # prefix of the settle buttons (+ "." + the index of the vote's category)
+    DIS_KEEP = "dis.keep"  # button: settle by keeping the label in force
+    DIS_FORMAT = "dis.format"  # radio: format of the per-annotator export
+    DIS_DOWNLOAD = "dis.download"  # download button of the per-annotator export
+    DIS_FEEDBACK = "dis.feedback"  # (level, message) shown once after a settlement
 
 
 IMU_COMPONENTS: tuple[str, ...] = ("x", "y", "z", "|·|")
@@ -260,6 +275,11 @@ DEFAULTS: dict[StateKeys, Any] = {
     StateKeys.CUR_IO_CONFIRM: False,
     StateKeys.CUR_FB_ANCHOR: DEFAULT_ANCHOR,
     StateKeys.CUR_FB_TASK: None,
+    StateKeys.CUR_SEEN: None,
+    StateKeys.CUR_CONFLICT: None,
+    StateKeys.DIS_CLIP: None,
+    StateKeys.DIS_FORMAT: "csv",
+    StateKeys.DIS_FEEDBACK: None,
 }
 
 # URL query parameters of the Browse page: ?clip=<clip_id>&t=<seconds>&problems=1 (Curation reads ?clip= too)
