@@ -13,12 +13,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from mujo import jobs
+from mujo import actions, jobs
 from mujo import models_registry as registry
+from mujo.access import Action
 from mujo.curation import feedback as nf
 from mujo.curation import feedback_runs as fr
 from mujo.ui import background
 from mujo.ui import curation_queue as cq
+from mujo.ui.access import can, current_user
 from mujo.ui.nav import ZEROSHOT_PAGE, home_link
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape
@@ -78,7 +80,7 @@ def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
         if resume and (out / "last").is_dir() and st.button(
                 "Resume it", key=StateKeys.CUR_FB_RESUME, icon=":material/resume:",
                 help="Continue from its last epoch (the labels and anchor it started with)."):
-            jobs.start(JOB, resume)
+            actions.start_pretrain(current_user(), JOB, resume)
             st.rerun()
     argv, problem = _settings(root, base, anchor or nf.DEFAULT_ANCHOR)
     if problem:
@@ -92,7 +94,7 @@ def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
                  if argv else None)
     if st.button(f"Pre-train with the {counts['null']} curated NULL chapters", key=StateKeys.CUR_FB_PRETRAIN,
                  icon=":material/model_training:", disabled=bool(why or not argv), help=help_text):
-        jobs.start(JOB, argv)
+        actions.start_pretrain(current_user(), JOB, argv)
         st.rerun()
 
 
@@ -163,7 +165,12 @@ def feedback_panel(root: str, clip_ids: pd.Index) -> None:
             st.info(md_escape(problem), icon=":material/model_training:")
             home_link()
             return
-        _pretrain_controls(root, base, counts)
+        if can(Action.PRETRAIN):
+            _pretrain_controls(root, base, counts)
+        elif jobs.status(JOB).state == jobs.RUNNING:
+            _follow_job()
+        else:
+            st.caption("Pre-training needs the admin role.")
         out = nf.feedback_out(base)
         if not registry.is_checkpoint(out) or jobs.status(JOB).state == jobs.RUNNING:
             return

@@ -13,12 +13,15 @@ from typing import Any
 
 import streamlit as st
 
+from mujo import actions
+from mujo.access import Action
 from mujo.curation import label_read
 from mujo.curation.label_export import FORMATS, table_bytes
-from mujo.curation.label_import import ImportReport, LabelImportError, import_bytes
-from mujo.curation.label_windows import OVERLAP_RULE, ReadOnlyError, export_table, write_clip_labels
+from mujo.curation.label_import import ImportReport, LabelImportError
+from mujo.curation.label_windows import OVERLAP_RULE, ReadOnlyError, export_table
 from mujo.fimad.dataset import FimadDataset
 from mujo.ui import curation_queue as cq
+from mujo.ui.access import can, current_user
 from mujo.ui.state import StateKeys
 from mujo.ui.text import file_stem, md_escape
 
@@ -54,7 +57,8 @@ def _check(up: Any, key: str, kw: dict) -> ImportReport | ValueError:
     token = (up.file_id, kw["annotator"])
     if not checked or checked[0] != token:
         try:
-            result: ImportReport | ValueError = import_bytes(cq.store(), key, up.name, up, dry_run=True, **kw)
+            result: ImportReport | ValueError = actions.import_labels(current_user(), cq.store(), key, up.name, up,
+                                                                      dry_run=True, **kw)
         except ValueError as e:  # LabelImportError and LabelFileTooLarge too
             result = e
         checked = (token, result)
@@ -101,8 +105,8 @@ def _do_import(key: str, ds: FimadDataset) -> None:
         cq.feedback("error", "Nothing was imported: the file is no longer uploaded.")
         return
     try:
-        report = import_bytes(cq.store(), key, up.name, up, **_import_kw(ds))
-    except ValueError as e:  # the store changed since the check
+        report = actions.import_labels(current_user(), cq.store(), key, up.name, up, **_import_kw(ds))
+    except (ValueError, PermissionError) as e:  # the store changed since the check; the role changed
         cq.feedback("error", f"Nothing was imported: {e}")
         return
     cq.feedback("success", report.summary())
@@ -123,8 +127,11 @@ def _write_clips(key: str, ds: FimadDataset) -> None:
 def _do_write(key: str, ds: FimadDataset) -> None:
     st.session_state[StateKeys.CUR_IO_CONFIRM] = False  # each write is asked for again
     try:
-        report = write_clip_labels(export_table(cq.store(), key, "clip"), ds.root,
-                                   backup=bool(st.session_state.get(StateKeys.CUR_IO_BACKUP)))
+        report = actions.write_clips_csv(current_user(), export_table(cq.store(), key, "clip"), ds.root,
+                                         backup=bool(st.session_state.get(StateKeys.CUR_IO_BACKUP)))
+    except PermissionError as e:
+        cq.feedback("error", f"clips.csv was not changed: {e}")
+        return
     except (OSError, ValueError) as e:  # ReadOnlyError is an OSError
         why = "the folder is read-only" if isinstance(e, ReadOnlyError) else "it could not be written"
         cq.feedback("error", f"clips.csv was not changed ({why}): {e}")
@@ -133,13 +140,15 @@ def _do_write(key: str, ds: FimadDataset) -> None:
 
 
 def files_panel(key: str, ds: FimadDataset) -> None:
-    """Export, import and clips.csv, in an expander."""
+    """Export, import and clips.csv (import and clips.csv for admins only), in an expander."""
     with st.expander("Export, import, write clips.csv", icon=":material/import_export:"):
         _export(key, ds)
-        st.divider()
-        _import(key, ds)
-        st.divider()
-        _write_clips(key, ds)
+        if can(Action.IMPORT_LABELS):
+            st.divider()
+            _import(key, ds)
+        if can(Action.WRITE_CLIPS_CSV):
+            st.divider()
+            _write_clips(key, ds)
 
 
 __all__ = ["files_panel"]

@@ -12,11 +12,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mujo import jobs
+from mujo import actions, jobs
 from mujo import models_registry as registry
+from mujo.access import Action
 from mujo.store import Store
 from mujo.train import sweep
 from mujo.ui import targets as tg
+from mujo.ui.access import can, current_user
 from mujo.ui.finetune_results import results_section
 from mujo.ui.state import DEFAULTS, StateKeys
 from mujo.ui.text import md_escape
@@ -58,9 +60,9 @@ def _sweep_spec() -> Any:
 def _start() -> None:
     # A button callback: runs before the page, so the Sweeps tab it switches to already lists the new sweep.
     try:
-        sweep_id = sweep.create_sweep(_sweep_spec(), _store())
-        sweep.start_sweep_job(sweep_id)
-    except (ValueError, OSError, ImportError) as e:  # DatasetError and CheckpointError are ValueErrors
+        sweep_id = actions.create_sweep(current_user(), _sweep_spec(), _store())
+        actions.start_sweep(current_user(), sweep_id)
+    except (ValueError, OSError, ImportError, PermissionError) as e:  # DatasetError and CheckpointError are ValueErrors
         st.session_state[StateKeys.FT_FEEDBACK] = ("error", f"Cannot start the sweep: {e}")
         return
     st.session_state[StateKeys.FT_FEEDBACK] = ("success", f"Sweep {sweep_id} started in the background.")
@@ -145,7 +147,7 @@ def _fit(specs: list[str], ckpts: list[Any]) -> None:
             need_sites[tuple(tg.dataset_sites(info))] = spec
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    for sites in need_sites:
+    for sites in need_sites if can(Action.PRETRAIN) else ():
         tg.pretrain_panel(list(sites), key=f"{StateKeys.FT_PRETRAIN}.{'-'.join(sites)}")
 
 
@@ -167,7 +169,11 @@ def _split_choice(specs: list[str]) -> None:
 
 
 def new_sweep() -> None:
-    """The form that creates a sweep and starts it in the background."""
+    """The form that creates a sweep and starts it in the background (admins only)."""
+    if not can(Action.SWEEP):
+        st.info("Starting sweeps needs the admin role; the Sweeps and Results tabs show what has run.",
+                icon=":material/lock:")
+        return
     if not tg.no_dataset_guard(StateKeys.FT_FOLDER, stop=False):
         return
     present = tg.present_targets()
@@ -232,11 +238,11 @@ def new_sweep() -> None:
 
 
 def _resume(sweep_id: int) -> None:
-    sweep.start_sweep_job(sweep_id)
+    actions.start_sweep(current_user(), sweep_id)
 
 
 def _cancel(sweep_id: int) -> None:
-    sweep.cancel_sweep(sweep_id, _store())
+    actions.cancel_sweep(current_user(), sweep_id, _store())
 
 
 def _sweep_card(status: dict[str, Any]) -> None:
@@ -249,7 +255,9 @@ def _sweep_card(status: dict[str, Any]) -> None:
                       + (" (cancel requested)" if status.get("cancel_requested") and running else ""))
         head.progress(min(max(float(status["fraction"]), 0.0), 1.0),
                       text=md_escape(f"{status['message']} · created {str(status['created'])[:16]}"))
-        if running:
+        if not can(Action.SWEEP):
+            pass  # who may not start sweeps does not stop or resume them either
+        elif running:
             act.button("Cancel", key=f"{StateKeys.FT_CANCEL}.{sid}", on_click=_cancel, args=(sid,),
                        icon=":material/stop:", disabled=bool(status.get("cancel_requested")))
         elif counts.get("pending", 0) + counts.get("cancelled", 0) + counts.get("running", 0):

@@ -8,8 +8,11 @@ from typing import Any
 
 import streamlit as st
 
+from mujo import actions
 from mujo import models_registry as registry
+from mujo.access import Action
 from mujo.checkpoint import CheckpointError
+from mujo.ui.access import can, current_user
 from mujo.ui.model import demo_training
 from mujo.ui.nav import EMBEDDING_PAGE, FINETUNE_PAGE, RETRIEVAL_PAGE, ZEROSHOT_PAGE
 from mujo.ui.state import StateKeys
@@ -94,7 +97,11 @@ def _use(folder: str | None) -> None:
         except CheckpointError as e:
             st.session_state[StateKeys.MODEL_FEEDBACK] = str(e)
             return
-    registry.choose_model_dir(folder)
+    try:
+        actions.choose_model(current_user(), folder)
+    except PermissionError as e:
+        st.session_state[StateKeys.MODEL_FEEDBACK] = str(e)
+        return
     st.session_state[StateKeys.MODEL_FEEDBACK] = None
 
 
@@ -143,7 +150,8 @@ def model_panel() -> None:
     else:
         st.warning(md_escape(f"The chosen checkpoint {folder} cannot be read: "
                              + _problem(folder)), icon=":material/warning:")
-    _chooser(info.path if info is not None else folder)
+    if can(Action.CHOOSE_SERVER_DATASET):  # the model is every session's: an admin chooses it
+        _chooser(info.path if info is not None else folder)
 
 
 def _problem(folder: Path) -> str:

@@ -10,13 +10,15 @@ from typing import Any, Sequence
 
 import streamlit as st
 
-from mujo import datasets, jobs, settings
+from mujo import actions, datasets, jobs
 from mujo import models_registry as registry
 from mujo.checkpoint import CheckpointError
 from mujo.config import ConfigError, ModelConfig, from_dict
 from mujo.datasets.base import DatasetError
 from mujo.datasets.inputs import checkpoint_problem
+from mujo.ui.access import current_user
 from mujo.ui.nav import home_link
+from mujo.ui.sidebar import current_folder
 from mujo.ui.state import StateKeys
 from mujo.ui.text import label_text, md_escape
 
@@ -129,9 +131,9 @@ def start_pretrain(sites: Sequence[str]) -> jobs.JobStatus:
 
     Accelerometer only because every target dataset has it; the job appears under models_dir() when done.
     """
-    argv = ["pretrain", str(settings.dataset_dir()), "--out", str(pretrain_out(sites)), "--preset", "small",
+    argv = ["pretrain", str(current_folder()), "--out", str(pretrain_out(sites)), "--preset", "small",
             "--sites", *sites, "--no-gyro", "--threads", "1"]
-    return jobs.start(pretrain_job_name(sites), argv)
+    return actions.start_pretrain(current_user(), pretrain_job_name(sites), argv)
 
 
 def pretrain_panel(sites: Sequence[str], key: str) -> None:
@@ -150,7 +152,7 @@ def pretrain_panel(sites: Sequence[str], key: str) -> None:
         st.caption(md_escape(f"Pre-training {where} failed: {status.error or status.message}"))
     if st.button(f"Pre-train a small model for {label_text(', '.join(sites))} on the current FiMAD dataset", key=key,
                  icon=":material/model_training:",
-                 help=md_escape(f"Runs mujo pretrain {settings.dataset_dir()} --sites {' '.join(sites)} --preset "
+                 help=md_escape(f"Runs mujo pretrain {current_folder()} --sites {' '.join(sites)} --preset "
                                 f"small in the background (minutes); the checkpoint goes to {pretrain_out(sites)}.")):
         start_pretrain(sites)
         st.rerun()
