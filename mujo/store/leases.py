@@ -48,7 +48,8 @@ class LeasesMixin:
     def acquire_lease(self, dataset: str, clip_id: str, holder: str, session: str, *, ttl_s: float = LEASE_S,
                       now: float | None = None) -> Lease:
         """Lease a clip to a session (or renew its lease), in one transaction: two sessions racing for a free clip,
-        one wins. The session's other leases in the dataset are released (it shows one clip at a time).
+        one wins. The session's other leases in the dataset are released (it shows one clip at a time). A lease of
+        the same holder in another session (a reloaded tab) passes to this one.
 
         Args:
             holder: the annotator's name; session: their browser session (any stable text).
@@ -69,7 +70,7 @@ class LeasesMixin:
             conn.execute("INSERT INTO clip_leases (dataset, clip_id, holder, session, expires) VALUES (?, ?, ?, ?, ?)"
                          " ON CONFLICT(dataset, clip_id) DO UPDATE SET holder = excluded.holder,"
                          " session = excluded.session, expires = excluded.expires"
-                         " WHERE clip_leases.session = excluded.session",
+                         " WHERE clip_leases.session = excluded.session OR clip_leases.holder = excluded.holder",
                          (dataset, clip_id, holder, session, t + float(ttl_s)))
             row = conn.execute("SELECT * FROM clip_leases WHERE dataset = ? AND clip_id = ?",
                                (dataset, clip_id)).fetchone()
