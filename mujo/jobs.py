@@ -37,6 +37,7 @@ QUEUED, RUNNING, DONE, FAILED, CANCELLED, ABSENT = "queued", "running", "done", 
 GRACE_S = 10.0  # a cancelled job's process group gets SIGTERM, then SIGKILL after this
 PROGRESS_INTERVAL_S = 0.5  # at most this often a job writes its progress to the store
 KIND_ACTIONS = {"umap": Action.RUN_LIGHT_JOB, "zeroshot": Action.RUN_LIGHT_JOB, "embed": Action.RUN_LIGHT_JOB,
+                "validate": Action.RUN_LIGHT_JOB,
                 "null-compare": Action.RUN_LIGHT_JOB, "sweep": Action.SWEEP, "pretrain": Action.PRETRAIN,
                 "feedback": Action.PRETRAIN, "demo": Action.PRETRAIN}
 StoreArg = Store | str | Path | None
