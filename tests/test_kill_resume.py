@@ -270,6 +270,8 @@ def test_pretrain_killed_then_resumed_ends_with_the_same_weights_and_metrics(
               f"last/ after epoch {json.loads(last.read_text())['state']['epoch']}" if last.is_file() else "")
         assert_no_half_checkpoint(out)
         assert integrity(db) == "ok"
+        if (killed_run := _running_run(db)()) is not None:
+            assert_listed_as_interrupted(db, killed_run)
         assert main(argv + ["--resume"]) == 0
     for sub in ("last", "best", "."):
         a, b = load_file(str(ref_out / sub / WEIGHTS)), load_file(str(out / sub / WEIGHTS))
@@ -278,8 +280,48 @@ def test_pretrain_killed_then_resumed_ends_with_the_same_weights_and_metrics(
     assert_no_half_checkpoint(out)
     run_id = json.loads((out / CONFIG).read_text())["extra"]["run_id"]
     assert Store(db).get_run(run_id)["status"] == "done"
+    assert Store(db).process_of(run_id)["pid"] == os.getpid() or not killed  # the resume owns the run
     assert _metrics(db, run_id) == _metrics(ref_db, 1)
     assert integrity(db) == "ok"
+
+
+def _running_run(db: Path) -> Callable[[], int | None]:
+    """The id of a running run in the store (read-only: a reader never creates or marks anything), or None."""
+    def running() -> int | None:
+        if not db.exists():
+            return None
+        try:
+            with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.1)) as conn:
+                row = conn.execute("SELECT id FROM runs WHERE status = 'running'").fetchone()
+        except sqlite3.Error:  # not migrated yet, or locked by the writer
+            return None
+        return row[0] if row else None
+
+    return running
+
+
+def assert_listed_as_interrupted(db: Path, run_id: int) -> None:
+    """The run is still 'running' in the file (a SIGKILL leaves no chance to mark it) until a reader of the runs sees
+    that its process is gone: then it is 'interrupted', in the file too, with the process named."""
+    assert _running_run(db)() == run_id
+    owner = Store(db).process_of(run_id)
+    listing = Store(db).runs("pretrain").set_index("id")
+    assert listing.loc[run_id, "status"] == "interrupted", listing
+    assert f"its process (pid {owner['pid']} on {owner['host']}) ended" in listing.loc[run_id, "error"]
+    assert _running_run(db)() is None and integrity(db) == "ok"
+
+
+@pytest.mark.slow
+def test_pretrain_killed_is_listed_as_interrupted(train_data: tuple[Path, Path], tmp_path: Path) -> None:
+    """Killed as soon as its run is in the store (the slow test above resumes one killed later)."""
+    out, db, pf = tmp_path / "out", tmp_path / "s.sqlite", tmp_path / "pretrain.json"
+    running = _running_run(db)
+    assert kill_at(_pretrain_argv(train_data, out, db) + ["--progress-file", str(pf)], tmp_path,
+                   lambda: running() is not None, 0.0), "mujo pretrain finished before it could be killed"
+    run_id = running()
+    assert Store(db).process_of(run_id)["pid"] != os.getpid()
+    assert_listed_as_interrupted(db, run_id)
+    assert main(["runs", "--store", str(db)]) == 0
 
 
 # --------------------------------------------------------------------------------------------------- mujo embed

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -11,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from mujo.store import SCHEMA_VERSION, Store
+from mujo.store.runs import PROCESS_KEY, _proc_stat, process_gone, this_process
 from mujo.store.schema import MIGRATIONS, migrate
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_migration_from_empty_file(tmp_path: Path) -> None:
@@ -123,3 +131,62 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
     assert len(store.current_labels("ds")) == n * workers
     with closing(store.connect()) as conn:
         assert conn.execute("SELECT COUNT(*) FROM metrics").fetchone()[0] == n * workers
+
+
+_START_AND_EXIT = ("import sys; from mujo.store import Store; "
+                   "print(Store(sys.argv[1]).start_run('pretrain', name='orphan'))")
+
+
+def _run_in_child(path: Path) -> tuple[int, subprocess.Popen]:
+    """A run started by a child process that then exits without finishing it (as a SIGKILL would leave it)."""
+    child = subprocess.Popen([sys.executable, "-c", _START_AND_EXIT, str(path)], cwd=REPO, stdout=subprocess.PIPE,
+                             text=True)
+    out = child.stdout.read()
+    return int(out.strip()), child
+
+
+def test_a_run_whose_process_is_gone_is_read_as_interrupted(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    mine = store.start_run("pretrain", name="mine")
+    orphan, child = _run_in_child(store.path)
+    assert child.wait(60) == 0
+    owner = store.process_of(orphan)
+    assert owner["pid"] == child.pid and owner["host"] == socket.gethostname() and owner != this_process()
+    assert store.process_of(mine) == this_process()
+    listed = store.runs().set_index("id")  # the listing marks it, in the store
+    assert listed.loc[orphan, "status"] == "interrupted" and listed.loc[mine, "status"] == "running"
+    assert f"its process (pid {child.pid} on {socket.gethostname()}) ended without finishing it" in \
+        listed.loc[orphan, "error"]
+    with closing(sqlite3.connect(store.path)) as conn:
+        assert conn.execute("SELECT status FROM runs WHERE id = ?", (orphan,)).fetchone()[0] == "interrupted"
+    assert store.results(orphan) == {}  # the owner is bookkeeping, not a result
+    store.set_run_status(orphan, "running")  # a resume: this process owns it now
+    assert store.get_run(orphan)["status"] == "running" and store.get_run(orphan)["process"] == this_process()
+    store.finish_run(orphan)
+    assert store.get_run(orphan)["status"] == "done"
+
+
+def test_get_run_marks_a_dead_run_and_a_zombie_counts_as_dead(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    rid, child = _run_in_child(store.path)  # not waited for: a zombie until reaped
+    deadline = time.monotonic() + 30
+    while (st := _proc_stat(child.pid)) is not None and st[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.get_run(rid)["status"] == "interrupted"
+    child.wait(10)
+
+
+def test_runs_of_other_hosts_live_processes_and_reused_pids(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    here = this_process()
+    elsewhere, reused, unreadable = (store.start_run("pretrain") for _ in range(3))
+    with closing(store.connect()) as conn, conn:
+        for rid, owner in ((elsewhere, {**here, "host": here["host"] + "-other"}),  # nothing known: left running
+                           (reused, {**here, "start": (here["start"] or 0) + 1}),  # our pid, another process
+                           (unreadable, "{not json")):
+            conn.execute("UPDATE results SET value = ? WHERE run_id = ? AND key = ?",
+                         (owner if isinstance(owner, str) else json.dumps(owner), rid, PROCESS_KEY))
+    status = store.runs().set_index("id")["status"]
+    assert status[elsewhere] == "running" and status[unreadable] == "running"
+    assert status[reused] == ("interrupted" if here["start"] is not None else "running")
+    assert not process_gone(here) and not process_gone({"pid": True, "host": here["host"]})
