@@ -15,9 +15,11 @@ from typing import Any
 
 import streamlit as st
 
+from mujo import actions
 from mujo.store import LABELS, Decision, Store
 from mujo.store.decisions import CONFLICT, REPLAYED
 from mujo.ui import curation_queue as cq
+from mujo.ui.access import current_user
 from mujo.ui.state import StateKeys
 
 
@@ -58,10 +60,10 @@ def _what(d: Decision) -> tuple[str, str, str]:
 
 def _write(key: str, c: dict[str, Any], base: int, request_id: str) -> Decision | None:
     try:
-        return cq.store().decide_label(key, c["clip_id"], c["label"], base_event=base, request_id=request_id,
-                                       t0_s=c["t0"], t1_s=c["t1"], activity=c["activity"], annotator=c["who"],
-                                       note=c["note"])
-    except ValueError as e:
+        return actions.label_store(current_user(), cq.store()).decide_label(
+            key, c["clip_id"], c["label"], base_event=base, request_id=request_id, t0_s=c["t0"], t1_s=c["t1"],
+            activity=c["activity"], annotator=c["who"], note=c["note"])
+    except (ValueError, PermissionError) as e:
         cq.feedback("error", f"Not labelled: {e}")
         return None
 
@@ -155,7 +157,7 @@ def mark_disputed(key: str) -> None:
     mine = cq.describe(c["label"], c["activity"])
     note = f"{c['who']} would label it {mine}; {c['by']} {c['what']} ({c['when']})"
     try:
-        cq.store().raise_dispute(key, c["clip_id"], c["who"], note[:4000])
+        actions.label_store(current_user(), cq.store()).raise_dispute(key, c["clip_id"], c["who"], note[:4000])
     except ValueError as e:
         cq.feedback("error", f"Not marked: {e}")
         return
@@ -185,7 +187,7 @@ def undo(key: str, clip_id: str) -> None:
         cq.feedback("info", f"Nothing of yours to undo on {clip_id}.")
         return
     try:
-        s.undo_label_event(int(target), annotator=who)
+        actions.label_store(current_user(), s).undo_label_event(int(target), annotator=who)
     except ValueError as e:
         cq.feedback("error", f"Cannot undo: {e}")
         return

@@ -14,11 +14,14 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from mujo import actions
+from mujo.access import Action
 from mujo.curation import agreement as ag
 from mujo.curation.label_export import FORMATS, annotator_labels, label_history, table_bytes
 from mujo.fimad.dataset import FimadDataset
 from mujo.ui import curation_queue as cq
 from mujo.ui import dataset as uds
+from mujo.ui.access import can, current_user
 from mujo.ui.curation import annotator_sidebar
 from mujo.ui.state import StateKeys
 from mujo.ui.text import label_text, md_escape, short_cells
@@ -39,9 +42,10 @@ def settle(key: str, clip_id: str, base: int, label: str | None, activity: str |
         st.session_state[StateKeys.DIS_FEEDBACK] = ("warning", "Type your name in the sidebar first.")
         return
     try:
-        d = cq.store().settle_clip(key, clip_id, who, base_event=base, label=label, activity=activity,
-                                   note="settles a disagreement" if label else "")
-    except ValueError as e:
+        d = actions.label_store(current_user(), cq.store()).settle_clip(
+            key, clip_id, who, base_event=base, label=label, activity=activity,
+            note="settles a disagreement" if label else "")
+    except (ValueError, PermissionError) as e:
         st.session_state[StateKeys.DIS_FEEDBACK] = ("error", f"Not settled: {e}")
         return
     if not d.applied:
@@ -97,6 +101,9 @@ def clip_panel(key: str, clip_id: str, rows: list[dict[str, Any]]) -> None:
     choices = list(dict.fromkeys((r["label"], r["activity"] if r["label"] == "activity" else None)
                                  for r in rows if r["clip_id"] == clip_id and r["t1_s"] is None
                                  and float(r["t0_s"]) == 0))
+    if not can(Action.LABEL):  # a viewer reads the votes and history; settling is labelling
+        _history(key, clip_id)
+        return
     base, off = 0 if now is None else int(now["id"]), not cq.annotator()
     cols = st.columns(len(choices) + 1)
     cols[0].button("Keep the label in force", key=StateKeys.DIS_KEEP, on_click=settle,
