@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from mujo import jobs
 from mujo.checkpoint import CheckpointError
 from mujo.commands.common import EXIT_UNUSABLE, EXIT_USAGE, run_job
 from mujo.datasets.base import DatasetError
+from mujo.eval import zeroshot as zs
 from mujo.eval.prompts import DEFAULT_TEMPLATES
-from mujo.eval.zeroshot import ZeroShotResult, zeroshot
+from mujo.eval.zeroshot import ZeroShotResult
 from mujo.eval.zeroshot_settings import ZeroShotSettings
 from mujo.store import Store
 
@@ -59,12 +61,14 @@ def format_result(result: ZeroShotResult, null_embedding: str = "mean") -> str:
 
 def cmd_zeroshot(args: argparse.Namespace) -> int:
     def work(progress) -> ZeroShotResult:
-        return zeroshot(_settings(args), store=None if args.no_store else (args.store or Store()), progress=progress)
+        return zs.zeroshot(_settings(args), store=None if args.no_store else (args.store or Store()), progress=progress)
 
     def report(result: ZeroShotResult) -> str:
         print(format_result(result, args.null_embedding))
         if result.run_id is not None:
             print(f"\nrun {result.run_id} in the store")
+            if jobs.current():  # run by the app as a registry job: the page shows this run when the job ends
+                jobs.current().result(run_id=int(result.run_id))  # type: ignore[union-attr]
         return (f"top-1 {result.top1:.3f}, macro F1 {result.macro_f1:.3f}"
                 + (f" (run {result.run_id})" if result.run_id is not None else ""))
 

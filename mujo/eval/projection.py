@@ -45,6 +45,15 @@ def default_cache_dir() -> Path:
     return paths.data_dir() / "cache" / "umap"
 
 
+def numba_cache_dir() -> Path:
+    """Where numba keeps the machine code of umap-learn's kernels (`data_dir()/cache/numba/`).
+
+    A projection runs in a job process of its own (mujo.jobs), and each new process would compile umap-learn's
+    numba kernels again; cached on disk, the compilation is paid once per machine (benchmarks/bench_jobs.py).
+    """
+    return paths.data_dir() / "cache" / "numba"
+
+
 def _reduce(x: np.ndarray, sample_rows: np.ndarray, dims: int) -> np.ndarray:
     """Rows of x in the top `dims` principal axes of x[sample_rows] (unchanged when already that small)."""
     if x.shape[1] <= dims:
@@ -129,6 +138,7 @@ def project(vectors: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1
         knn_idx, knn_dist = knn_graph(laid, k, rng)
         umap_kw["precomputed_knn"] = (knn_idx, knn_dist, None)
     say(0.15, f"UMAP layout of {len(fit):,} points")
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))  # read when numba is first imported
     import umap  # noqa: PLC0415  (keeps umap off the Embedding Space page until a projection is computed)
 
     with warnings.catch_warnings():

@@ -1,83 +1,61 @@
-"""Long computations of a page (a UMAP projection) in a thread of the server process, shared by every session.
+"""A page's side of the job registry (mujo.jobs): submit work as the logged-in user, wait a moment, follow the rest.
 
-A page run that computes for a minute is cut short as soon as the user touches a widget (Streamlit stops the
-script to rerun it), and the work is lost. Here the work runs in a daemon thread keyed by what it computes: the
-page starts it (or finds it running), shows its progress, and reruns when it is done; reruns, other sessions and
-other tabs asking for the same key follow the same thread. A process (mujo.jobs) would also free the GIL, but
-would pay umap-learn's numba compilation (15-40 s) for every projection; a thread pays it once per server.
+Long computations never run in the server's threads: a page submits a `mujo` command as a registry job (a request
+for work already queued or running joins it), waits up to a second or two so that small jobs show their result in
+the same run, and otherwise shows the job's progress in a fragment that refreshes itself and reruns the page when
+the job has ended. The job outlives the tab, the session and the server.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Sequence
 
 import streamlit as st
 
-Progress = Callable[[float, str], None]
+from mujo import jobs
+from mujo.ui.access import current_user
+from mujo.ui.text import md_escape
+
+FOLLOW_EVERY_S = 1.0
 
 
-@dataclass
-class Task:
-    """What a background computation is doing (written by its thread, read by pages)."""
-
-    key: str
-    fraction: float = 0.0
-    message: str = "starting"
-    error: str = ""
-    done: bool = False
-    started: float = field(default_factory=time.monotonic)
-    thread: threading.Thread | None = field(default=None, repr=False)
-
-    def report(self, fraction: float, message: str) -> None:
-        self.fraction, self.message = min(max(float(fraction), 0.0), 1.0), str(message)
+def submit(kind: str, argv: Sequence[str], *, key_inputs: Any, heavy: bool = True) -> jobs.Job:
+    """Queue `mujo <argv>` for the current user (or join the same work already queued or running)."""
+    return jobs.submit(kind, argv, key_inputs=key_inputs, owner=current_user().name, heavy=heavy)
 
 
-@st.cache_resource
-def _registry() -> tuple[dict[str, Task], threading.Lock]:
-    """The tasks of this server process (one dict for all sessions) and the lock that guards it."""
-    return {}, threading.Lock()
+def wait(job: jobs.Job, seconds: float) -> jobs.Job:
+    """The job after it ended or `seconds` passed, whichever comes first."""
+    deadline = time.monotonic() + max(0.0, seconds)
+    while job.active and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = jobs.get(job.id) or job
+    return job
 
 
-def start(key: str, work: Callable[[Progress], Any]) -> Task:
-    """The task computing `key`: the running or finished one, else a new thread running `work(progress)`.
-
-    A failed task is kept (so pages can show its error) until `forget(key)`.
-    """
-    tasks, lock = _registry()
-    with lock:
-        task = tasks.get(key)
-        if task is not None:
-            return task
-        task = Task(key)
-
-        def run() -> None:
-            try:
-                work(task.report)
-                task.report(1.0, "done")
-                task.done = True
-            except Exception as e:  # noqa: BLE001 - shown on the page, which offers to try again
-                task.error = f"{type(e).__name__}: {e}"
-
-        task.thread = threading.Thread(target=run, name=f"mujo-task-{key[:12]}", daemon=True)
-        tasks[key] = task
-        task.thread.start()
-        return task
+def describe(job: jobs.Job) -> str:
+    """One line: where the job stands (its queue position while it waits)."""
+    if job.state == jobs.QUEUED:
+        ahead = jobs.queue_position(job)
+        return (f"waiting in the queue ({ahead} job{'s' * (ahead != 1)} ahead; at most {jobs.max_jobs()} run at "
+                "once)")
+    elapsed = time.time() - (job.started or job.created)
+    return f"{job.fraction:.0%} {job.message} · {elapsed:.0f} s"
 
 
-def forget(key: str) -> None:
-    """Drop a finished or failed task (the next `start` computes again)."""
-    tasks, lock = _registry()
-    with lock:
-        task = tasks.get(key)
-        if task is not None and (task.done or task.error):
-            del tasks[key]
-
-
-def wait(task: Task, seconds: float) -> bool:
-    """Wait up to `seconds` for the task to end (small jobs then render in the same run); True when it has."""
-    if task.thread is not None:
-        task.thread.join(timeout=max(0.0, seconds))
-    return task.done or bool(task.error)
+@st.fragment(run_every=FOLLOW_EVERY_S)
+def follow(job_id: int, label: str, note: str = "") -> None:
+    """The job's progress, refreshed every second; the whole page reruns once the job has ended."""
+    jobs.poll()  # the launcher step: a dead job is marked failed, a free slot starts the next queued job
+    job = jobs.get(job_id)
+    if job is None or not job.active:
+        st.rerun()
+        return
+    st.progress(min(max(job.fraction, 0.0), 1.0), text=md_escape(f"{label}: {describe(job)}"))
+    if note:
+        st.caption(note)
+    if jobs.may_cancel(job, current_user()) and st.button("Cancel", key=f"job.cancel.{job_id}",
+                                                          icon=":material/cancel:"):
+        jobs.cancel(job_id, current_user())
+        st.rerun()

@@ -1,8 +1,8 @@
 """The Curation page's feedback panel: pre-train with the curated NULL chapters, then compare zero-shot's NULL rows.
 
 The pre-training is a background job (`mujo pretrain ... --null-anchor TEXT --null-labels curated` in its own
-process, like Home's demo build: it outlives the tab and every session sees it); the comparison runs zero-shot in a
-server thread (`mujo.ui.background`) and stores its runs, which the panel reads back, so a reload keeps both.
+process, like Home's demo build: it outlives the tab and every session sees it); the comparison is a job too
+(`mujo null-compare`) that stores its zero-shot runs, which the panel reads back, so a reload keeps both.
 """
 
 from __future__ import annotations
@@ -98,42 +98,25 @@ def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
         st.rerun()
 
 
-def _compare_work(root: str, checkpoints: list[str]):
-    def work(progress) -> None:
-        fr.compare_null(root, checkpoints, store=cq.store().path, progress=progress)
-
-    return work
-
-
-@st.fragment(run_every=1.0)
-def _follow_compare(task: background.Task) -> None:
-    if task.done or task.error:
-        st.rerun()
-    st.progress(task.fraction, text=md_escape(f"Zero-shot on the validation split: {task.fraction:.0%} "
-                                              f"{task.message}"))
-
-
 def _compare_controls(root: str, base: Path, out: Path) -> None:
     checkpoints = [str(base)] if base == out else [str(base), str(out)]
-    task = st.session_state.get(StateKeys.CUR_FB_TASK)
-    if task is not None and task.error:
-        st.error(md_escape(f"The comparison failed: {task.error}"), icon=":material/error:")
-        background.forget(task.key)
-        st.session_state[StateKeys.CUR_FB_TASK] = task = None
-    elif task is not None and task.done:
-        background.forget(task.key)
-        st.session_state[StateKeys.CUR_FB_TASK] = task = None
-    if task is not None:
-        _follow_compare(task)
+    job_id = st.session_state.get(StateKeys.CUR_FB_TASK)
+    job = jobs.get(job_id) if isinstance(job_id, int) else None
+    if job is not None and job.state in (jobs.FAILED, jobs.CANCELLED):
+        what = "was cancelled" if job.state == jobs.CANCELLED else f"failed: {job.error}"
+        st.error(md_escape(f"The comparison {what}"), icon=":material/error:")
+    if job is not None and job.active:
+        background.follow(job.id, "Zero-shot on the validation split")
     elif st.button("Compare NULL's embeddings on the validation split", key=StateKeys.CUR_FB_COMPARE,
                    icon=":material/compare_arrows:",
                    help=md_escape("Zero-shot with the NULL class on the dataset's validation clips (ground-truth "
                                   f"labels): {base.name} with the mean of the class embeddings (the paper's NULL), "
                                   "and the fed-back model with the mean, the learned NULL and its NULL windows' "
                                   "centroid. Each run is stored and listed on the Zero-shot page.")):
-        stamps = tuple(registry.read_checkpoint(c).stamp for c in checkpoints)  # a retrained model: afresh
-        key = f"null-compare-{abs(hash((root, *checkpoints, stamps)))}"
-        st.session_state[StateKeys.CUR_FB_TASK] = background.start(key, _compare_work(root, checkpoints))
+        stamps = [registry.read_checkpoint(c).stamp for c in checkpoints]  # a retrained model: afresh
+        job = background.submit("null-compare", ["null-compare", root, *checkpoints, "--store", str(cq.store().path)],
+                                key_inputs={"root": root, "checkpoints": checkpoints, "stamps": stamps})
+        st.session_state[StateKeys.CUR_FB_TASK] = job.id
         st.rerun()
     table = nf.null_comparison(root, cq.store())
     table = table[table["checkpoint"].isin(checkpoints)]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import time
+import dataclasses
+import json
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mujo import jobs
 from mujo.eval import embedding_view as ev
 from mujo.eval import projection
 from mujo.fimad.dataset import FimadDataset
@@ -23,7 +25,7 @@ MAX_POINT_CHOICES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_0
 SPACE_NAMES = {ev.JOINT: "Joint (all modalities)", "imu": "IMU", "pose": "Pose", "text": "Text",
                "video": "Video"}
 LEVEL_NAMES = {"window": "Windows", "clip": "Clips (mean of windows)"}
-QUICK_WAIT_S = 2.0  # a projection done within this is drawn in the same run (small views, tests)
+QUICK_WAIT_S = 1.0  # a projection job done within this is drawn in the same run (tests, a warm cache)
 
 
 def _options(index: pd.DataFrame, column: str) -> list[str]:
@@ -108,39 +110,39 @@ def _curation(ds: FimadDataset) -> pd.DataFrame | None:
     return None
 
 
-def projection_or_progress(store: Any, points: ev.PointSet, key: dict[str, Any], params: dict[str, Any]
-                           ) -> tuple[np.ndarray | None, bool]:
-    """(coordinates, from the cache) of a view; (None, False) while a background thread computes them, with its
-    progress on the page (which reruns when they are ready) or its error."""
+def _project_argv(store: Any, spec: ev.ViewSpec, params: dict[str, Any]) -> list[str]:
+    """`mujo project` for this view: it builds the same points and caches their projection where `lookup` finds it."""
+    return ["project", str(store.folder), "--view", json.dumps(dataclasses.asdict(spec)),
+            "--params", json.dumps(params), "--quiet"]
+
+
+def projection_or_progress(store: Any, points: ev.PointSet, spec: ev.ViewSpec, key: dict[str, Any],
+                           params: dict[str, Any]) -> tuple[np.ndarray | None, bool]:
+    """(coordinates, from the cache) of a view; (None, False) while its UMAP job (`mujo project`, in its own
+    process) computes them, with the job's progress on the page (which reruns when they are ready) or its error."""
     coords = projection.lookup(key, params)
     if coords is not None:
         return coords, True
-    task_key = projection.projection_key(key, params)
-    task = background.start(task_key, lambda progress: projection.cached_projection(
-        key, lambda: ev.point_vectors(store, points), params, progress=progress))
-    background.wait(task, QUICK_WAIT_S)
-    if task.error:
-        st.error(md_escape(f"Computing the UMAP projection failed: {task.error}"), icon=":material/error:")
+    pkey = projection.projection_key(key, params)
+    job = jobs.latest("umap", pkey)
+    if job is not None and job.state in (jobs.FAILED, jobs.CANCELLED):
+        what = "was cancelled" if job.state == jobs.CANCELLED else f"failed: {job.error}"
+        st.error(md_escape(f"Computing the UMAP projection {what}"), icon=":material/error:")
         if st.button("Try again", key="emb.retry", icon=":material/refresh:"):
-            background.forget(task_key)
-            st.rerun()
+            background.submit("umap", _project_argv(store, spec, params), key_inputs=pkey)
+            st.rerun()  # without the old error
         return None, False
-    if task.done:
-        background.forget(task_key)
+    if job is None or job.state == jobs.DONE:  # never asked for, or its result was removed from the cache
+        job = background.submit("umap", _project_argv(store, spec, params), key_inputs=pkey)
+    job = background.wait(job, QUICK_WAIT_S)
+    if job.state == jobs.DONE:
         return projection.lookup(key, params), False
-    _follow(task, len(points))
+    if not job.active:
+        st.rerun()  # failed or cancelled meanwhile: say so
+    background.follow(job.id, f"Computing UMAP for {len(points):,} points",
+                      "The projection runs as a job of its own (see Jobs): it goes on while you change other "
+                      "settings or leave the page, and is kept on disk, so this view opens at once next time.")
     return None, False
-
-
-@st.fragment(run_every=1.0)
-def _follow(task: background.Task, n: int) -> None:
-    if task.done or task.error:
-        st.rerun()  # the whole page: draw the view, or the error
-    elapsed = time.monotonic() - task.started
-    st.progress(task.fraction, text=f"Computing UMAP for {n:,} points… {md_escape(task.message)} · {elapsed:.0f} s")
-    st.caption("The projection goes on while you change other settings or leave the page, and is kept on disk: "
-               "this view opens at once next time. The first projection after the app starts also compiles "
-               "UMAP's kernels (20-40 s).")
 
 
 def embedding_page(ds: FimadDataset, store: Any) -> None:
@@ -155,7 +157,7 @@ def embedding_page(ds: FimadDataset, store: Any) -> None:
         st.warning("No window matches the split and label filters.", icon=":material/filter_alt_off:")
         return
     key = ev.key_parts(store, points, spec)
-    coords, cached = projection_or_progress(store, points, key, params)
+    coords, cached = projection_or_progress(store, points, spec, key, params)
     if coords is None:
         return
     frame = points.frame

@@ -1,18 +1,19 @@
 """The Zero-shot page: checkpoint, dataset, modality and editable prompts; run; top-k, per-class F1, confusion matrix.
 
-A run takes seconds to a minute (prepare the windows once, embed the prompts and windows), so it runs in a
-background thread of the server (`mujo.ui.background`) that saves the run in the store; the page follows its
-progress and then shows the stored run. Earlier runs are read back from the store for comparison.
+A run takes seconds to a minute (prepare the windows once, embed the prompts and windows), so it runs as a registry
+job (`mujo zeroshot` in its own process, mujo.jobs) that saves the run in the store; the same settings asked for
+again join the running job. The page follows its progress and then shows the stored run. Earlier runs are read
+back from the store for comparison.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from mujo import jobs
 from mujo import models_registry as registry
 from mujo.curation.feedback import null_rows_of, target_spec
 from mujo.datasets.inputs import INPUTS
@@ -34,7 +35,6 @@ NULL_HELP = {"mean": "the normalised mean of the class embeddings (the paper's)"
              "learned": "the checkpoint's NULL anchor through its text encoder (pre-trained with NULL chapters)",
              "centroid": "the mean embedding of the checkpoint's NULL training windows"}
 NULL_NAMES = {"mean": "mean of the classes", "learned": "learned NULL", "centroid": "NULL windows' centroid"}
-_FINISHED: dict[str, int] = {}  # background task key -> run id it saved (written by the task's thread)
 
 
 def _store() -> Store:
@@ -162,40 +162,38 @@ def _form() -> Any | None:
                             class_text=class_text, null=bool(null), null_embedding=null_embedding, part=part)
 
 
-def _work(key: str, settings: Any, progress: Any) -> None:
-    from mujo.eval import zeroshot as zs  # noqa: PLC0415  (keeps torch off the Zero-shot page until a run)
-
-    result = zs.zeroshot(settings, store=_store(), progress=progress)
-    _FINISHED[key] = int(result.run_id)
-
-
-@st.fragment(run_every=1.0)
-def _follow(task: background.Task) -> None:
-    if task.done or task.error:
-        st.rerun()  # the whole page: the stored run, or the error
-    st.progress(task.fraction, text=md_escape(f"Zero-shot: {task.fraction:.0%} {task.message}"))
+def zeroshot_argv(settings: Any) -> list[str]:
+    """The `mujo zeroshot` command that evaluates `settings` and stores the run (what the page's job runs)."""
+    argv = ["zeroshot", settings.dataset, "--checkpoint", settings.checkpoint, "--inputs", settings.inputs,
+            *(f"--template={t}" for t in settings.templates), "--null-embedding", str(settings.null_embedding),
+            "--part", settings.part, "--normalize", settings.normalize, "--quiet"]
+    argv += ["--class-text", *(f"{c}={p}" for c, p in settings.class_text.items())] if settings.class_text else []
+    argv += ["--null"] if settings.null else []
+    argv += ["--split", settings.split] if settings.split else []
+    return argv
 
 
 def _run(settings: Any | None) -> None:
-    """The Run button and the progress of the run it started."""
+    """The Run button and the progress of the job it submitted (`mujo zeroshot`, in its own process)."""
     if st.button("Run", key=StateKeys.ZS_RUN, type="primary", icon=":material/play_arrow:",
                  disabled=settings is None):
-        key = f"zeroshot-{uuid.uuid4().hex[:12]}"
-        task = background.start(key, lambda progress: _work(key, settings, progress))
-        st.session_state[StateKeys.ZS_TASK] = task
-        background.wait(task, 1.0)  # a small run is shown at once
-    task = st.session_state.get(StateKeys.ZS_TASK)
-    if task is None:
+        job = background.submit("zeroshot", zeroshot_argv(settings), key_inputs=settings.to_dict())
+        st.session_state[StateKeys.ZS_TASK] = job.id
+        background.wait(job, 1.0)  # a small run is shown at once
+    job_id = st.session_state.get(StateKeys.ZS_TASK)
+    job = jobs.get(job_id) if isinstance(job_id, int) else None
+    if job is None:
         return
-    if task.error:
-        st.error(md_escape(f"The zero-shot run failed: {task.error}"), icon=":material/error:")
-        background.forget(task.key)
-    elif task.done:
-        st.session_state[StateKeys.ZS_SELECTED_RUN] = _FINISHED.pop(task.key, None)
-        st.session_state[StateKeys.ZS_TASK] = None
-        background.forget(task.key)
+    if job.state == jobs.FAILED:
+        st.error(md_escape(f"The zero-shot run failed: {job.error}"), icon=":material/error:")
+    elif job.state == jobs.CANCELLED:
+        st.warning(md_escape(f"The zero-shot run was {job.message or 'cancelled'}."), icon=":material/cancel:")
+    elif job.state == jobs.DONE:
+        st.session_state[StateKeys.ZS_SELECTED_RUN] = job.result.get("run_id")
     else:
-        _follow(task)
+        background.follow(job.id, "Zero-shot")
+        return
+    st.session_state[StateKeys.ZS_TASK] = None
 
 
 def _runs_table(runs: pd.DataFrame) -> list[int]:

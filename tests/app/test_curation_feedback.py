@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from app_helpers import app_test
 from embedding_fixtures import make_checkpoint
+from job_helpers import inline_jobs  # noqa: F401  (the fixture)
 from target_fixtures import zeroshot_result
 
 from mujo import jobs
@@ -85,7 +87,8 @@ def test_a_proxy_model_is_explained(app_env: dict[str, Path]) -> None:
         at.button(key=StateKeys.CUR_FB_PRETRAIN)
 
 
-def test_compare_null_rows_of_the_fed_back_model(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compare_null_rows_of_the_fed_back_model(env: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+                                                 inline_jobs) -> None:
     from mujo.eval.zeroshot import ZeroShotSettings  # noqa: PLC0415
 
     out = nf.feedback_out(env["checkpoint"])
@@ -102,16 +105,17 @@ def test_compare_null_rows_of_the_fed_back_model(env: dict[str, Path], monkeypat
             r = zeroshot_result(["squat", "<b>lunge</b>", "NULL"], top1=0.2 + 0.1 * i, seed=i)
             Store(store).save_run("zeroshot", results=r.results(), dataset=s.dataset, checkpoint=ckpt,
                                   config=s.to_dict() | {"resolved_split": nf.SPLIT, "method": "mujo"})
+        return pd.DataFrame({"run": [1, 2, 3, 4]})
 
     monkeypatch.setattr(fr, "compare_null", fake)
     at = app_test(PAGE).run()
     _ok(at)
     assert "Fed-back model" in _text(at)
     at.button(key=StateKeys.CUR_FB_COMPARE).click().run()
-    task = at.session_state[StateKeys.CUR_FB_TASK]
-    if task is not None:
-        task.thread.join(10)
-        at.run()
+    job_id = at.session_state[StateKeys.CUR_FB_TASK]  # a registry job (`mujo null-compare`), in a thread here
+    inline_jobs[job_id].join(10)
+    assert jobs.get(job_id).state == jobs.DONE, jobs.get(job_id)
+    at.run()
     _ok(at)
     assert asked == [[str(env["checkpoint"]), str(out)]]
     table = next(d.value for d in at.dataframe if "null_f1" in d.value.columns)

@@ -10,11 +10,19 @@ import numpy as np
 import pytest
 from app_helpers import app_test
 from embedding_fixtures import fast_project, make_store, model_env
+from job_helpers import inline_jobs  # noqa: F401  (the fixture)
 
+from mujo import jobs
 from mujo.ui.state import StateKeys
 
 PAGE = "pages/2_Embedding_Space.py"
 SCRIPT = "<script>alert(1)</script>"
+
+
+@pytest.fixture(autouse=True)
+def _jobs_in_threads(inline_jobs):
+    """The page's UMAP jobs run in threads here, so the fast UMAP that model_env installs applies to them."""
+    return inline_jobs
 
 
 def _ok(at) -> None:
@@ -260,6 +268,24 @@ def test_a_long_projection_runs_in_the_background(tmp_path: Path, monkeypatch) -
             break
     _ok(at)
     assert calls == [84] and _n_points(_figure(at)) == 84
+    (job,) = jobs.list_jobs()  # one registry job, which the rerun joined instead of starting another
+    assert (job.kind, job.state, job.argv[0]) == ("umap", jobs.DONE, "project")
+
+
+def test_a_projection_waits_in_the_queue_while_the_cap_is_full(tmp_path: Path, monkeypatch) -> None:
+    model_env(tmp_path, monkeypatch)
+    monkeypatch.setenv("MUJO_MAX_JOBS", "1")
+    blocker = jobs.submit("pretrain", ["jobs", "sleep", "5"], key_inputs="blocker")
+    at = app_test(PAGE).run()
+    assert not at.exception and not at.get("plotly_chart")
+    assert any("waiting in the queue" in str(p.proto) for p in at.get("progress"))
+    for _ in range(100):
+        at.run()
+        if at.get("plotly_chart"):
+            break
+    _ok(at)
+    assert _n_points(_figure(at)) == 84
+    assert jobs.get(blocker.id).state == jobs.DONE
 
 
 def test_a_failed_projection_says_why_and_can_be_retried(tmp_path: Path, monkeypatch) -> None:

@@ -10,13 +10,22 @@ from pathlib import Path
 import pytest
 from app_helpers import app_test
 from embedding_fixtures import make_checkpoint
+from job_helpers import inline_jobs
 from target_fixtures import CLASSES, TRICKY_CLASS, make_target, save_zeroshot, zeroshot_result
 
+from mujo import jobs
 from mujo.store import Store
 from mujo.ui.state import StateKeys
 from mujo.ui.zeroshot import OTHER_FOLDER
 
 PAGE = "pages/5_Zero_shot.py"
+
+
+@pytest.fixture(autouse=True)
+def _jobs_in_threads(request: pytest.FixtureRequest) -> None:
+    """The page's zero-shot jobs run in threads, so the fake zeroshot applies; the real run runs in a process."""
+    if "real_run" not in request.node.name:
+        request.getfixturevalue(inline_jobs.__name__)
 
 
 def _ok(at) -> None:
@@ -175,11 +184,13 @@ def test_real_run_in_the_background(tmp_path: Path, app_env: dict[str, Path], mo
     at = _open(env)
     at.button(key=StateKeys.ZS_RUN).click().run()
     _ok(at)
-    task = at.session_state[StateKeys.ZS_TASK]
-    deadline = time.monotonic() + 60
-    while task is not None and not (task.done or task.error) and time.monotonic() < deadline:
+    job_id = at.session_state[StateKeys.ZS_TASK]  # a registry job: `mujo zeroshot` in its own process
+    assert jobs.get(job_id).argv[0] == "zeroshot"
+    deadline = time.monotonic() + 120
+    while jobs.get(job_id).active and time.monotonic() < deadline:
         time.sleep(0.25)
-    at.run()  # what the page's fragment does once the task has ended
+    assert jobs.get(job_id).state == jobs.DONE, jobs.log_path(job_id).read_text()[-3000:]
+    at.run()  # what the page's fragment does once the job has ended
     _ok(at)
     run_id = at.session_state[StateKeys.ZS_SELECTED_RUN]
     assert [int(run_id)] == Store().runs("zeroshot")["id"].tolist()  # the run just stored is the one shown
@@ -232,3 +243,46 @@ def test_the_open_fimad_dataset_is_offered(env: dict[str, Path], monkeypatch: py
     at.button(key=StateKeys.ZS_RUN).click().run()
     _ok(at)
     assert seen[-1].dataset == target_spec(env["data"]) and seen[-1].part == "val"
+
+
+def test_a_run_is_a_job_that_shows_progress_and_a_second_click_joins_it(env: dict[str, Path],
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading  # noqa: PLC0415
+
+    import mujo.eval.zeroshot as zs  # noqa: PLC0415
+
+    release, seen = threading.Event(), []
+
+    def slow(settings, *, store=None, progress=None, **kw):
+        seen.append(settings)
+        progress(0.4, "embedding the windows")
+        release.wait(30)
+        result = zeroshot_result(list(CLASSES))
+        save_zeroshot(store, settings, result)
+        return result
+
+    monkeypatch.setattr(zs, "zeroshot", slow)
+    at = _open(env)
+    at.button(key=StateKeys.ZS_RUN).click().run()
+    _ok(at)
+    first = at.session_state[StateKeys.ZS_TASK]
+    for _ in range(50):  # the page's fragment refreshes the job's progress
+        if seen and "embedding the windows" in jobs.get(first).message:
+            break
+        threading.Event().wait(0.1)
+    at.run()
+    assert any("shot" in str(p.proto) and "40% embedding the windows" in str(p.proto) for p in at.get("progress"))
+    at.button(key=StateKeys.ZS_RUN).click().run()  # the same settings again: the running job, not a second one
+    assert at.session_state[StateKeys.ZS_TASK] == first and len(seen) == 1
+    (job,) = jobs.list_jobs(active=True)
+    assert (job.id, job.kind, job.owner) == (first, "zeroshot", jobs.get(first).owner) and job.owner
+    release.set()
+    for _ in range(100):
+        if not jobs.get(first).active:
+            break
+        threading.Event().wait(0.1)
+    at.run()
+    _ok(at)
+    assert at.session_state[StateKeys.ZS_TASK] is None
+    assert at.session_state[StateKeys.ZS_SELECTED_RUN] == jobs.get(first).result["run_id"]
+    assert len(at.get("plotly_chart")) == 2
