@@ -22,7 +22,8 @@ def backup_store(dest: str | Path, store: Store | str | Path | None = None) -> P
     renamed into place, so `dest` is either the old file or a complete new copy.
 
     Args:
-        dest: the file to write, or a folder (the copy is then named `mujo-YYYYmmdd-HHMMSS.sqlite` in it).
+        dest: the file to write, or a folder (an existing one, or a path ending in '/'): the copy is then named
+            `mujo-YYYYmmdd-HHMMSS.sqlite` in it.
         store: the store to copy (default: the project's).
 
     Returns:
@@ -35,8 +36,9 @@ def backup_store(dest: str | Path, store: Store | str | Path | None = None) -> P
     src = open_store(store).path.resolve()
     if not src.is_file():
         raise FileNotFoundError(f"no store at {src}")
+    folder = str(dest).endswith(("/", os.sep))
     dest = Path(dest).expanduser()
-    if dest.is_dir():
+    if folder or dest.is_dir():
         dest = dest / time.strftime("mujo-%Y%m%d-%H%M%S.sqlite")
     dest = dest.resolve()
     if dest == src:
