@@ -2,12 +2,14 @@
 
 import streamlit as st
 
-from mujo.ui import dataset as uds
 from mujo.ui.browse import browse
+from mujo.ui.report import dataset_report, report_note
 from mujo.ui.sidebar import dataset_sidebar, page_setup, require_dataset
 
 page_setup("Browse")
 st.title("Browse clips", anchor=False)
 ref, ds = require_dataset()
 dataset_sidebar(ds)
-browse(ref, ds, uds.validation_report(ref.root, ref.stamp))
+state = dataset_report(ref, len(ds.clips))
+report_note(state)
+browse(ref, ds, state.report)

@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import sys
 
+from mujo import jobs
 from mujo.commands.common import EXIT_OK, EXIT_UNUSABLE, with_bar
 from mujo.fimad.dataset import FimadDataset, FimadError
 from mujo.fimad.report import ValidationReport
 from mujo.fimad.report_cache import refresh_report
+from mujo.jobs import tee
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     if args.cached:
         check = "none" if args.no_video_check else "header"
-        cached = with_bar("validate", lambda bar: refresh_report(args.path, bar, check_video=check))
+        cached = with_bar("validate", lambda bar: refresh_report(args.path, tee(bar, jobs.current()),
+                                                                 check_video=check))
         print(f"{cached.rechecked} clip(s) checked, {cached.reused} unchanged since the cached report",
               file=sys.stderr)
         return _print_report(args, cached.report)
