@@ -16,6 +16,7 @@ FINETUNE_PAGE = "pages/4_Fine_tuning.py"
 ZEROSHOT_PAGE = "pages/5_Zero_shot.py"
 CURATION_PAGE = "pages/6_Curation.py"
 DISAGREEMENTS_PAGE = "pages/7_Disagreements.py"
+JOBS_PAGE = "pages/8_Jobs.py"
 
 PAGE_FILES = (  # (file, title, icon), in the sidebar's order after Home
     (BROWSE_PAGE, "Browse", ":material/video_library:"),
@@ -25,6 +26,7 @@ PAGE_FILES = (  # (file, title, icon), in the sidebar's order after Home
     (ZEROSHOT_PAGE, "Zero-shot", ":material/text_fields:"),
     (CURATION_PAGE, "Curation", ":material/label:"),
     (DISAGREEMENTS_PAGE, "Disagreements", ":material/rule:"),
+    (JOBS_PAGE, "Jobs", ":material/pending_actions:"),
 )
 HOME_ICON = ":material/home:"
 
