@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mujo.store import Store
+from mujo.store.anchor import release_all
 
 DS = "ds"
 
@@ -210,3 +211,28 @@ def test_recent_events_read_only_the_newest(tmp_path: Path) -> None:
         plan = " ".join(str(r) for r in conn.execute(
             "EXPLAIN QUERY PLAN SELECT * FROM label_events WHERE dataset = ? ORDER BY id DESC LIMIT 10", (DS,)))
     assert "label_events_recent" in plan
+
+
+def _decide_in_child(path: str, out) -> None:
+    d = Store(path).decide_label(DS, "child", "bad", base_event=0, annotator="kid")
+    out.put(d.status)
+
+
+def test_the_idle_connection_keeps_writes_cheap_and_survives_fork(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = Store(path)
+    store.decide_label(DS, "c1", "null", base_event=0, annotator="Ada")
+    assert Path(f"{path}-wal").exists()  # no checkpoint-and-delete on every close: the process keeps the file open
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_decide_in_child, args=(str(path), out))
+    child.start()
+    assert out.get(timeout=60) == "applied"
+    child.join(60)
+    assert child.exitcode == 0
+    store.decide_label(DS, "c2", "null", base_event=0, annotator="Ada")  # the parent's own connections still work
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert {r["clip_id"] for r in store.label_event_rows(DS)} == {"c1", "child", "c2"}
+    release_all()
+    assert store.decide_label(DS, "c3", "null", base_event=0).applied

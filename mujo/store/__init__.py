@@ -2,7 +2,8 @@
 decisions, disputes, queue leases), sweeps and jobs.
 
 A `Store` is only a path: every call opens its own connection (safe across threads and processes) and every write
-is one transaction that waits for other writers (busy timeout) instead of failing.
+is one transaction that waits for other writers (busy timeout) instead of failing. One idle connection per file and
+process (`mujo.store.anchor`) keeps closing those connections cheap.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from mujo import paths
+from mujo.store.anchor import keep_open
 from mujo.store.decisions import Decision, DecisionsMixin
 from mujo.store.disputes import DisputesMixin
 from mujo.store.jobs import JobsMixin
@@ -32,7 +34,9 @@ class Store(RunsMixin, LabelsMixin, DecisionsMixin, DisputesMixin, LeasesMixin, 
 
     def connect(self) -> sqlite3.Connection:
         """A new connection (close it; `contextlib.closing`), schema migrated, row access by name."""
-        return connect(self.path)
+        conn = connect(self.path)
+        keep_open(self.path)
+        return conn
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
