@@ -185,12 +185,12 @@ def hold(key: str, clip_id: str) -> Lease | None:
 
 
 def taken(key: str) -> set[str]:
-    """The clips other sessions hold now."""
+    """The clips other annotators hold now (a lease of this annotator's other or earlier session does not count)."""
     s = store()
     if not Path(s.path).exists():
         return set()
-    me = session_id()
-    return {c for c, lease in s.active_leases(key).items() if not lease.mine(me)}
+    me, who = session_id(), annotator()
+    return {c for c, lease in s.active_leases(key).items() if not lease.mine(me) and not (who and lease.holder == who)}
 
 
 def advance(key: str, queue: Sequence[str], clip_id: str | None) -> str | None:
