@@ -16,6 +16,7 @@ from mujo.ui import dataset as uds
 from mujo.ui.access import current_user
 from mujo.ui.model_panel import model_panel
 from mujo.ui.nav import BROWSE_PAGE
+from mujo.ui.report import age_text, dataset_report, report_note
 from mujo.ui.sidebar import DATA_CHOICE, choose_session_folder, current_folder, dataset_sidebar, refused_data_param
 from mujo.ui.state import QP_PROBLEMS, StateKeys
 from mujo.ui.text import label_text, md_escape, short_cells, show_text_field
@@ -241,4 +242,12 @@ def home_page() -> None:
         dataset_sidebar(ds)
         dataset_panel(ds)
         st.divider()
-        validation_panel(uds.validation_report(ref.root, ref.stamp))
+        state = dataset_report(ref, len(ds.clips))
+        if state.report is None:
+            st.subheader("Validation", anchor=False)
+            report_note(state)
+        else:
+            report_note(state)
+            validation_panel(state.report)
+            if state.current and state.cached is not None:
+                st.caption(f"Checked {age_text(state.cached.age_s)}.")
