@@ -34,6 +34,7 @@ from mujo.ui.curation_panels import (
     progress_panel,
     recent_panel,
 )
+from mujo.ui.report import report_or_none
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape, short, short_cells
 
@@ -267,7 +268,7 @@ def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
         suggestion_panel(ranked, clip_id)
     with right:
         label_panel(key, clip_id, shown)
-    clip_view(ref, ds, clip_id, uds.validation_report(ref.root, ref.stamp))
+    clip_view(ref, ds, clip_id, report_or_none(ref, len(ds.clips)))
     recent_panel(key)
 
 
