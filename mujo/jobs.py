@@ -24,9 +24,10 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from mujo import paths
 from mujo.access import Action, User, require
@@ -159,11 +160,25 @@ def poll(store: StoreArg = None) -> list[int]:
     return store.launch_queued(max_jobs(), _spawner(store), _alive, _dead_error)
 
 
+_ACTING = threading.local()  # .name: who submits the jobs of this thread (a Streamlit session's script run)
+
+
+@contextmanager
+def acting_as(name: str) -> Iterator[None]:
+    """Jobs submitted in this block without an owner (also by name, through `start`) are owned by `name`."""
+    before, _ACTING.name = getattr(_ACTING, "name", ""), name
+    try:
+        yield
+    finally:
+        _ACTING.name = before
+
+
 def submit(kind: str, argv: Sequence[str], *, key_inputs: Any, owner: str = "", heavy: bool = True,
            store: StoreArg = None) -> Job:
     """Queue `mujo <argv>` as a job (or join the queued/running job of the same kind and inputs) and run the
     launcher step; returns the job as it stands after that step."""
     store = open_store(store)
+    owner = owner or getattr(_ACTING, "name", "")
     row, _ = store.submit_job(kind, job_key(kind, key_inputs), [str(a) for a in argv], heavy=heavy, owner=owner)
     poll(store)
     return get(int(row["id"]), store)  # type: ignore[return-value]
@@ -350,43 +365,6 @@ def status(name: str, store: StoreArg = None) -> JobStatus:
         poll(store)
         job = latest(kind_of(name), name, store)
     return _status(name, job, store)
-
-
-# ---- the JSON progress file of a command run by hand (`--progress-file`) -------------------------------------
-
-class ProgressFile:
-    """A progress callback (fraction, message) that writes a JobStatus as JSON, throttled and atomic."""
-
-    def __init__(self, path: str | Path, min_interval_s: float = 0.25):
-        self.path, self.min_interval_s, self._last = Path(path), min_interval_s, 0.0
-        try:
-            prev = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            prev = None
-        self.status = JobStatus(name=self.path.stem, state=RUNNING, pid=os.getpid(),
-                                started=(prev or {}).get("started", time.time()))
-        self._flush()
-
-    def _flush(self) -> None:
-        self.status.updated = time.time()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(self.status)), encoding="utf-8")
-        os.replace(tmp, self.path)
-
-    def __call__(self, fraction: float, message: str) -> None:
-        self.status.fraction, self.status.message = float(fraction), str(message)
-        if time.monotonic() - self._last >= self.min_interval_s or fraction >= 1.0:
-            self._last = time.monotonic()
-            self._flush()
-
-    def done(self, message: str = "done") -> None:
-        self.status.state, self.status.fraction, self.status.message = DONE, 1.0, message
-        self._flush()
-
-    def fail(self, error: str) -> None:
-        self.status.state, self.status.error = FAILED, error
-        self._flush()
 
 
 def tee(*callbacks: Callable[[float, str], None] | None) -> Callable[[float, str], None]:

@@ -126,3 +126,11 @@ def test_a_job_survives_the_server_that_started_it_and_another_process_cancels_i
         time.sleep(0.1)
     assert not pid_alive(pid), "the cancelled job's process group is gone (and, orphaned, reaped by init)"
     assert jobs.get(job_id).state == jobs.CANCELLED
+
+
+def test_a_named_job_is_a_registry_job_owned_by_who_acts() -> None:
+    with jobs.acting_as("cy"):  # what the pages do around library calls that start jobs by name
+        st = jobs.start("umap-named", ["jobs", "sleep", "0.2"])
+    assert st.state == jobs.RUNNING and st.job_id
+    job = _wait(st.job_id, {jobs.DONE, jobs.FAILED})
+    assert (job.owner, job.state, jobs.status("umap-named").state) == ("cy", jobs.DONE, jobs.DONE)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mujo import jobs
+from mujo.commands.common import ProgressFile
 from mujo.fimad.dataset import FimadDataset
 
 
@@ -106,7 +107,7 @@ def test_killed_job_is_failed_and_resumes(tmp_path: Path) -> None:
 def test_progress_file_is_throttled_and_atomic(tmp_path: Path) -> None:
     """`--progress-file` (a command run by hand or by a script) still writes its JSON, throttled and atomically."""
     path = tmp_path / "jobs" / "x.json"
-    pf = jobs.ProgressFile(path, min_interval_s=10.0)
+    pf = ProgressFile(path, min_interval_s=10.0)
     pf(0.1, "a")
     pf(0.2, "b")  # within the interval: not written yet
     st = json.loads(path.read_text())

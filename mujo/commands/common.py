@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
 from tqdm import tqdm
 
 from mujo import jobs
-from mujo.jobs import ProgressFile, tee
+from mujo.jobs import tee
 
 EXIT_OK, EXIT_UNUSABLE, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -48,6 +53,42 @@ class Interrupted(Exception):
     def __init__(self, reason: str = "interrupted", say: str | None = "\ninterrupted"):
         super().__init__(reason)
         self.reason, self.say = reason, say
+
+
+class ProgressFile:
+    """A progress callback (fraction, message) that writes a JobStatus as JSON (`--progress-file`, for scripts and a
+    command run by hand), throttled and atomic."""
+
+    def __init__(self, path: str | Path, min_interval_s: float = 0.25):
+        self.path, self.min_interval_s, self._last = Path(path), min_interval_s, 0.0
+        try:
+            prev = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            prev = None
+        self.status = jobs.JobStatus(name=self.path.stem, state=jobs.RUNNING, pid=os.getpid(),
+                                started=(prev or {}).get("started", time.time()))
+        self._flush()
+
+    def _flush(self) -> None:
+        self.status.updated = time.time()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(asdict(self.status)), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def __call__(self, fraction: float, message: str) -> None:
+        self.status.fraction, self.status.message = float(fraction), str(message)
+        if time.monotonic() - self._last >= self.min_interval_s or fraction >= 1.0:
+            self._last = time.monotonic()
+            self._flush()
+
+    def done(self, message: str = "done") -> None:
+        self.status.state, self.status.fraction, self.status.message = jobs.DONE, 1.0, message
+        self._flush()
+
+    def fail(self, error: str) -> None:
+        self.status.state, self.status.error = jobs.FAILED, error
+        self._flush()
 
 
 class _Both:

@@ -33,13 +33,14 @@ def demo_model_ready() -> bool:
 
 
 def start_demo_build() -> jobs.JobStatus:
-    """Run the first-start pipeline (dataset, features, demo model, embeddings) in a background process.
+    """Run the first-start pipeline (dataset, features, demo model, embeddings) as a registry job (`mujo demo`).
 
-    Idempotent: while it runs, its status is returned; a pipeline that died resumes where it stopped.
+    Idempotent: while it is queued or runs, its status is returned (every session joins the same job); a pipeline
+    that died resumes where it stopped.
     """
     if demo_ready() and demo_model_ready():
         return jobs.JobStatus(name=DEMO_JOB, state=jobs.DONE, fraction=1.0, message="ready")
-    return jobs.start(DEMO_JOB, ["demo"])
+    return jobs.start(DEMO_JOB, ["demo"], owner="first start")
 
 
 def demo_build_status() -> jobs.JobStatus:

@@ -80,7 +80,8 @@ def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
         if resume and (out / "last").is_dir() and st.button(
                 "Resume it", key=StateKeys.CUR_FB_RESUME, icon=":material/resume:",
                 help="Continue from its last epoch (the labels and anchor it started with)."):
-            actions.start_pretrain(current_user(), JOB, resume)
+            with jobs.acting_as(current_user().name):  # the job's owner on the Jobs page
+                actions.start_pretrain(current_user(), JOB, resume)
             st.rerun()
     argv, problem = _settings(root, base, anchor or nf.DEFAULT_ANCHOR)
     if problem:
@@ -94,7 +95,8 @@ def _pretrain_controls(root: str, base: Path, counts: dict[str, int]) -> None:
                  if argv else None)
     if st.button(f"Pre-train with the {counts['null']} curated NULL chapters", key=StateKeys.CUR_FB_PRETRAIN,
                  icon=":material/model_training:", disabled=bool(why or not argv), help=help_text):
-        actions.start_pretrain(current_user(), JOB, argv)
+        with jobs.acting_as(current_user().name):  # the job's owner on the Jobs page
+            actions.start_pretrain(current_user(), JOB, argv)
         st.rerun()
 
 

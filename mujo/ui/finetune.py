@@ -61,7 +61,8 @@ def _start() -> None:
     # A button callback: runs before the page, so the Sweeps tab it switches to already lists the new sweep.
     try:
         sweep_id = actions.create_sweep(current_user(), _sweep_spec(), _store())
-        actions.start_sweep(current_user(), sweep_id)
+        with jobs.acting_as(current_user().name):  # the sweep's coordinator job is theirs on the Jobs page
+            actions.start_sweep(current_user(), sweep_id)
     except (ValueError, OSError, ImportError, PermissionError) as e:  # DatasetError and CheckpointError are ValueErrors
         st.session_state[StateKeys.FT_FEEDBACK] = ("error", f"Cannot start the sweep: {e}")
         return
@@ -238,7 +239,8 @@ def new_sweep() -> None:
 
 
 def _resume(sweep_id: int) -> None:
-    actions.start_sweep(current_user(), sweep_id)
+    with jobs.acting_as(current_user().name):
+        actions.start_sweep(current_user(), sweep_id)
 
 
 def _cancel(sweep_id: int) -> None:
