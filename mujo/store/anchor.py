@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from mujo.store.schema import connect
+from mujo.store.schema import BUSY_TIMEOUT_MS
 
 MAX_ANCHORS = 8  # store files kept open per process (tests open many; the app one)
 _anchors: OrderedDict[tuple[int, str], sqlite3.Connection] = OrderedDict()
@@ -42,8 +42,9 @@ def keep_open(path: str | Path) -> None:
         if key in _anchors:
             _anchors.move_to_end(key)
             return
-        conn = connect(path)  # reads the schema version: the file stays open
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        # Closed by whichever thread evicts it (Streamlit runs each session's script in a thread of its own).
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        conn.execute("PRAGMA user_version").fetchall()  # a read: the WAL index is open, so the file stays open
         _anchors[key] = conn
         while len(_anchors) > MAX_ANCHORS:
             _anchors.popitem(last=False)[1].close()

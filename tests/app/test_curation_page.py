@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from app_helpers import LABELS, app_test, texts
+from job_helpers import inline_jobs  # noqa: F401  (the fixture)
 
 from mujo.store import Store, dataset_key
 from mujo.ui.state import StateKeys
@@ -328,9 +329,10 @@ def test_an_unknown_clip_in_the_url(app_env: dict[str, Path]) -> None:
     assert at.session_state[StateKeys.CUR_CLIP] == at.session_state[StateKeys.CUR_QUEUE][0]
 
 
-def test_the_embedding_selection_hands_over_to_curation(tmp_path: Path, monkeypatch) -> None:
+def test_the_embedding_selection_hands_over_to_curation(tmp_path: Path, monkeypatch, inline_jobs) -> None:
     """Embedding Space's "Label these N clips" button stores the selected clips and opens Curation, whose signals
-    then include the model's prompt and uncertainty signals (text features faked: no MiniLM download)."""
+    then include the model's prompt and uncertainty signals (text features faked: no MiniLM download; the page's
+    UMAP job runs in a thread, where model_env's fast UMAP applies)."""
     from embedding_fixtures import model_env  # noqa: PLC0415
 
     import mujo.features  # noqa: PLC0415
