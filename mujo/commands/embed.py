@@ -9,7 +9,8 @@ import numpy as np
 
 from mujo.checkpoint import CheckpointError
 from mujo.commands.common import EXIT_UNUSABLE, EXIT_USAGE, Progress, run_job, with_bar
-from mujo.eval.embed import EmbeddingStore, embed_dataset
+from mujo.eval import embed as emb
+from mujo.eval.embed import EmbeddingStore
 from mujo.eval.queries import embed_text_query
 from mujo.eval.retrieval import format_matrix, retrieval_eval, save_retrieval
 from mujo.eval.search import search
@@ -29,7 +30,7 @@ def _run(name: str, args: argparse.Namespace, body: Callable[[Progress], None]) 
 
 
 def _embed(args: argparse.Namespace, progress: Progress, desc: str = "embed") -> EmbeddingStore:
-    return with_bar(desc, lambda bar: embed_dataset(args.checkpoint, args.dataset, out=getattr(args, "out", None),
+    return with_bar(desc, lambda bar: emb.embed_dataset(args.checkpoint, args.dataset, out=getattr(args, "out", None),
                                                     batch_size=args.batch_size, progress=tee(bar, progress)))
 
 

@@ -16,8 +16,7 @@ import streamlit as st
 
 from mujo import jobs
 from mujo import models_registry as registry
-from mujo.checkpoint import CheckpointError
-from mujo.fimad.dataset import FimadError
+from mujo.ui import background
 from mujo.ui import dataset as uds
 from mujo.ui.nav import home_link
 from mujo.ui.state import StateKeys
@@ -103,29 +102,26 @@ def require_checkpoint() -> registry.CheckpointInfo:
     raise AssertionError("unreachable")  # st.stop() raises
 
 
-def _run_embed(info: registry.CheckpointInfo, root: str) -> None:
-    from mujo.eval.embed import embed_dataset  # noqa: PLC0415  (keeps torch off Home and the model pages)
-
-    bar = st.progress(0.0, text="Embedding every window…")
-    try:
-        embed_dataset(info.path, root, progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=m))
-    except (CheckpointError, FimadError, ValueError, OSError) as e:
-        bar.empty()
-        st.error(md_escape(f"Computing the embeddings failed: {e}"), icon=":material/error:")
-        st.stop()
-    st.rerun()
-
-
 def require_store(ref: uds.DatasetRef, info: registry.CheckpointInfo) -> Any:
-    """The embedding store of this checkpoint and dataset; without one, a button that computes it, and st.stop()."""
+    """The embedding store of this checkpoint and dataset; without one, a button that computes it as a registry job
+    (`mujo embed`, in its own process) and its progress, and st.stop()."""
     folder = registry.find_store(info.path, ref.root)
     if folder is not None:
         return open_store(folder)
     st.info("This dataset has not been embedded with the loaded model yet: every window goes through every "
             "encoder once (about a minute for the demo dataset on 2 cores); the pages then read the stored "
             "vectors.", icon=":material/scatter_plot:")
-    if st.button("Compute the embeddings", key=StateKeys.EMBED_RUN, type="primary", icon=":material/play_arrow:"):
-        _run_embed(info, ref.root)
+    inputs = [str(info.path), str(ref.root)]
+    job = jobs.latest("embed", inputs)
+    if job is not None and job.active:
+        background.follow(job.id, "Embedding every window")
+    else:
+        if job is not None and job.state == jobs.FAILED:
+            st.error(md_escape(f"Computing the embeddings failed: {job.error}"), icon=":material/error:")
+        if st.button("Compute the embeddings", key=StateKeys.EMBED_RUN, type="primary",
+                     icon=":material/play_arrow:"):
+            background.wait(background.submit("embed", ["embed", *inputs], key_inputs=inputs), 2.0)
+            st.rerun()
     st.caption(md_escape(f"Or from a shell: mujo embed {info.path} {ref.root}"))
     st.stop()
     raise AssertionError("unreachable")

@@ -76,9 +76,14 @@ def test_without_embeddings_a_button_computes_them(tmp_path: Path, monkeypatch) 
     assert not at.exception
     assert any("not been embedded" in i.value for i in at.info)
     assert not at.get("plotly_chart")
-    at.button(key=StateKeys.EMBED_RUN).click().run()
+    at.button(key=StateKeys.EMBED_RUN).click().run()  # a registry job (`mujo embed`), in a thread here
+    for _ in range(50):  # what the page's fragment does until the embeddings are there
+        if at.get("plotly_chart"):
+            break
+        at.run()
     _ok(at)
     assert calls == [(str(env["checkpoint"].resolve()), str(env["data"].resolve()))]
+    assert [j.kind for j in jobs.list_jobs()] == ["umap", "embed"]
     assert _n_points(_figure(at)) == 84
 
 
