@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 # Text columns that the free-text search looks in; any of them may be absent from a dataset.
@@ -42,7 +43,24 @@ def search_words(text: str) -> list[str]:
     return [w.casefold() for w in text.split()]
 
 
-def search_mask(clips: pd.DataFrame, text: str, columns: Iterable[str] = SEARCH_COLUMNS) -> pd.Series:
+def search_haystack(clips: pd.DataFrame, columns: Iterable[str] = SEARCH_COLUMNS) -> pd.Series | None:
+    """The case-folded text that `search_mask` looks in, one string per row (None when no text column exists).
+
+    Building it is most of a search's cost on a large table: a page computes it once per dataset and passes it on.
+    "\n" joins the columns; it cannot occur inside a word (split() removes whitespace), so a word never matches across
+    two columns.
+    """
+    present = [c for c in columns if c in clips.columns]
+    if not present:
+        return None
+    hay = clips[present[0]].fillna("").astype(str)
+    for col in present[1:]:
+        hay = hay + "\n" + clips[col].fillna("").astype(str)
+    return hay.str.casefold().astype(object)
+
+
+def search_mask(clips: pd.DataFrame, text: str, columns: Iterable[str] = SEARCH_COLUMNS, *,
+                haystack: pd.Series | None = None) -> pd.Series:
     """Rows whose text columns contain every word of `text` (case-insensitive, literal substring, not a regex).
 
     A word may match in any of the columns, and different words may match in different columns. Missing columns
@@ -52,6 +70,7 @@ def search_mask(clips: pd.DataFrame, text: str, columns: Iterable[str] = SEARCH_
         clips: the clip table (any index).
         text: the search string.
         columns: the columns to search in.
+        haystack: `search_haystack(clips, columns)` computed before (same rows, same order), to save its cost.
 
     Returns:
         A boolean Series aligned with `clips.index`.
@@ -59,19 +78,14 @@ def search_mask(clips: pd.DataFrame, text: str, columns: Iterable[str] = SEARCH_
     words = search_words(text)
     if not words:
         return pd.Series(True, index=clips.index)
-    present = [c for c in columns if c in clips.columns]
-    if not present:
+    hay = search_haystack(clips, columns) if haystack is None else haystack
+    if hay is None:
         return pd.Series(False, index=clips.index)
-    # One haystack per row; "\n" cannot occur inside a word (split() removes whitespace), so a word never matches
-    # across two columns.
-    hay = clips[present[0]].fillna("").astype(str)
-    for col in present[1:]:
-        hay = hay + "\n" + clips[col].fillna("").astype(str)
-    hay = hay.str.casefold()
-    mask = pd.Series(True, index=clips.index)
+    mask = np.ones(len(hay), dtype=bool)
+    values = hay.to_numpy()
     for word in words:
-        mask &= hay.str.contains(word, regex=False)
-    return mask
+        mask &= np.fromiter((word in h for h in values), dtype=bool, count=len(values))
+    return pd.Series(mask, index=clips.index)
 
 
 def _isin(clips: pd.DataFrame, column: str, values: Collection[str]) -> pd.Series:
@@ -81,18 +95,20 @@ def _isin(clips: pd.DataFrame, column: str, values: Collection[str]) -> pd.Serie
     return clips[column].astype("string").isin([str(v) for v in values]).fillna(False).astype(bool)
 
 
-def filter_clips(clips: pd.DataFrame, flt: ClipFilter, problem_ids: Collection[str] | None = None) -> pd.DataFrame:
+def filter_clips(clips: pd.DataFrame, flt: ClipFilter, problem_ids: Collection[str] | None = None, *,
+                 haystack: pd.Series | None = None) -> pd.DataFrame:
     """The clips that pass a ClipFilter, in their original order.
 
     Args:
         clips: FimadDataset.clips (indexed by clip_id, with has_video/has_pose/has_imu).
         flt: the filter.
         problem_ids: clip ids named by the validation report; needed only when `flt.only_problems`.
+        haystack: `search_haystack(clips)`, computed once per table (optional: saves most of a search's time).
 
     Returns:
         The filtered rows of `clips` (a view-safe copy).
     """
-    mask = search_mask(clips, flt.text)
+    mask = search_mask(clips, flt.text, haystack=haystack)
     if flt.splits:
         mask &= _isin(clips, "split", flt.splits)
     if flt.labels:

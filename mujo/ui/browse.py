@@ -9,10 +9,18 @@ import pandas as pd
 import streamlit as st
 
 from mujo.fimad.dataset import FimadDataset
-from mujo.fimad.query import ClipFilter, coverage_options, facet_values, filter_clips, parse_coverage
-from mujo.fimad.validate import ValidationReport
+from mujo.fimad.query import (
+    ClipFilter,
+    coverage_options,
+    facet_values,
+    filter_clips,
+    parse_coverage,
+    search_haystack,
+)
+from mujo.fimad.report import ValidationReport
 from mujo.ui import dataset as uds
 from mujo.ui.clip_view import clip_view
+from mujo.ui.report import issue_index
 from mujo.ui.state import QP_CLIP, QP_PROBLEMS, QP_TIME, StateKeys, start_player, write_clip_param
 from mujo.ui.text import LABEL_CHARS, short, short_cells
 
@@ -70,10 +78,12 @@ def _option(value: object) -> str:
     return short(value, LABEL_CHARS, one_line=True)
 
 
-def filter_controls(clips: pd.DataFrame) -> ClipFilter:
-    """Draw the search box and filters; return what they ask for."""
-    options = {StateKeys.SPLITS: facet_values(clips, "split"), StateKeys.LABELS: facet_values(clips, "label"),
-               StateKeys.VIDEO_IDS: facet_values(clips, "video_id")}
+def filter_controls(clips: pd.DataFrame, facets: dict[str, list[str]] | None = None) -> ClipFilter:
+    """Draw the search box and filters; return what they ask for. `facets`: the distinct values of split, label and
+    video_id (computed here when not given)."""
+    facets = facets or {c: facet_values(clips, c) for c in ("split", "label", "video_id")}
+    options = {StateKeys.SPLITS: facets["split"], StateKeys.LABELS: facets["label"],
+               StateKeys.VIDEO_IDS: facets["video_id"]}
     for key, opts in options.items():
         # Choices kept from another dataset (or a narrower one) that this dataset lacks would be invalid values.
         kept = [v for v in st.session_state.get(key) or [] if v in opts]
@@ -100,15 +110,6 @@ def filter_controls(clips: pd.DataFrame) -> ClipFilter:
         only_problems=bool(st.session_state[StateKeys.ONLY_PROBLEMS]),
         coverage=parse_coverage(st.session_state[StateKeys.COVERAGE]),
     )
-
-
-def issue_counts(report: ValidationReport | None) -> pd.Series:
-    """Errors and warnings per clip id."""
-    if report is None or not report.problems:
-        return pd.Series(dtype="int64")
-    df = report.to_frame()
-    df = df[df["severity"].isin(uds.PROBLEM_SEVERITIES) & df["clip_id"].notna()]
-    return df.groupby("clip_id").size()
 
 
 def table_frame(view: pd.DataFrame, issues: pd.Series) -> pd.DataFrame:
@@ -208,18 +209,27 @@ def clip_table(view: pd.DataFrame, issues: pd.Series) -> None:
         page_controls(len(view), page, pages, size)
 
 
-def default_problem_ids(report: ValidationReport | None) -> set[str]:
-    """Clips with errors or warnings (empty without a report)."""
-    return uds.problem_clips(report) if report is not None else set()
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _haystack(root: str, stamp: uds.Stamp) -> pd.Series | None:
+    """The search text of the dataset's clips, built once per dataset version (shared, read-only)."""
+    return search_haystack(uds.open_dataset(uds.DatasetRef(root, stamp)).clips)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _facets(root: str, stamp: uds.Stamp) -> dict[str, list[str]]:
+    clips = uds.open_dataset(uds.DatasetRef(root, stamp)).clips
+    return {c: facet_values(clips, c) for c in ("split", "label", "video_id")}
 
 
 def browse(ref: uds.DatasetRef, ds: FimadDataset, report: ValidationReport | None) -> None:
-    """The whole Browse page below its title."""
+    """The whole Browse page below its title; `report` is the last validation report (mujo.ui.report), whose
+    per-clip counts come from the same cached version."""
     sync_from_url()
-    flt = filter_controls(ds.clips)
-    view = filter_clips(ds.clips, flt, default_problem_ids(report))
+    issues, problem_ids = issue_index(ref)
+    flt = filter_controls(ds.clips, _facets(ref.root, ref.stamp))
+    view = filter_clips(ds.clips, flt, problem_ids, haystack=_haystack(ref.root, ref.stamp))
     st.caption(f"{len(view):,} of {len(ds.clips):,} clips · select a row to open the clip")
-    clip_table(view, issue_counts(report))
+    clip_table(view, issues)
     selected = st.session_state.get(StateKeys.SELECTED_CLIP)
     if selected:
         clip_view(ref, ds, selected, report)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from mujo import jobs
@@ -50,10 +51,31 @@ def _cache_mtime(root: str) -> int:
         return 0
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _load(root: str, cache_mtime_ns: int) -> CachedReport | None:
-    """The cached report as of that cache file version (keyed by its mtime: a refresh rereads it)."""
+    """The cached report as of that cache file version (keyed by its mtime: a refresh rereads it).
+
+    A resource cache: every session shares the one object (read-only), no copy per page run (a FiMAD-size report
+    has thousands of problems).
+    """
     return load_report(root) if cache_mtime_ns else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _issues(root: str, cache_mtime_ns: int) -> tuple[pd.Series, frozenset[str]]:
+    cached = _load(root, cache_mtime_ns)
+    if cached is None or not cached.report.problems:
+        return pd.Series(dtype="int64"), frozenset()
+    serious = [p.clip_id for p in cached.report.problems
+               if p.clip_id is not None and p.severity in uds.PROBLEM_SEVERITIES]
+    counts = pd.Series(serious, dtype=object).value_counts() if serious else pd.Series(dtype="int64")
+    return counts, frozenset(serious)
+
+
+def issue_index(ref: uds.DatasetRef) -> tuple[pd.Series, frozenset[str]]:
+    """From the last cached report: errors + warnings per clip id, and the clips with any (computed once per report
+    version, shared by all sessions)."""
+    return _issues(ref.root, _cache_mtime(ref.root))
 
 
 def _current(cached: CachedReport | None, ref: uds.DatasetRef) -> bool:

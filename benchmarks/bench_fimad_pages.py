@@ -1,0 +1,195 @@
+"""The pages at FiMAD's size in a real browser (Playwright + Debian's chromium): Home, a Browse search and filter,
+opening a clip, and (with a model) the Embedding Space.
+
+    python benchmarks/bench_fimad_pages.py [--data FOLDER] [--model CHECKPOINT] [--reps 3]
+
+`--data` defaults to a synthetic FiMAD of FiMAD's size (`mujo synth --preset fimad --no-video`: 9,740 clips in
+981 videos, pose + IMU + chapter text), built once under `$MUJO_BENCH_DIR` (default ~/.cache/mujo-bench; about
+6 min of CPU). Each figure is wall time from the browser's action to the page having answered (the expected text or
+element is there and Streamlit's script run has ended), median and worst of `--reps`:
+
+- Home, first visit ever (no cached validation report: the page shows its state and starts the background check),
+  Home on a restarted server with the cached report, and Home reloaded (warm);
+- the background validation itself (`mujo validate --cached`: all clips, then none changed);
+- Browse: first open, a search typed into the search box, a split filter, and opening a clip (player ready);
+- Embedding Space (with `--model`): the page's first answer (a cached projection or the UMAP job's progress).
+
+The issue's targets: Home <= 2 s cold or warm, a Browse filter or search <= 0.5 s, a clip plays in <= 1 s, the
+Embedding Space answers within 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "e2e"))
+
+from e2e_server import CHROMIUM, streamlit_server  # noqa: E402
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+IDLE_JS = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+TIMEOUT_MS = 180_000
+
+
+def bench_dir() -> Path:
+    return Path(os.environ.get("MUJO_BENCH_DIR", Path.home() / ".cache" / "mujo-bench")).expanduser()
+
+
+def fimad_size_dataset() -> Path:
+    """The FiMAD-size synthetic dataset, built on first use (resumable)."""
+    root = bench_dir() / "fimad-synthetic"
+    if not (root / "fimad.json").exists() or not (root / "clips.csv").exists():
+        print(f"building a FiMAD-size dataset in {root} (mujo synth --preset fimad --no-video) ...", flush=True)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mujo.cli", "synth", str(root), "--preset", "fimad", "--no-video"],
+                       check=True, cwd=REPO)
+        print(f"built in {time.perf_counter() - t:.0f} s", flush=True)
+    return root
+
+
+def settle(page, ready_js: str, arg=None) -> None:
+    """Wait until `ready_js` holds and no script run is in progress (twice, 100 ms apart: a rerun may follow)."""
+    for _ in range(2):
+        page.wait_for_function(ready_js, arg=arg, timeout=TIMEOUT_MS)
+        page.wait_for_function(IDLE_JS, timeout=TIMEOUT_MS)
+        page.wait_for_timeout(100)
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t - 0.2  # settle's two 100 ms pauses are not the page's time
+
+
+def text_js(text: str) -> str:
+    return f"() => document.body.innerText.includes({text!r})"
+
+
+def summary(name: str, values: list[float], target: float | None = None) -> str:
+    med, worst = statistics.median(values), max(values)
+    verdict = "" if target is None else ("  (target <= %.1f s: %s)" % (target, "met" if worst <= target else "NOT met"))
+    return f"{name:<46} median {med:6.2f} s   worst {worst:6.2f} s   n={len(values)}{verdict}"
+
+
+def home_visit(browser, base: str) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        return timed(lambda: (page.goto(f"{base}/"), settle(page, text_js("Validation"))))
+    finally:
+        page.close()
+
+
+def browse_figures(browser, base: str, reps: int, clip_ids: list[str]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"Browse first open": [], "Browse search": [], "Browse split filter": [],
+                                   "Browse open a clip (player ready)": []}
+    for i in range(reps):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            out["Browse first open"].append(timed(lambda: (page.goto(f"{base}/Browse"),
+                                                           settle(page, text_js("select a row to open the clip")))))
+            box = page.get_by_label("Search chapter, caption and description")
+            word = ["squat", "lunge", "plank"][i % 3]
+
+            def search() -> None:
+                box.fill(word)
+                box.press("Enter")
+                settle(page, "() => /[0-9,]+ of 9,?[0-9]{3} clips/.test(document.body.innerText) && "
+                             "!document.body.innerText.includes('9,740 of 9,740 clips')")
+
+            out["Browse search"].append(timed(search))
+
+            def split_filter() -> None:
+                page.get_by_label("Search chapter, caption and description").fill("")
+                page.get_by_label("Search chapter, caption and description").press("Enter")
+                settle(page, text_js("select a row"))
+                page.locator("[data-testid=stMultiSelect]").first.click()
+                page.get_by_role("option", name="val").click()
+                page.keyboard.press("Escape")
+                settle(page, "() => /[0-9,]+ of [0-9,]+ clips/.test(document.body.innerText)")
+
+            out["Browse split filter"].append(timed(split_filter))
+            clip = clip_ids[(i * 997) % len(clip_ids)]
+
+            def open_clip() -> None:
+                page.goto(f"{base}/Browse?clip={clip}")
+                page.wait_for_selector("iframe[title^='Synchronised player']", timeout=TIMEOUT_MS)
+                frame = page.locator("iframe[title^='Synchronised player']").element_handle().content_frame()
+                frame.wait_for_selector("#mujo-player[data-ready='1']", timeout=TIMEOUT_MS)
+                page.wait_for_timeout(200)
+
+            out["Browse open a clip (player ready)"].append(timed(open_clip))
+        finally:
+            page.close()
+    return out
+
+
+def embedding_figure(browser, base: str, reps: int) -> list[float]:
+    out = []
+    for _ in range(reps):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            out.append(timed(lambda: (page.goto(f"{base}/Embedding_Space"),
+                                      settle(page, "() => !!document.querySelector('.js-plotly-plot') || "
+                                                   "/projecting|UMAP|queued|embedding/i.test(document.body.innerText)"))))
+        finally:
+            page.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=None, help="a FiMAD folder (default: the FiMAD-size synthetic one)")
+    ap.add_argument("--model", type=Path, default=None, help="a checkpoint folder for the Embedding Space figure")
+    ap.add_argument("--reps", type=int, default=3)
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415 (a benchmark; not part of the package)
+
+    data = (args.data or fimad_size_dataset()).resolve()
+    import pandas as pd  # noqa: PLC0415 (a benchmark; not part of the package)
+
+    clip_ids = pd.read_csv(data / "clips.csv", usecols=["clip_id"], dtype=str)["clip_id"].tolist()
+    print(f"dataset {data}: {len(clip_ids):,} clips", flush=True)
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        home = Path(tmp) / "home"
+        home.mkdir()
+        env = {"MUJO_HOME": str(home), "MUJO_DATA": str(data)}
+        if args.model:
+            env["MUJO_MODEL"] = str(args.model.resolve())
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            with streamlit_server(env, home) as base:
+                lines.append(summary("Home, first visit ever (no cached report)", [home_visit(browser, base)], 2.0))
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "mujo.cli", "validate", str(data), "--cached"], check=True,
+                               cwd=REPO, env=dict(os.environ, **env), capture_output=True)
+                lines.append(summary("validation in the background (all clips)", [time.perf_counter() - t]))
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "mujo.cli", "validate", str(data), "--cached"], check=True,
+                               cwd=REPO, env=dict(os.environ, **env), capture_output=True)
+                lines.append(summary("validation in the background (none changed)", [time.perf_counter() - t]))
+            with streamlit_server(env, home) as base:
+                lines.append(summary("Home, restarted server (cached report)", [home_visit(browser, base)], 2.0))
+                lines.append(summary("Home, warm", [home_visit(browser, base) for _ in range(args.reps)], 2.0))
+                for name, values in browse_figures(browser, base, args.reps, clip_ids).items():
+                    target = {"Browse search": 0.5, "Browse split filter": 0.5,
+                              "Browse open a clip (player ready)": 1.0}.get(name)
+                    lines.append(summary(name, values, target))
+                if args.model:
+                    lines.append(summary("Embedding Space, first answer", embedding_figure(browser, base, args.reps),
+                                         2.0))
+        finally:
+            browser.close()
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
