@@ -24,6 +24,7 @@ LOGIN_FORM = "access.login"  # the login form's key
 LOGOUT = "access.logout"  # the sidebar's logout button
 # streamlit-authenticator's session-state keys
 _STATUS, _USERNAME, _LOGOUT_FLAG = "authentication_status", "username", "logout"
+_SET_COOKIE = "access.set_cookie"  # set the re-login cookie in this run (the one after the login)
 _FIELDS = {"Form name": "Log in to MuJo Studio", "Username": "User name", "Password": "Password", "Login": "Log in"}
 
 
@@ -89,10 +90,15 @@ def login_gate() -> User:
         status = st.session_state.get(_STATUS)
         user = _session_user(af)
         if user is not None and not before:
-            st.rerun()  # just logged in: draw the page without the form
+            # Just logged in: draw the page without the form. The re-login cookie is set in that next run: a
+            # component drawn in this run would be gone before the browser ran it.
+            st.session_state[_SET_COOKIE] = True
+            st.rerun()
         if status is False:
             st.error("Wrong user name or password.", icon=":material/lock:")
         st.stop()
+    if st.session_state.pop(_SET_COOKIE, False) and af.cookie_expiry_days:
+        auth.cookie_controller.set_cookie()
     _sidebar(auth, user)
     return user
 

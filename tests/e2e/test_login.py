@@ -1,6 +1,6 @@
 """A lab server in a real browser: with an access file the app asks for a login first, refuses a wrong password,
 lets the right one in (with the user and role in the sidebar), keeps the login across a reload (the signed
-cookie), and logs out."""
+cookie), and logs out for good."""
 
 from __future__ import annotations
 
@@ -52,11 +52,17 @@ def test_login_then_the_page(lab_server: str, browser) -> None:
         page.get_by_text("Anna (anna) · annotator").wait_for()
         page.get_by_text("lab-fimad").first.wait_for()  # Home shows the dataset
         page.get_by_text("Clips", exact=True).first.wait_for()
+        page.reload()  # the signed re-login cookie keeps the browser logged in
+        page.get_by_text("Anna (anna) · annotator").wait_for()
         # the page list is there once logged in, and Curation names the annotator by the login
         page.get_by_role("link", name="Curation").click()
         page.get_by_text("Anna (anna) · annotator").wait_for()
         assert page.get_by_label("Annotator").count() == 0
         page.get_by_role("button", name="Log out").click()
         page.get_by_text("Log in to MuJo Studio").wait_for()
+        page.wait_for_timeout(1000)  # the cookie component deletes the cookie
+        page.reload()  # logged out for good: the cookie is gone
+        page.get_by_text("Log in to MuJo Studio").wait_for()
+        assert page.get_by_text("Anna (anna) · annotator").count() == 0
     finally:
         context.close()
