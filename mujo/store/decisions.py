@@ -15,6 +15,9 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from mujo.store.labels import _text, check_label_event
 from mujo.store.runs import now_iso
 from mujo.store.schema import write
@@ -95,6 +98,24 @@ def check_base(base_event: Any) -> int:
     return int(base_event)
 
 
+def merge_in_force(labels: pd.DataFrame, touched: list[tuple[str, float, float | None]],
+                   rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """`Store.current_labels` brought up to date with `labels_changed_since`'s touched ranges and their labels in
+    force: the same rows, in the same order, as reading `current_labels` again."""
+    cols = list(labels.columns)
+    keys = set(touched)
+    near = labels["clip_id"].isin({c for c, _, _ in touched}).to_numpy()
+    drop = np.zeros(len(labels), dtype=bool)
+    for i in np.flatnonzero(near):
+        t1 = labels["t1_s"].iat[i]
+        drop[i] = (labels["clip_id"].iat[i], float(labels["t0_s"].iat[i]),
+                   None if t1 is None or pd.isna(t1) else float(t1)) in keys
+    new = pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
+    out = pd.concat([labels[~drop], new], ignore_index=True) if len(new) else labels[~drop]
+    # SQLite sorts NULL first: a whole clip's open end before any range of it that starts at the same time
+    return out.sort_values(["clip_id", "t0_s", "t1_s"], na_position="first", kind="stable").reset_index(drop=True)
+
+
 class DecisionsMixin:
     """Store methods for versioned decisions and the reads the Curation page needs (mixed into `Store`)."""
 
@@ -148,6 +169,24 @@ class DecisionsMixin:
             row = conn.execute("SELECT MAX(id) FROM label_events WHERE dataset = ?", (dataset,)).fetchone()
         return int(row[0] or 0)
 
+    def labels_changed_since(self, dataset: str, after_event: int
+                             ) -> tuple[int, list[tuple[str, float, float | None]], list[dict[str, Any]]]:
+        """What changed in the labels in force after an event, read in one snapshot: (the newest event id, every
+        (clip_id, t0_s, t1_s) range an event after `after_event` touched, the label event in force on each touched
+        range that has one). Lets a reader keep `current_labels` up to date without reading the dataset again."""
+        with closing(self.connect()) as conn:
+            conn.execute("BEGIN")  # a read snapshot
+            try:
+                newest = int(conn.execute("SELECT MAX(id) FROM label_events WHERE dataset = ?",
+                                          (dataset,)).fetchone()[0] or 0)
+                touched = [(r[0], float(r[1]), r[2]) for r in conn.execute(
+                    "SELECT DISTINCT clip_id, t0_s, t1_s FROM label_events WHERE dataset = ? AND id > ? AND id <= ?",
+                    (dataset, int(after_event), newest))]
+                rows = [r for c, a, b in touched if (r := range_in_force(conn, dataset, c, a, b)) is not None]
+            finally:
+                conn.execute("COMMIT")
+        return newest, touched, rows
+
     def annotator_labels(self, dataset: str) -> list[dict[str, Any]]:
         """Each annotator's own latest label per range (not undone; a later label by someone else does not hide
         it), oldest first: what agreement statistics compare. Events a settler wrote to settle a disagreement
@@ -164,5 +203,5 @@ class DecisionsMixin:
         return sorted(latest.values(), key=lambda r: r["id"])
 
 
-__all__ = ["APPLIED", "CONFLICT", "REPLAYED", "Decision", "DecisionsMixin", "apply_decision",
+__all__ = ["APPLIED", "CONFLICT", "REPLAYED", "Decision", "DecisionsMixin", "apply_decision", "merge_in_force",
            "range_in_force"]

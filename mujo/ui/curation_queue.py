@@ -11,6 +11,7 @@ Decisions (`mujo.ui.curation_decide`) are button callbacks. Nothing here draws w
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from mujo.access import Action, auth_configured
 from mujo.curation import suggest as nsg
 from mujo.fimad.dataset import FimadDataset
 from mujo.store import Lease, Store, dataset_key
+from mujo.store.decisions import merge_in_force
 from mujo.store.leases import lease_seconds
 from mujo.ui import dataset as uds
 from mujo.ui.access import current_user
@@ -76,21 +78,43 @@ def store() -> Store:
     return Store()
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _labels_at(path: str, key: str, last_event: int) -> pd.DataFrame:
-    return Store(path).current_labels(key)
+FULL_RELOAD_RANGES = 2000  # more ranges changed than this since the last read (an import): read them all again
+
+
+@st.cache_resource
+def _labels_cache() -> tuple[dict[tuple[str, str], tuple[int, pd.DataFrame]], threading.Lock]:
+    """(store path, dataset) -> (newest event id, the labels in force then), shared by the sessions."""
+    return {}, threading.Lock()
 
 
 def current_labels(key: str) -> pd.DataFrame:
     """The labels in force of a dataset; no rows when there is no store file yet (reading never creates it).
 
-    Read again only when the dataset's newest event changed (one indexed MAX(id) per run), not on every key press.
+    Kept up to date per run from the events newer than the last read (`Store.labels_changed_since`: only the ranges
+    they touched), not by reading the dataset's labels again on every key press.
     """
     s = store()
     if not Path(s.path).exists():
         return pd.DataFrame(columns=["id", "dataset", "clip_id", "t0_s", "t1_s", "label", "activity", "annotator",
                                      "note", "created"])
-    return _labels_at(str(s.path), key, s.last_event_id(key))
+    cache, lock = _labels_cache()
+    ck = (str(s.path), key)
+    with lock:
+        seen = cache.get(ck)
+    if seen is not None and seen[0] == s.last_event_id(key):
+        return seen[1].copy()
+    if seen is not None:
+        newest, touched, rows = s.labels_changed_since(key, seen[0])
+        if len(touched) <= FULL_RELOAD_RANGES and newest >= seen[0]:
+            fresh = (newest, merge_in_force(seen[1], touched, rows))
+            with lock:
+                cache[ck] = fresh
+            return fresh[1].copy()
+    newest = s.last_event_id(key)
+    labels = s.current_labels(key)  # newer events than `newest` are merged in next time (idempotent)
+    with lock:
+        cache[ck] = (newest, labels)
+    return labels.copy()
 
 
 @dataclass(frozen=True)
