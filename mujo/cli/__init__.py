@@ -8,7 +8,6 @@ import argparse
 import importlib
 from typing import Callable, Sequence
 
-from mujo import jobs as registry
 from mujo.cli import (
     data,
     datasets,
@@ -50,5 +49,6 @@ def handler(name: str) -> Callable[[argparse.Namespace], int]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.job_id is not None:  # started by the job registry: report to the job's row, promote the next job
+        registry = importlib.import_module("mujo.jobs")  # the store (and pandas) only for a job, not for --help
         return registry.run_as_job(args.job_id, args.job_store, lambda: int(handler(args.handler)(args)))
     return int(handler(args.handler)(args))
