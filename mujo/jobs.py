@@ -257,7 +257,8 @@ class JobReporter:
         self.message = str(message)
         if time.monotonic() - self._last >= self.min_interval_s or fraction >= 1.0:
             self._last = time.monotonic()
-            self.store.job_progress(self.id, min(max(float(fraction), 0.0), 1.0), self.message)
+            if not self.store.job_progress(self.id, min(max(float(fraction), 0.0), 1.0), self.message):
+                raise KeyboardInterrupt  # cancelled (e.g. from another host, where no signal reaches): stop
 
     def result(self, **values: Any) -> None:
         self.store.set_job_result(self.id, values)

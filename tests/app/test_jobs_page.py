@@ -48,6 +48,9 @@ def test_queue_cancel_and_recent(app_env: dict[str, Path], monkeypatch: pytest.M
     at.button(key=f"jobs.cancel.{running.id}").click().run()
     _ok(at)
     assert jobs.get(running.id).state == jobs.CANCELLED
+    # no signal reaches a job here (as on another host): its next progress write finds it cancelled and stops it
+    inline_jobs[running.id].join(5)
+    assert not inline_jobs[running.id].is_alive()
     recent = at.dataframe[0].value
     assert sorted(recent["id"]) == sorted([running.id, queued.id])
     assert set(recent["state"]) == {jobs.CANCELLED}
