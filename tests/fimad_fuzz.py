@@ -3,8 +3,9 @@
 Used by tests/test_fuzz_fimad.py (a fixed seed list) and benchmarks/bench_fuzz.py (thousands of seeds). A case is
 a pure function of its seed: `mutate(random.Random(seed), root, ckpt)` changes one file of a fresh copy of the
 template and says which clip (if any) it broke for certain; `exercise(root, ckpt)` runs validation and every
-reader the pages and training use, and returns what escaped (anything outside the fimad error family and
-CheckpointError) together with the validation report.
+reader the pages and training use (the video readers of tests/mp4_fuzz.py included), and returns what escaped
+(anything outside the fimad error family and CheckpointError) together with the validation report, the traced peak
+(numpy and Python objects) and the peak resident memory (what PyAV, FFmpeg and zlib allocate too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import json
 import random
 import shutil
 import struct
+import tempfile
+import time
 import tracemalloc
 import zipfile
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ from typing import Callable
 
 import numpy as np
 from fimad_factory import make_fimad
+from mp4_fuzz import mutate_mp4, read_video_everywhere
 
 from mujo import models_registry
 from mujo.checkpoint import CONFIG, FORMAT, WEIGHTS, CheckpointError, read_checkpoint_config
@@ -60,7 +64,10 @@ class Outcome:
     report: ValidationReport
     escaped: list[str] = field(default_factory=list)  # "reader: ExceptionType: message"
     clip_errors: dict[str, str] = field(default_factory=dict)  # clip -> a reader's ClipError
-    peak_bytes: int = 0
+    peak_bytes: int = 0  # tracemalloc's peak: Python and numpy allocations
+    peak_rss_bytes: int = 0  # the resident memory's peak above its start (0 where /proc cannot tell)
+    seconds: float = 0.0  # the whole case
+    slowest_video_s: float = 0.0  # the slowest video reader on one file
     checkpoint_error: str | None = None  # the CheckpointError that refused the checkpoint, if one did
 
 
@@ -334,8 +341,8 @@ def mutate(rng: random.Random, root: Path, ckpt: Path) -> Mutation:
         what, certain = _mutate_npz(rng, root / "imu" / f"{cid}.npz", (LENGTHS[i], len(SITES), 3), cid == "clip001")
         return Mutation(f"imu/{cid}.npz", what, cid, certain)
     if kind == "video":
-        op, _ = _mutate_bytes(rng, root / "video" / f"{cid}.mp4")
-        return Mutation(f"video/{cid}.mp4", f"bytes {op}", cid, op in ("empty", "head"))
+        what, certain = mutate_mp4(rng, root / "video" / f"{cid}.mp4")
+        return Mutation(f"video/{cid}.mp4", what, cid, certain)
     if kind == "clips":
         return _mutate_csv(rng, root)
     if kind == "manifest":
@@ -367,7 +374,7 @@ def _call(out: Outcome, where: str, fn: Callable[[], object], allowed: tuple[typ
         return None
 
 
-def _exercise(root: Path, ckpt: Path, check_video: str) -> Outcome:
+def _exercise(root: Path, ckpt: Path, check_video: str, flow_clips: set[str] | None) -> Outcome:
     from mujo.features.text import precomputed_text_features  # noqa: PLC0415
     from mujo.features.video import precomputed_video_features, video_features  # noqa: PLC0415
 
@@ -389,6 +396,7 @@ def _exercise(root: Path, ckpt: Path, check_video: str) -> Outcome:
                     holder.clip_errors[cid] = str(got)
             for name in features if isinstance(features, list) else []:
                 _call(holder, f"video_features({cid}, {name})", lambda c=cid, n=name: video_features(ds, c, n), fam)
+        _read_videos(holder, ds, flow_clips)
         _call(holder, "precomputed_text_features", lambda: precomputed_text_features(ds, "chapter"), fam)
         for name in list(ds.manifest.text_features):
             if is_safe_clip_id(name):
@@ -399,6 +407,39 @@ def _exercise(root: Path, ckpt: Path, check_video: str) -> Outcome:
         holder.checkpoint_error = str(got)
     _call(holder, "read_checkpoint_config", lambda: read_checkpoint_config(ckpt), (CheckpointError,))
     return holder
+
+
+def _read_videos(holder: Outcome, ds: FimadDataset, flow_clips: set[str] | None) -> None:
+    """Every video reader on every clip's mp4: probing and RGB decoding, and the mujo_flow descriptor and its worker
+    on the clips of `flow_clips` (None: all)."""
+    with tempfile.TemporaryDirectory(prefix="fuzz-flow-") as scratch:
+        for cid, n in zip(ds.clips.index, ds.clips["n_frames"]):
+            path = _call(holder, f"video_path({cid})", lambda c=cid: ds.video_path(c), (FimadBaseError,))
+            if not isinstance(path, Path):
+                continue
+            frames = int(n) if isinstance(n, (int, float, np.number)) and np.isfinite(n) and 0 < n < 10**6 else 60
+            fps = float(ds.fps) if isinstance(ds.fps, (int, float)) and 0 < ds.fps < 10**4 else 50.0
+            escaped, _, slowest = read_video_everywhere(path, frames, fps, Path(scratch),
+                                                        flow_too=flow_clips is None or cid in flow_clips)
+            holder.escaped += [f"{cid}: {e}" for e in escaped]
+            holder.slowest_video_s = max(holder.slowest_video_s, slowest)
+
+
+def _rss_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def reset_peak_rss() -> int | None:
+    """Reset this process's peak resident memory (VmHWM) to its current one and return that (KiB); None where Linux
+    does not allow it (then no peak is measured)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return _rss_kib("VmRSS")
+    except OSError:
+        return None
 
 
 def _read_all_windows(ds: FimadDataset) -> None:
@@ -414,21 +455,44 @@ def _read_all_windows(ds: FimadDataset) -> None:
                     pass
 
 
-def exercise(root: Path, ckpt: Path, *, check_video: str = "header") -> Outcome:
-    """Validate, open and read everything under tracemalloc; see `Outcome`."""
+def exercise(root: Path, ckpt: Path, *, check_video: str = "header", flow_clips: set[str] | None = None) -> Outcome:
+    """Validate, open and read everything under tracemalloc, and measure the peak resident memory; see `Outcome`.
+
+    `flow_clips`: the clips whose video the mujo_flow readers decode too (None: all; `flow_clips_of(mutation)`
+    keeps a case fast: the mutated video only)."""
+    start_rss = reset_peak_rss()
+    t0 = time.perf_counter()
     tracemalloc.start()
     try:
-        out = _exercise(root, ckpt, check_video)
+        out = _exercise(root, ckpt, check_video, flow_clips)
         out.peak_bytes = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+    out.seconds = time.perf_counter() - t0
+    out.peak_rss_bytes = peak_rss_since(start_rss)
     return out
+
+
+def peak_rss_since(start_kib: int | None) -> int:
+    """The peak resident memory above `start_kib` (from `reset_peak_rss`) in bytes; 0 where it cannot be told."""
+    return 0 if start_kib is None else max(0, _rss_kib("VmHWM") - start_kib) * 1024
+
+
+def flow_clips_of(mutation: Mutation) -> set[str]:
+    """The clips whose video the mujo_flow readers decode in a case: the mutated video's, else none."""
+    return {mutation.clip_id} if mutation.file.startswith("video/") and mutation.clip_id else set()
 
 
 def memory_bound(root: Path, ckpt: Path) -> int:
     """The most the readers may allocate for a case: 16 times the bytes on disk, plus 64 MiB for the libraries."""
     on_disk = sum(p.stat().st_size for folder in (root, ckpt) for p in folder.rglob("*") if p.is_file())
     return 16 * on_disk + (64 << 20)
+
+
+def rss_bound(root: Path, ckpt: Path) -> int:
+    """The most a case's resident memory may grow: the traced bound, plus 64 MiB for what tracemalloc does not see
+    (FFmpeg's buffers and decoders, OpenCV, zlib) and tracemalloc's own bookkeeping."""
+    return memory_bound(root, ckpt) + (64 << 20)
 
 
 def problems_of(out: Outcome, mutation: Mutation) -> list[str]:

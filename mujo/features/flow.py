@@ -26,7 +26,7 @@ import av
 import cv2
 import numpy as np
 
-from mujo.fimad.video import VideoError
+from mujo.fimad.video import VideoError, open_video
 
 VERSION = 1
 WIDTH = 160  # flow resolution (the height follows the aspect ratio)
@@ -129,22 +129,16 @@ def decode_luma(path: str | Path, *, width: int = WIDTH, threads: int = 1) -> It
     path = Path(path)
     if not path.is_file():
         raise VideoError(f"{path}: no such file")
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoError(f"{path}: the file has no video stream")
-            stream = container.streams.video[0]
-            stream.codec_context.thread_count = int(threads)
-            rate = float(stream.average_rate or stream.guessed_rate or 25.0)
-            size = None
-            for i, frame in enumerate(container.decode(stream)):
-                y = _luma(frame)
-                if size is None:
-                    size = (width, max(GRID, round(width * y.shape[0] / y.shape[1])))
-                t = frame.time if frame.time is not None else i / rate
-                yield float(t), cv2.resize(y, size, interpolation=cv2.INTER_AREA)
-    except av.FFmpegError as e:
-        raise VideoError(f"{path}: not a readable video ({e})") from e
+    with open_video(path) as (container, stream):  # anything PyAV raises for the file becomes a VideoError
+        stream.codec_context.thread_count = int(threads)
+        rate = float(stream.average_rate or stream.guessed_rate or 25.0)
+        size = None
+        for i, frame in enumerate(container.decode(stream)):
+            y = _luma(frame)
+            if size is None:
+                size = (width, max(GRID, round(width * y.shape[0] / y.shape[1])))
+            t = frame.time if frame.time is not None else i / rate
+            yield float(t), cv2.resize(y, size, interpolation=cv2.INTER_AREA)
 
 
 def describe_video(path: str | Path, *, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -1,12 +1,17 @@
-"""Write browser-friendly H.264 mp4 files atomically, read them back and describe them (PyAV)."""
+"""Write browser-friendly H.264 mp4 files atomically, read them back and describe them (PyAV).
+
+Every reader opens a file with `open_video`, which turns whatever PyAV raises for a hostile file (FFmpeg errors,
+undecodable metadata, a stream without a decoder, absurd frame sizes) into a VideoError naming the file.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import av
 import cv2
@@ -14,7 +19,12 @@ import numpy as np
 
 from mujo.fimad.errors import VideoError
 
-__all__ = ["VideoError", "write_mp4", "video_info", "read_frames"]
+__all__ = ["VideoError", "write_mp4", "video_info", "read_frames", "open_video"]
+
+MAX_PIXELS = 4096 * 4096  # a frame larger than this is refused before it is decoded (48 MiB as RGB)
+# What PyAV raises for broken or hostile files besides FFmpegError (found by tests/mp4_fuzz.py): metadata that is not
+# UTF-8, sizes that overflow, allocations that fail; a ValueError from PyAV (VideoError is one too, and passes).
+_READ_ERRORS = (av.FFmpegError, UnicodeError, OverflowError, MemoryError, ValueError)
 
 
 def _rate(fps: float) -> Fraction:
@@ -114,6 +124,40 @@ def _check_file(path: Path) -> None:
         raise FileNotFoundError(f"video file not found: {path}")
 
 
+@contextmanager
+def open_video(path: str | os.PathLike) -> Iterator[tuple[Any, Any]]:
+    """Open a video for reading: (container, its first video stream), closed on exit.
+
+    Raises:
+        VideoError: naming the file, for anything PyAV raises while the file is opened or read inside the `with`
+            (a broken or hostile file), for a file without a video stream or a decoder for it, and for frames
+            larger than MAX_PIXELS.
+    """
+    path = Path(path)
+    try:
+        container = av.open(str(path), metadata_errors="replace")  # a title that is not UTF-8 is not fatal
+    except VideoError:
+        raise
+    except _READ_ERRORS as e:
+        raise VideoError(f"{path}: not a readable video ({e})") from e
+    try:
+        if not container.streams.video:
+            raise VideoError(f"{path}: the file has no video stream")
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        if cc is None:
+            raise VideoError(f"{path}: no decoder for its video stream (an unknown or broken codec)")
+        if (cc.width or 0) * (cc.height or 0) > MAX_PIXELS:
+            raise VideoError(f"{path}: {cc.width}x{cc.height} frames; at most {MAX_PIXELS:,} pixels a frame are read")
+        yield container, stream
+    except VideoError:
+        raise
+    except _READ_ERRORS as e:
+        raise VideoError(f"{path}: not a readable video ({type(e).__name__}: {e})") from e
+    finally:
+        container.close()
+
+
 def video_info(path: str | os.PathLike) -> dict:
     """Describe a video file.
 
@@ -128,28 +172,22 @@ def video_info(path: str | os.PathLike) -> dict:
     """
     path = Path(path)
     _check_file(path)
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoError(f"{path}: the file has no video stream")
-            s = container.streams.video[0]
-            cc, tb = s.codec_context, s.time_base
-            fps = float(s.average_rate or s.guessed_rate or 0.0)
-            n = sum(1 for p in container.demux(s) if p.size)  # reads the packets, not the pixels: fast
-            if s.frames and n < s.frames:
-                raise VideoError(f"{path}: truncated video: the index lists {s.frames} frames, the file holds {n}")
-            if s.duration is not None and tb is not None:
-                duration = float(s.duration * tb)
-            elif container.duration is not None:
-                duration = container.duration / av.time_base
-            else:
-                duration = n / fps if fps else 0.0
-            start = float(s.start_time * tb) if s.start_time is not None and tb is not None else 0.0
-            return {"codec": cc.name, "width": cc.width, "height": cc.height, "fps": fps, "n_frames": int(n),
-                    "duration_s": duration, "start_time_s": start, "pix_fmt": cc.pix_fmt,
-                    "size_bytes": path.stat().st_size}
-    except av.FFmpegError as e:
-        raise VideoError(f"{path}: not a readable video ({e})") from e
+    with open_video(path) as (container, s):
+        cc, tb = s.codec_context, s.time_base
+        fps = float(s.average_rate or s.guessed_rate or 0.0)
+        n = sum(1 for p in container.demux(s) if p.size)  # reads the packets, not the pixels: fast
+        if s.frames and n < s.frames:
+            raise VideoError(f"{path}: truncated video: the index lists {s.frames} frames, the file holds {n}")
+        if s.duration is not None and tb is not None:
+            duration = float(s.duration * tb)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        else:
+            duration = n / fps if fps else 0.0
+        start = float(s.start_time * tb) if s.start_time is not None and tb is not None else 0.0
+        return {"codec": cc.name, "width": cc.width, "height": cc.height, "fps": fps, "n_frames": int(n),
+                "duration_s": duration, "start_time_s": start, "pix_fmt": cc.pix_fmt,
+                "size_bytes": path.stat().st_size}
 
 
 def read_frames(path: str | os.PathLike, *, every: int = 1) -> Iterator[np.ndarray]:
@@ -168,18 +206,12 @@ def read_frames(path: str | os.PathLike, *, every: int = 1) -> Iterator[np.ndarr
         raise ValueError(f"every must be >= 1, got {every}")
     path = Path(path)
     _check_file(path)
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoError(f"{path}: the file has no video stream")
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            n = 0
-            for n, frame in enumerate(container.decode(stream), start=1):
-                if (n - 1) % every == 0:
-                    yield frame.to_ndarray(format="rgb24")
-            if stream.frames and n < stream.frames:
-                raise VideoError(f"{path}: truncated video: decoded {n} of {stream.frames} frames")
-    except av.FFmpegError as e:
-        raise VideoError(f"{path}: not a readable video ({e})") from e
+    with open_video(path) as (container, stream):
+        stream.thread_type = "AUTO"
+        n = 0
+        for n, frame in enumerate(container.decode(stream), start=1):
+            if (n - 1) % every == 0:
+                yield frame.to_ndarray(format="rgb24")
+        if stream.frames and n < stream.frames:
+            raise VideoError(f"{path}: truncated video: decoded {n} of {stream.frames} frames")
 
