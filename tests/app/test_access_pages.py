@@ -142,3 +142,18 @@ def test_an_annotator_labels_under_their_login_name(lab: dict[str, Path]) -> Non
     _ok(at)
     events = Store().label_events(dataset_key(lab["data"]))
     assert events[["clip_id", "label", "annotator"]].values.tolist() == [[clip, "null", "anna"]]
+
+
+def test_without_data_roots_only_an_admin_opens_a_path(lab: dict[str, Path], tmp_path: Path) -> None:
+    from app_helpers import make_dataset  # noqa: PLC0415
+
+    other = make_dataset(tmp_path / "other", n_clips=3)
+    at = app_test(query={"data": str(other)}).run()
+    login(at, "vera")
+    _ok(at)
+    assert next(m.value for m in at.metric if m.label == "Clips") == "8"  # the server's default
+    assert any("Only an administrator" in w.value for w in at.warning)
+    at = app_test(query={"data": str(other)}).run()
+    login(at, "adam")
+    _ok(at)
+    assert next(m.value for m in at.metric if m.label == "Clips") == "3"
