@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmds = top.add_subparsers(dest="users_command", required=True, metavar="ACTION")
     a = cmds.add_parser("add", help="add a user (or --replace one's role and password)",
                         description="Add a user. The password is asked for twice on a terminal, or read as the first "
-                                    "line of standard input (`printf '%%s\\n' \"$PW\" | mujo users add ...`).")
+                                    "line of standard input (printf '%s\\n' \"$PW\" | mujo users add ...).")
     a.add_argument("name", metavar="NAME", help="login name: lower-case letters, digits, '.', '_' or '-'")
     a.add_argument("--role", required=True, choices=["viewer", "annotator", "admin"],
                    help="viewer: browse and look; annotator: + labelling; admin: + server default dataset, "
