@@ -131,13 +131,15 @@ def clip_labels(store: Store, dataset: str) -> pd.DataFrame:
     return cur.where(cur.notna(), None).reset_index(drop=True)
 
 
-def annotator_labels(store: Store, dataset: str) -> pd.DataFrame:
+def annotator_labels(store: Store, dataset: str, rows: list[dict[str, Any]] | None = None) -> pd.DataFrame:
     """One row per (labelled range, annotator): each annotator's own latest label there, not undone, even when someone
     else labelled the range later (ANNOTATOR_COLUMNS, sorted by clip, range and annotator). Labels written to settle
-    a disagreement are adjudications and left out (`Store.annotator_labels`). No store: no rows."""
-    if not Path(store.path).exists():
+    a disagreement are adjudications and left out (`Store.annotator_labels`, or its `rows` when the caller has read
+    them already). No store: no rows."""
+    if rows is None and not Path(store.path).exists():
         return pd.DataFrame(columns=ANNOTATOR_COLUMNS)
-    rows = [{**r, "dataset": dataset, "event_id": r["id"]} for r in store.annotator_labels(dataset)]
+    got = store.annotator_labels(dataset) if rows is None else rows
+    rows = [{**r, "dataset": dataset, "event_id": r["id"]} for r in got]
     df = pd.DataFrame(rows, columns=ANNOTATOR_COLUMNS)
     df = df.sort_values(["clip_id", "t0_s", "annotator"], kind="stable").astype(object)
     return df.where(df.notna(), None).reset_index(drop=True)

@@ -24,7 +24,7 @@ from mujo.ui import dataset as uds
 from mujo.ui.access import can, current_user
 from mujo.ui.curation import annotator_sidebar
 from mujo.ui.state import StateKeys
-from mujo.ui.text import label_text, md_escape, short_cells
+from mujo.ui.text import file_stem, label_text, md_escape, short_cells
 
 MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}
 
@@ -117,15 +117,16 @@ def clip_panel(key: str, clip_id: str, rows: list[dict[str, Any]]) -> None:
     _history(key, clip_id)
 
 
-def export_panel(key: str, ds: FimadDataset) -> None:
-    """Download one label per annotator (clip × annotator; for agreement statistics elsewhere)."""
+def export_panel(key: str, ds: FimadDataset, rows: list[dict[str, Any]]) -> None:
+    """Download one label per annotator (clip × annotator; for agreement statistics elsewhere); `rows`: the
+    page's `Store.annotator_labels`."""
     st.subheader("Export one label per annotator", anchor=False)
     fmt = st.radio("Format", list(FORMATS), key=StateKeys.DIS_FORMAT, horizontal=True)
-    df = annotator_labels(cq.store(), key)
-    name = f"{Path(str(ds.root)).name or 'fimad'}-labels-per-annotator.{fmt}"
-    st.download_button(md_escape(f"Download {name} ({len(df)} rows)"), table_bytes(df, fmt),
-                       file_name=label_text(name, 120).replace("\\", ""), mime=MIME[fmt], key=StateKeys.DIS_DOWNLOAD,
-                       icon=":material/download:", disabled=df.empty, on_click="ignore")
+    df = annotator_labels(cq.store(), key, rows)
+    name = f"{file_stem(ds.manifest.name, 'fimad')}-labels-per-annotator.{fmt}"
+    st.download_button(md_escape(f"Download {name} ({len(df)} rows)"), table_bytes(df, fmt), file_name=name,
+                       mime=MIME[fmt], key=StateKeys.DIS_DOWNLOAD, icon=":material/download:", disabled=df.empty,
+                       on_click="ignore")
 
 
 def disagreements_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
@@ -152,7 +153,7 @@ def disagreements_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
             st.session_state[StateKeys.DIS_CLIP] = ids[0]
         clip = st.selectbox("Clip", ids, key=StateKeys.DIS_CLIP, format_func=lambda c: label_text(c, 120))
         clip_panel(key, clip, rows)
-    export_panel(key, ds)
+    export_panel(key, ds, rows)
 
 
 __all__ = ["clip_panel", "disagreements_page", "export_panel", "kappa_panel", "settle"]

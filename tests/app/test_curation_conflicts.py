@@ -134,6 +134,9 @@ def test_mark_disputed_and_settle_on_the_disagreements_page(app_env: dict[str, P
     row = table.set_index("clip_id").loc[other]
     assert row["votes"] == "Ada: null · Cy: activity: squat" and not row["open_dispute"]
     assert table.set_index("clip_id").loc[clip, "open_dispute"]
+    # one label per annotator: Bob's on the disputed clip (Ada's overtaken decision was not written), Ada's and Cy's
+    (download,) = page.get("download_button")
+    assert "labels-per-annotator.csv (3 rows)" in _unescape(download.proto.label)
     kappa = next(df.value for df in page.dataframe if "kappa" in df.value.columns)
     assert {(r.annotator_a, r.annotator_b) for r in kappa.itertuples()} >= {("Ada", "Cy")}
     # The history of the selected clip, and settling it as Cy's label.
