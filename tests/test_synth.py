@@ -114,7 +114,7 @@ def test_resume_after_interrupt(tmp_path: Path) -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        generate_dataset(part, FAST, workers=1, progress=interrupt_after_first)
+        generate_dataset(part, FAST, workers=1, progress=interrupt_after_first, publish_every_s=None)
     assert not (part / "clips.csv").exists()
     assert len(list((part / STATE_DIR).glob("0*.json"))) == 1
     generate_dataset(part, FAST, workers=1)

@@ -12,12 +12,19 @@ from mujo import jobs
 from mujo.checkpoint import RETRIEVAL
 from mujo.fimad.layout import CLIPS, MANIFEST
 from mujo.paths import data_dir, demo_dataset_dir
+from mujo.synth.state import generation_pending
 
 DEMO_JOB = "demo"
 
 
 def demo_ready(root: Path | None = None) -> bool:
-    """Whether the embedded dataset is complete (its manifest and clip table are written last)."""
+    """Whether the embedded dataset is complete: written, and its generation not still adding clips or videos."""
+    root = root or demo_dataset_dir()
+    return (root / MANIFEST).is_file() and (root / CLIPS).is_file() and not generation_pending(root)
+
+
+def demo_browsable(root: Path | None = None) -> bool:
+    """Whether the embedded dataset can be opened already (its first clips are published while it is built)."""
     root = root or demo_dataset_dir()
     return (root / MANIFEST).is_file() and (root / CLIPS).is_file()
 

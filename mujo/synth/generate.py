@@ -13,11 +13,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from mujo.fimad.layout import MANIFEST, NULL_LABEL
+from mujo.fimad.layout import MP4, NULL_LABEL, VIDEO_DIR
 from mujo.fimad.skeleton import IMU_SITES
 from mujo.fimad.writer import FimadWriter, atomic_write
 from mujo.sim import imu_sim
@@ -34,11 +34,11 @@ from mujo.synth.plan import (
     trainer_rng,
 )
 from mujo.synth.render import Appearance, Camera, pose_anchor
+from mujo.synth.state import BUILDING, STATE_DIR
 from mujo.synth.textgen import TitleStyle, caption, chapter_title, description, normalize_chapter
 from mujo.synth.video import render_video
 
 Progress = Callable[[float, str], None]
-STATE_DIR = ".synth"  # per-video completion records, for resuming
 
 
 @dataclass
@@ -107,29 +107,47 @@ def _row(plan: VideoPlan, i: int, chapter: Any, seg: Any, cfg: SynthConfig, rng:
     }
 
 
-def write_video(root: Path, seed: int, index: int, cfg: SynthConfig) -> list[dict[str, Any]]:
+def write_video(root: Path, seed: int, index: int, cfg: SynthConfig, *, render: bool | None = None
+                ) -> list[dict[str, Any]]:
     """Generate video `index` and write its clips into the dataset folder; returns the clips' rows.
 
-    The video's rows are recorded under `.synth/` last, so a record means every file of the video is complete.
+    Pose, IMU and text first; the video of each clip too when `render` (default: `cfg.with_video`). The video's
+    rows are recorded under `.synth/` after its pose and IMU files, so a record means those are complete (a clip's
+    mp4 is written atomically: its presence means it is complete).
     """
     video = generate_video(seed, index, cfg)
     writer = _writer(root, cfg)
-    if cfg.with_video:  # one camera and room per video, in front of the trainer
-        rng = streams(seed, index)[STREAM_RENDER]
-        camera = Camera.sample(rng, video.facing, center=tuple(video.center), size=cfg.video_size)
-        appearance = Appearance.sample(rng)
     for clip in video.clips:
         cid = clip.row["clip_id"]
         writer.write_pose(cid, clip.pose)
         writer.write_imu(cid, clip.acc, clip.gyro)
-        if cfg.with_video:
-            # video time 0 = pose sample 0; one encoder thread, as the generator runs one process per core
-            render_video(clip.clean_pose, cfg.fps, writer.video_path(cid), camera, appearance,
-                         video_fps=cfg.video_fps, size=cfg.video_size, threads=1)
+    if cfg.with_video if render is None else render:
+        _render(writer, seed, index, cfg, video)
     rows = [c.row for c in video.clips]
     body = json.dumps(rows, ensure_ascii=False).encode("utf-8")
     atomic_write(root / STATE_DIR / f"{index:06d}.json", lambda f: f.write(body))
     return rows
+
+
+def _render(writer: FimadWriter, seed: int, index: int, cfg: SynthConfig, video: SynthVideo) -> None:
+    """Render every clip of the video that has no mp4 yet (one camera and room per video, facing the trainer)."""
+    rng = streams(seed, index)[STREAM_RENDER]
+    camera = Camera.sample(rng, video.facing, center=tuple(video.center), size=cfg.video_size)
+    appearance = Appearance.sample(rng)
+    for clip in video.clips:
+        path = writer.video_path(clip.row["clip_id"])
+        if not path.exists():
+            # video time 0 = pose sample 0; one encoder thread, as the generator runs one process per core
+            render_video(clip.clean_pose, cfg.fps, path, camera, appearance, video_fps=cfg.video_fps,
+                         size=cfg.video_size, threads=1)
+
+
+def render_missing_videos(root: Path, seed: int, index: int, cfg: SynthConfig) -> int:
+    """Render the mp4s that video `index`'s clips lack (its pose and IMU are regenerated, byte-identical);
+    returns how many clips it has."""
+    video = generate_video(seed, index, cfg)
+    _render(_writer(root, cfg), seed, index, cfg, video)
+    return len(video.clips)
 
 
 def _writer(root: Path, cfg: SynthConfig) -> FimadWriter:
@@ -182,60 +200,101 @@ def _check_config(root: Path, cfg: SynthConfig) -> None:
     atomic_write(path, lambda f: f.write(body))
 
 
-def _work(args: tuple[str, int, SynthConfig]) -> tuple[int, list[dict[str, Any]]]:
+def _missing_video(root: Path, rows: list[dict[str, Any]]) -> bool:
+    return any(not (root / VIDEO_DIR / f"{r['clip_id']}{MP4}").exists() for r in rows)
+
+
+def _work(args: tuple[str, int, SynthConfig, bool]) -> tuple[int, list[dict[str, Any]]]:
+    root, index, cfg, render = args
+    return index, write_video(Path(root), cfg.seed, index, cfg, render=render)
+
+
+def _work_render(args: tuple[str, int, SynthConfig]) -> int:
     root, index, cfg = args
-    return index, write_video(Path(root), cfg.seed, index, cfg)
+    render_missing_videos(Path(root), cfg.seed, index, cfg)
+    return index
+
+
+def _pool_map(fn: Callable[[Any], Any], jobs: list[Any], workers: int) -> Iterator[Any]:
+    """fn over jobs, in this process (workers == 1) or a pool of `workers` processes, results as they finish."""
+    if workers == 1:
+        yield from map(fn, jobs)
+        return
+    ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
+    with ctx.Pool(workers) as pool:
+        yield from pool.imap_unordered(fn, jobs)
+
+
+def _publish(root: Path, cfg: SynthConfig, done: dict[int, list[dict[str, Any]]], *, final: bool) -> int:
+    """Write clips.csv, splits.json (final only) and fimad.json for the videos done so far; returns the clip count.
+
+    Before the final publish, the split column alone carries the splits (no splits.json that could lag behind it),
+    so a reader that opens the folder while clips are still being added sees a consistent, smaller dataset.
+    """
+    rows = [r for i in sorted(done) for r in done[i]]
+    splits: dict[str, list[str]] | None = None
+    if final:
+        splits = {}
+        for r in rows:
+            splits.setdefault(r["split"], []).append(r["clip_id"])
+    _writer(root, cfg).finish(rows, splits)
+    return len(rows)
 
 
 def generate_dataset(root: str | Path, cfg: SynthConfig = SynthConfig(), *, workers: int | None = None,
-                     progress: Progress | None = None) -> Path:
-    """Generate (or resume generating) a synthetic FiMAD dataset.
+                     progress: Progress | None = None, publish_every_s: float | None = 5.0) -> Path:
+    """Generate (or resume generating) a synthetic FiMAD dataset, usable long before it is complete.
+
+    Two passes: first every video's pose, IMU and text (fast), published as it goes (clips.csv and fimad.json are
+    rewritten every `publish_every_s` seconds, so a reader sees clips appear; None: only at the end of the pass);
+    then, with `cfg.with_video`, the rendered mp4s (slow), each clip's file appearing when it is complete. While it
+    runs, `.synth/building` exists (`generation_pending`).
 
     Args:
         root: the dataset folder; videos already complete there are kept, not generated again.
         cfg: settings (seed, number of videos, video on/off ...).
         workers: processes (default: the CPU count); 1 runs in this process.
-        progress: called with (fraction done, message) after each video.
+        progress: called with (fraction done, message) after each video of each pass.
+        publish_every_s: how often the first pass publishes what it has (seconds).
     Returns:
-        The dataset folder, with fimad.json, clips.csv and splits.json written last.
+        The dataset folder, with fimad.json, clips.csv and splits.json.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     _check_config(root, cfg)
+    (root / STATE_DIR / BUILDING).touch()
     done = _done_indices(root, cfg)
     todo = [i for i in range(cfg.n_videos) if i not in done]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-    t0 = time.perf_counter()
+    requested = workers or os.cpu_count() or 1
+    # share of the work that the first pass takes: pose + IMU + text are ~10 % of a video with rendering
+    first = 0.1 if cfg.with_video else 1.0
+    t0, last = time.perf_counter(), time.monotonic()
 
-    def report(n_new: int) -> None:
+    def report(fraction: float, n_new: int, n_left: int, what: str) -> None:
         if progress:
-            n = len(done)
-            eta = (time.perf_counter() - t0) / max(n_new, 1) * (cfg.n_videos - n) if n_new else float("nan")
-            msg = f"video {n}/{cfg.n_videos}" + (f", about {eta:.0f} s left" if np.isfinite(eta) else "")
-            progress(n / cfg.n_videos, msg)
+            eta = (time.perf_counter() - t0) / n_new * n_left if n_new else float("nan")
+            progress(fraction, what + (f", about {eta:.0f} s left" if np.isfinite(eta) else ""))
 
-    report(0)
-    jobs = [(str(root), i, cfg) for i in todo]
-    if workers == 1:
-        for n, job in enumerate(jobs, 1):
-            idx, rows = _work(job)
-            done[idx] = rows
-            report(n)
-    else:
-        ctx = mp.get_context("forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn")
-        with ctx.Pool(workers) as pool:
-            for n, (idx, rows) in enumerate(pool.imap_unordered(_work, jobs), 1):
-                done[idx] = rows
-                report(n)
-    rows = [r for i in sorted(done) for r in done[i]]
-    splits: dict[str, list[str]] = {}
-    for r in rows:
-        splits.setdefault(r["split"], []).append(r["clip_id"])
-    # fimad.json is what makes the folder a dataset and finish() writes it last: without the old one, a kill while
-    # clips.csv and splits.json are replaced leaves a folder no reader opens, never old and new files mixed
-    (root / MANIFEST).unlink(missing_ok=True)
-    _writer(root, cfg).finish(rows, splits)
+    report(first * len(done) / cfg.n_videos, 0, len(todo), f"video {len(done)}/{cfg.n_videos}")
+    jobs = [(str(root), i, cfg, False) for i in todo]
+    for n, (idx, rows) in enumerate(_pool_map(_work, jobs, max(1, min(requested, len(jobs)))), 1):
+        done[idx] = rows
+        if publish_every_s is not None and time.monotonic() - last >= publish_every_s and n < len(todo):
+            _publish(root, cfg, done, final=False)
+            last = time.monotonic()
+        report(first * len(done) / cfg.n_videos, n, len(todo) - n, f"video {len(done)}/{cfg.n_videos}")
+    n_clips = _publish(root, cfg, done, final=not cfg.with_video)
+    if cfg.with_video:
+        render = [i for i in sorted(done) if _missing_video(root, done[i])]
+        t0, n_have = time.perf_counter(), cfg.n_videos - len(render)
+        report(first + (1 - first) * n_have / cfg.n_videos, 0, len(render),
+               f"{n_clips} clips ready to browse; rendering {len(render)} video(s)")
+        jobs = [(str(root), i, cfg) for i in render]
+        for n, _ in enumerate(_pool_map(_work_render, jobs, max(1, min(requested, len(jobs)))), 1):
+            report(first + (1 - first) * (n_have + n) / cfg.n_videos, n, len(render) - n,
+                   f"rendering video {n_have + n}/{cfg.n_videos}")
+        _publish(root, cfg, done, final=True)
+    (root / STATE_DIR / BUILDING).unlink(missing_ok=True)
     if progress:
-        progress(1.0, f"{len(rows)} clips in {cfg.n_videos} videos written to {root}")
+        progress(1.0, f"{n_clips} clips in {cfg.n_videos} videos written to {root}")
     return root
-

@@ -18,7 +18,7 @@ import streamlit as st
 
 from mujo import settings
 from mujo.access import Role, User, auth_configured
-from mujo.demo.status import demo_build_status, demo_ready, start_demo_build
+from mujo.demo.status import demo_browsable, demo_build_status, demo_ready, start_demo_build
 from mujo.fimad.dataset import ClipError, FimadDataset, FimadError
 from mujo.fimad.layout import CLIPS, DATASET_FILES, IMU_DIR, MANIFEST, POSE_DIR, VIDEO_DIR
 from mujo.fimad.validate import ValidationReport
@@ -178,6 +178,11 @@ def overview(ds: FimadDataset) -> dict[str, float]:
 def demo_dataset_ready() -> bool:
     """Whether the embedded demo dataset is complete on disk."""
     return demo_ready()
+
+
+def demo_dataset_browsable() -> bool:
+    """Whether the embedded demo dataset can be opened already (it is published while it is built)."""
+    return demo_browsable()
 
 
 def demo_status() -> JobStatus:

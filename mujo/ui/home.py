@@ -24,7 +24,7 @@ from mujo.ui.text import label_text, md_escape, short_cells, show_text_field
 
 def demo_build_panel() -> bool:
     """Start (once) and follow the first-start pipeline: demo dataset, features, demo model; True once the dataset
-    is ready (the model may still be training).
+    can be browsed (its clips are published while they are written; videos, the model and the rest may follow).
 
     The pipeline runs in its own process (`mujo demo`), so it goes on when the tab is closed, and every session
     follows the same run.
@@ -34,14 +34,19 @@ def demo_build_panel() -> bool:
         return True
     if status.state == jobs.ABSENT:
         status = uds.start_demo()
-    dataset_ready = uds.demo_dataset_ready()
-    if dataset_ready:
+    browsable = uds.demo_dataset_browsable()
+    if uds.demo_dataset_ready():
         st.info("The demo dataset is ready; the demo model is being pre-trained on it in the background "
                 "(a few minutes, once).", icon=":material/model_training:")
+    elif browsable:
+        st.info("First start: the demo dataset's clips are written and can be browsed already; their videos appear "
+                "as they are rendered, then the demo model is pre-trained, in the background.",
+                icon=":material/construction:")
     else:
         st.info("First start: building the embedded synthetic FiMAD dataset (video, 3D pose, virtual IMU, chapter "
-                "text) and pre-training the demo model on it, in the background. This takes a few minutes and "
-                "happens once.", icon=":material/construction:")
+                "text) and pre-training the demo model on it, in the background. Its clips can be browsed in "
+                "under a minute; the whole build takes a few minutes and happens once.",
+                icon=":material/construction:")
     if status.state == jobs.FAILED:
         st.error("The first-start build failed:", icon=":material/error:")
         st.code(status.error or "no error message", language=None)
@@ -49,16 +54,16 @@ def demo_build_panel() -> bool:
         if st.button("Resume the build", key=StateKeys.DEMO_RESUME):
             uds.start_demo()
             st.rerun()
-        return dataset_ready
-    _follow_demo_build()
-    return dataset_ready
+        return browsable
+    _follow_demo_build(browsable)
+    return browsable
 
 
 @st.fragment(run_every=1.0)
-def _follow_demo_build() -> None:
+def _follow_demo_build(browsable: bool) -> None:
     status = uds.demo_status()
-    if status.state != jobs.RUNNING:
-        st.rerun()  # the whole page: show the dataset, or the failure
+    if status.state not in (jobs.RUNNING, jobs.QUEUED) or uds.demo_dataset_browsable() != browsable:
+        st.rerun()  # the whole page: show the dataset (its first clips are there), or the failure
     st.progress(min(max(status.fraction, 0.0), 1.0), text=f"First-start build: {status.fraction:.0%}")
     st.caption(md_escape(status.message))
 
