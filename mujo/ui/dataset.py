@@ -1,9 +1,10 @@
-"""Cached access to the open FiMAD dataset for the pages: the dataset, its validation report, per-clip arrays.
+"""Cached access to the open FiMAD dataset for the pages: the dataset and per-clip arrays (the validation report is
+mujo.ui.report's: cached on disk, refreshed in the background).
 
 Caching (style.md point 11): the opened dataset is a shared read-only resource (`st.cache_resource`), keyed by
 its resolved folder and the modification times of the files and folders that define it, so editing clips.csv or
-fimad.json, or adding/removing a clip's file, reopens it. The validation report and per-clip arrays are pure
-loaders (`st.cache_data`) with the same key. Nothing here reads session state.
+fimad.json, or adding/removing a clip's file, reopens it. The per-clip arrays are pure loaders (`st.cache_data`)
+with the same key. Nothing here reads session state.
 """
 
 from __future__ import annotations
@@ -88,12 +89,6 @@ def folder_problem(folder: str | Path) -> str | None:
     except FimadError as e:
         return f"{path} is not a usable FiMAD dataset: {e}"
     return None
-
-
-@st.cache_data(show_spinner="Validating the dataset…", max_entries=4)
-def validation_report(root: str, stamp: Stamp) -> ValidationReport:
-    """The dataset's validation report (headers and a NaN scan of every clip's files)."""
-    return _open(root, stamp).validate()
 
 
 def problem_clips(report: ValidationReport) -> set[str]:
