@@ -59,7 +59,7 @@ def _mp4_cases(tmp: Path, template: Path, start: int, n: int, failures: list[str
         root, _ = fresh_copy(template, tmp / "case")
         path = root / "video" / "clip000.mp4"
         what, certain = mutate_mp4(random.Random(seed), path)
-        ops[re.sub(r"\s*(=|:| at byte|\d).*$", "", what)] += 1
+        ops[re.sub(r"\s*(=|:| at byte| \d).*$", "", what)] += 1
         begin = reset_peak_rss()
         bad, _, took = read_video_everywhere(path, 60, 50.0, tmp)
         report = validate_dataset(root, check_video="open")
