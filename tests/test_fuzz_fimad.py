@@ -25,6 +25,7 @@ from fimad_fuzz import (
 )
 from mp4_fuzz import MAX_SECONDS, mutate_mp4, read_video_everywhere
 
+from mujo.features import flow
 from mujo.fimad import video as video_mod
 from mujo.fimad.errors import VideoError
 from mujo.fimad.validate import validate_dataset
@@ -98,6 +99,10 @@ def test_frames_over_the_pixel_bound_are_refused_before_decoding(template, tmp_p
     root, _ = fresh_copy(template, tmp_path / "case")
     path = root / "video" / "clip000.mp4"
     monkeypatch.setattr(video_mod, "MAX_PIXELS", 64 * 48 - 1)
-    for read in (video_mod.video_info, lambda p: list(video_mod.read_frames(p))):
+    for read in (video_mod.video_info, lambda p: list(video_mod.read_frames(p)), flow.describe_video):
         with pytest.raises(VideoError, match=rf"^{path}: 64x48 frames; at most 3,071 pixels a frame are read"):
             read(path)
+    with video_mod.av.open(str(path)) as container:  # a size that changes after the header: checked per frame
+        frame = next(container.decode(video=0))
+    with pytest.raises(VideoError, match=rf"^{path}: a 64x48 frame; at most 3,071 pixels"):
+        video_mod.check_frame(path, frame)

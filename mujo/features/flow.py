@@ -26,7 +26,7 @@ import av
 import cv2
 import numpy as np
 
-from mujo.fimad.video import VideoError, open_video
+from mujo.fimad.video import VideoError, check_frame, open_video
 
 VERSION = 1
 WIDTH = 160  # flow resolution (the height follows the aspect ratio)
@@ -134,6 +134,7 @@ def decode_luma(path: str | Path, *, width: int = WIDTH, threads: int = 1) -> It
         rate = float(stream.average_rate or stream.guessed_rate or 25.0)
         size = None
         for i, frame in enumerate(container.decode(stream)):
+            check_frame(path, frame)
             y = _luma(frame)
             if size is None:
                 size = (width, max(GRID, round(width * y.shape[0] / y.shape[1])))

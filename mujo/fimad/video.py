@@ -158,6 +158,14 @@ def open_video(path: str | os.PathLike) -> Iterator[tuple[Any, Any]]:
         container.close()
 
 
+def check_frame(path: Path, frame: Any) -> None:
+    """Refuse a decoded frame over MAX_PIXELS before it is converted: a stream may change its size midway (a new
+    sequence header in the data), after `open_video` checked the size its header gave."""
+    if frame.width * frame.height > MAX_PIXELS:
+        raise VideoError(f"{path}: a {frame.width}x{frame.height} frame; at most {MAX_PIXELS:,} pixels a frame are "
+                         "read")
+
+
 def video_info(path: str | os.PathLike) -> dict:
     """Describe a video file.
 
@@ -210,6 +218,7 @@ def read_frames(path: str | os.PathLike, *, every: int = 1) -> Iterator[np.ndarr
         stream.thread_type = "AUTO"
         n = 0
         for n, frame in enumerate(container.decode(stream), start=1):
+            check_frame(path, frame)
             if (n - 1) % every == 0:
                 yield frame.to_ndarray(format="rgb24")
         if stream.frames and n < stream.frames:
