@@ -17,7 +17,7 @@ import grimp
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "mujo"
 MAX_LOCAL_IMPORTS = 40  # issue 10: function-local imports only where they keep torch, umap or streamlit off a path
-REASON = re.compile(r"noqa: PLC0415\s+\((?=.*\b(torch|umap|streamlit)\b).+\)")
+REASON = re.compile(r"noqa: PLC0415\s+\((?=.*\b(torch|umap|streamlit|streamlit_authenticator|dask)\b).+\)")
 
 
 def _sources() -> dict[Path, str]:

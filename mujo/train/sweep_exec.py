@@ -23,8 +23,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from dask.distributed import Client
-
 from mujo.store import Store, open_store
 from mujo.store.sweeps import mark_cell_saved, process_id
 from mujo.train.finetune_plan import model_plan, open_windows
@@ -187,6 +185,8 @@ class _DaskPool:
     """A dask.distributed client on `address`; capacity = the cluster's worker threads."""
 
     def __init__(self, address: str):
+        from dask.distributed import Client  # noqa: PLC0415 (keeps dask off the pages' import path: Home -> actions)
+
         self.client = Client(address, timeout="30s")
         try:
             self.client.wait_for_workers(1, timeout=60)

@@ -13,9 +13,9 @@ access file (it would on every login otherwise).
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
-import streamlit_authenticator as stauth
-from streamlit_authenticator.utilities import LoginError
 
 from mujo.access import AccessFile, AccessFileError, Action, User, auth_configured, local_user, read_access_file
 from mujo.ui.text import md_escape, short
@@ -35,7 +35,10 @@ def _credentials(af: AccessFile) -> dict:
                           for name, acc in af.accounts.items()}}
 
 
-def _authenticator(af: AccessFile) -> stauth.Authenticate:
+def _authenticator(af: AccessFile) -> Any:
+    """streamlit-authenticator's Authenticate for the access file (imported only when logins are configured)."""
+    import streamlit_authenticator as stauth  # noqa: PLC0415 (keeps streamlit_authenticator off an install without logins)
+
     return stauth.Authenticate(_credentials(af), af.cookie_name, af.cookie_key, af.cookie_expiry_days,
                                auto_hash=False)
 
@@ -63,7 +66,9 @@ def _refuse_all(e: AccessFileError) -> None:
     st.stop()
 
 
-def _form(auth: stauth.Authenticate) -> None:
+def _form(auth: Any) -> None:
+    from streamlit_authenticator.utilities import LoginError  # noqa: PLC0415 (keeps streamlit_authenticator off an install without logins)
+
     try:
         auth.login(location="main", key=LOGIN_FORM, fields=_FIELDS)
     except LoginError as e:  # a re-login cookie of a user no longer in the file, and the like
@@ -103,7 +108,7 @@ def login_gate() -> User:
     return user
 
 
-def _sidebar(auth: stauth.Authenticate, user: User) -> None:
+def _sidebar(auth: Any, user: User) -> None:
     with st.sidebar:
         st.caption("Logged in as")
         who = f"{user.display_name} ({user.name})" if user.display_name else user.name
