@@ -17,10 +17,11 @@ from mujo import settings
 from mujo.access import User
 from mujo.fimad.dataset import FimadDataset, FimadError
 from mujo.fimad.layout import MANIFEST
+from mujo.store import Store
 from mujo.ui import dataset as uds
 from mujo.ui.access import login_gate
 from mujo.ui.nav import home_link
-from mujo.ui.state import init_state
+from mujo.ui.state import StateKeys, init_state
 from mujo.ui.text import LABEL_CHARS, md_escape, short
 
 QP_DATA = "data"  # URL parameter: the session's dataset folder
@@ -36,6 +37,18 @@ def page_setup(title: str) -> None:
     init_state()
     user = login_gate()
     sync_data_param(user)
+    if title != "Curation":
+        release_curation_lease()
+
+
+def release_curation_lease() -> None:
+    """Give back the clip this session leased on the Curation page (it left that page), so that other annotators'
+    queues offer it again at once instead of when the lease expires."""
+    held = st.session_state.get(StateKeys.CUR_LEASE)
+    session = st.session_state.get(StateKeys.CUR_SESSION)
+    if held and session:
+        Store().release_leases(held[0], str(session))
+        st.session_state[StateKeys.CUR_LEASE] = None
 
 
 def sync_data_param(user: User) -> None:

@@ -164,3 +164,16 @@ def test_disagreements_page_without_labels(app_env: dict[str, Path]) -> None:
     _ok(at)
     assert any("No clip has conflicting labels" in i.value for i in at.info)
     assert any("at least two annotators" in c.value for c in at.caption)
+
+
+def test_leaving_the_curation_page_gives_the_clip_back(app_env: dict[str, Path]) -> None:
+    ada = _open("Ada")
+    clip = ada.session_state[StateKeys.CUR_CLIP]
+    assert Store().active_leases(_key(app_env))[clip].holder == "Ada"
+    ada.switch_page("pages/1_Browse.py").run()
+    _ok(ada)
+    assert clip not in Store().active_leases(_key(app_env))  # free for the others at once, not when it expires
+    bob = _open("Bob", {"clip": clip})
+    assert bob.session_state[StateKeys.CUR_CLIP] == clip
+    assert not any("Ada has this clip open" in _unescape(i.value) for i in bob.info)
+    assert Store().active_leases(_key(app_env))[clip].holder == "Bob"
