@@ -266,6 +266,17 @@ def test_cli_labels(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert {w["clip_id"] for w in windows} == {"clip000", "clip001"} and len(windows) == 2  # one window per clip
     assert windows[1]["start_s"] == 0.6 and windows[1]["coverage"] == 0.7
     assert main(["labels", "export", str(root), str(out / "h.parquet"), "--history", "--store", store]) == 0
+    votes_store = str(tmp_path / "votes.sqlite")  # ann and bea disagree on clip000
+    Store(votes_store).add_label_event(key, "clip000", "null", annotator="ann")
+    Store(votes_store).add_label_event(key, "clip000", "activity", annotator="bea")
+    Store(votes_store).add_label_event(key, "clip001", "bad", t0_s=0.0, t1_s=2.0)
+    capsys.readouterr()
+    assert main(["labels", "export", str(root), str(out / "a.csv"), "--per", "annotator", "--store",
+                 votes_store]) == 0
+    assert "wrote 3 annotator labels" in capsys.readouterr().out
+    votes = pd.read_csv(out / "a.csv", keep_default_na=False)  # "null" is a label, not a missing value
+    assert sorted(zip(votes["clip_id"], votes["annotator"], votes["label"])) == [
+        ("clip000", "ann", "null"), ("clip000", "bea", "activity"), ("clip001", "", "bad")]
     assert main(["labels", "export", str(root), str(out / "l.txt"), "--store", store]) == 2
     assert main(["labels", "export", str(tmp_path / "nope"), str(out / "w.csv"), "--per", "window"]) == 1
     capsys.readouterr()

@@ -29,8 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("out", metavar="OUT", help="file to write (.csv, .jsonl or .parquet)")
     e.add_argument("--format", choices=["csv", "jsonl", "parquet"], default=None,
                    help="file format (default: from OUT's extension)")
-    e.add_argument("--per", choices=["clip", "window"], default="clip",
-                   help=f"clip (default) or window; {_WINDOW_RULE}")
+    e.add_argument("--per", choices=["clip", "window", "annotator"], default="clip",
+                   help=f"clip (default), window ({_WINDOW_RULE}) or annotator (each annotator's own latest label per "
+                        "labelled range, for agreement statistics such as Cohen's kappa)")
     e.add_argument("--history", action="store_true",
                    help="the whole event log, undo events included, with the label before and after each event")
     e.add_argument("--all-windows", action="store_true", help="with --per window: list unlabelled windows too")

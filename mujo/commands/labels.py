@@ -56,7 +56,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         path = label_export.write_table(df, args.out, fmt)
     except OSError as e:
         return _fail("export", f"cannot write {args.out}: {e.strerror or e}")
-    what = "events" if args.history else "windows" if args.per == "window" else "labelled ranges"
+    what = ("events" if args.history else "windows" if args.per == "window"
+            else "annotator labels" if args.per == "annotator" else "labelled ranges")
     print(f"wrote {len(df)} {what} of {key!r} to {path}" + _hint(store, key, ds, len(df)))
     return EXIT_OK
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mujo.curation.label_export import clip_labels, label_history
+from mujo.curation.label_export import annotator_labels, clip_labels, label_history
 from mujo.fimad.errors import ReadOnlyError  # noqa: F401  (callers catch it from here)
 from mujo.fimad.label_column import write_label_column
 from mujo.fimad.layout import CLIPS, NULL_LABEL
@@ -81,7 +81,8 @@ def window_labels(labels: pd.DataFrame, index: WindowIndex, fps: float, *, datas
     return out if all_windows else out[out["label"] != ""].reset_index(drop=True)
 
 
-EXPORTS = ("clip", "window", "history")  # what `export_table` gives: labels in force per clip or window, the event log
+# what `export_table` gives: labels in force per clip or window, the event log, each annotator's own labels
+EXPORTS = ("clip", "window", "history", "annotator")
 OVERLAP_RULE = ("a window takes the label of the labelled range that overlaps it the most, only when that range "
                 "covers at least half the window; equal overlaps go to the latest label")
 
@@ -89,7 +90,8 @@ OVERLAP_RULE = ("a window takes the label of the labelled range that overlaps it
 def export_table(store: Any, dataset: str, per: str = "clip", *, ds: Any = None, window: int = 100, hop: int = 50,
                  trim: float = 0.15, all_windows: bool = False) -> pd.DataFrame:
     """The labels to export: in force per clip (one row per labelled range), per window (OVERLAP_RULE; needs the
-    FiMAD dataset `ds` for its windows), or the whole event history with before/after.
+    FiMAD dataset `ds` for its windows), the whole event history with before/after, or one label per annotator and
+    range (each annotator's own latest label: agreement statistics such as Cohen's kappa).
 
     Raises:
         ValueError: an unknown `per`, or "window" without `ds`.
@@ -98,6 +100,8 @@ def export_table(store: Any, dataset: str, per: str = "clip", *, ds: Any = None,
         raise ValueError(f"export per {per!r}: choose {', '.join(EXPORTS)}")
     if per == "history":
         return label_history(store, dataset)
+    if per == "annotator":
+        return annotator_labels(store, dataset)
     df = clip_labels(store, dataset)
     if per == "clip":
         return df

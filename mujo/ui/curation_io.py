@@ -27,7 +27,8 @@ from mujo.ui.text import file_stem, md_escape
 
 FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
 MIME = {"csv": "text/csv", "jsonl": "application/jsonl", "parquet": "application/vnd.apache.parquet"}
-PER_NAMES = {"clip": "per clip (labelled ranges)", "window": "per window", "history": "history (every event)"}
+PER_NAMES = {"clip": "per clip (labelled ranges)", "window": "per window", "history": "history (every event)",
+             "annotator": "per annotator (agreement)"}
 UPLOAD_TYPES = ["csv", "jsonl", "ndjson", "parquet", "pq"]
 
 
