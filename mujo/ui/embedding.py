@@ -141,7 +141,8 @@ def projection_or_progress(store: Any, points: ev.PointSet, spec: ev.ViewSpec, k
         st.rerun()  # failed or cancelled meanwhile: say so
     background.follow(job.id, f"Computing UMAP for {len(points):,} points",
                       "The projection runs as a job of its own (see Jobs): it goes on while you change other "
-                      "settings or leave the page, and is kept on disk, so this view opens at once next time.")
+                      "settings or leave the page, and is kept on disk, so this view opens at once next time. Each "
+                      "job also compiles part of UMAP's kernels (20-40 s; the rest is cached once per machine).")
     return None, False
 
 
