@@ -14,7 +14,7 @@ from typing import IO, Any
 import pandas as pd
 
 from mujo import jobs, models_registry
-from mujo.access import Action, User, require
+from mujo.access import Action, User, local_user, require
 from mujo.curation.label_import import ImportReport, import_bytes
 from mujo.curation.label_windows import WriteClipsReport, write_clip_labels
 from mujo.jobs import JobStatus
@@ -23,10 +23,15 @@ from mujo.store import Store, open_store
 from mujo.train import sweep
 
 
+def _owner(actor: User | None) -> str:
+    """Who a job started for `actor` belongs to (the local user on an install without logins)."""
+    return (actor or local_user()).name
+
+
 def start_pretrain(actor: User | None, name: str, argv: list[str]) -> JobStatus:
-    """Start (or join) the pre-training job `name` running `mujo <argv>` (admins)."""
+    """Start (or join) the pre-training job `name` running `mujo <argv>` (admins); the job is the actor's."""
     require(actor, Action.PRETRAIN)
-    return jobs.start(name, argv)
+    return jobs.start(name, argv, owner=_owner(actor))
 
 
 def create_sweep(actor: User | None, spec: sweep.SweepSpec, store: Store | str | Path | None = None) -> int:
@@ -36,9 +41,10 @@ def create_sweep(actor: User | None, spec: sweep.SweepSpec, store: Store | str |
 
 
 def start_sweep(actor: User | None, sweep_id: int, **kw: Any) -> JobStatus:
-    """Run (or resume) a sweep in the background (admins)."""
+    """Run (or resume) a sweep in the background (admins); the job is the actor's."""
     require(actor, Action.SWEEP)
-    return sweep.start_sweep_job(sweep_id, **kw)
+    with jobs.acting_as(_owner(actor)):
+        return sweep.start_sweep_job(sweep_id, **kw)
 
 
 def cancel_sweep(actor: User | None, sweep_id: int, store: Store | str | Path | None = None) -> None:

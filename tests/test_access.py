@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mujo import access, actions, settings
+from mujo import access, actions, jobs, settings
 from mujo.access import AccessFileError, Action, PermissionDenied, Role, User
 from mujo.cli import main
 from mujo.store import Store
@@ -196,3 +196,10 @@ def test_store_backup_copies_a_consistent_store(tmp_path: Path) -> None:
         backup_store(tmp_path / "x.sqlite", tmp_path / "none.sqlite")
     assert main(["store", "backup", str(tmp_path / "copy.sqlite"), "--store", str(store.path)]) == 0
     assert Store(tmp_path / "copy.sqlite").label_events("ds", "clip1")["annotator"].tolist() == ["anna"]
+
+
+def test_jobs_started_through_the_guarded_actions_belong_to_the_actor(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MUJO_HOME", str(tmp_path / "home"))
+    status = actions.start_pretrain(ADMIN, "pretrain-owned", ["jobs", "sleep", "0"])
+    assert status.state in (jobs.RUNNING, jobs.DONE), status
+    assert [j.owner for j in jobs.list_jobs()] == [ADMIN.name]

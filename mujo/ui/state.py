@@ -108,7 +108,7 @@ class StateKeys(StrEnum):
     ZS_PART = "zs.part"  # "all" windows, or the "val" or "test" part of the first split
     ZS_PRETRAIN = "zs.pretrain"  # button: pre-train a checkpoint for the dataset's sites
     ZS_RUN = "zs.run"  # button
-    ZS_TASK = "zs.task"  # the background task of the run in progress (mujo.ui.background.Task)
+    ZS_TASK = "zs.task"  # the registry job (mujo.jobs) of the run in progress
     ZS_SELECTED_RUN = "zs.selected_run"  # run id shown when the table selects none (the session's last run)
     ZS_RUNS_TABLE = "zs.runs_table"  # earlier runs (dataframe with multi-row selection)
     # Curation
@@ -158,7 +158,7 @@ class StateKeys(StrEnum):
     CUR_FB_PRETRAIN = "cur.fb_pretrain"  # button: pre-train with the curated NULL chapters (background job)
     CUR_FB_RESUME = "cur.fb_resume"  # button: resume the interrupted feedback pre-training
     CUR_FB_COMPARE = "cur.fb_compare"  # button: zero-shot NULL rows compared on the validation split
-    CUR_FB_TASK = "cur.fb_task"  # the background task of that comparison (mujo.ui.background.Task)
+    CUR_FB_TASK = "cur.fb_task"  # the registry job (mujo.jobs) of that comparison
     CUR_SESSION = "cur.session"  # this browser session's id: the holder of its clip lease
     CUR_LEASE = "cur.lease"  # (dataset key, clip id, unix time) of the lease last taken or renewed
     CUR_SEEN = "cur.seen"  # (clip id, {(t0_s, t1_s): event id in force}) as the page last showed the clip
