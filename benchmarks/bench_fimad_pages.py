@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -148,6 +149,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=None, help="a FiMAD folder (default: the FiMAD-size synthetic one)")
     ap.add_argument("--model", type=Path, default=None, help="a checkpoint folder for the Embedding Space figure")
+    ap.add_argument("--home", type=Path, default=None,
+                    help="MUJO_HOME to use (default: a fresh temporary one; give the one holding the model's "
+                         "embeddings of --data, `mujo embed MODEL DATA`, for the Embedding Space figure)")
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 (a benchmark; not part of the package)
@@ -159,11 +163,14 @@ def main() -> None:
     print(f"dataset {data}: {len(clip_ids):,} clips", flush=True)
     lines = []
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        home = Path(tmp) / "home"
-        home.mkdir()
+        home = (args.home or Path(tmp) / "home").resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(home / "cache" / "validation", ignore_errors=True)  # the first visit ever has no report
         env = {"MUJO_HOME": str(home), "MUJO_DATA": str(data)}
-        if args.model:
-            env["MUJO_MODEL"] = str(args.model.resolve())
+        if args.model:  # the server's model, as Home's model chooser would set it
+            subprocess.run([sys.executable, "-c", "import sys; from mujo.models_registry import choose_model_dir; "
+                            "choose_model_dir(sys.argv[1])", str(args.model.resolve())], check=True, cwd=REPO,
+                           env=dict(os.environ, **env))
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             with streamlit_server(env, home) as base:
