@@ -1,0 +1,198 @@
+"""Load and fault test of the Curation page: one Streamlit server, 8 annotators in real browser sessions, SIGKILLs.
+
+    python benchmarks/bench_load.py [--annotators 8] [--seconds 60] [--kills 2] [--collide-every 8] [--clips 300]
+                                    [--port 8599] [--think 0.3] [--seed 0] [--keep DIR]
+
+One `streamlit run app.py` (its own process, on a fixed port so that it comes back on the same one) over a small
+synthetic dataset without video (`tests/fimad_factory.make_fimad`, `--clips` clips) and an empty store. One
+chromium (Debian's, driven by Playwright) holds one browser context per annotator, each on the Curation page
+under its own name (the page's Annotator box). For `--seconds` every annotator presses random keys on its own queue
+(N, A, U, B decide; J, K move; Z undoes), `--think` seconds apart on average. Every `--collide-every` seconds two
+annotators deliberately open the same clip by its link (`/Curation?clip=`) and, once both pages show it, both
+decide. `--kills` times during the run (evenly spaced) the server is SIGKILLed and started again on its port; the
+pages reconnect by themselves (an annotator whose page does not come back reloads it and types its name again).
+
+Each annotator records what the page acknowledged (see benchmarks/load_browser.py) and every conflict it saw.
+Afterwards the store is checked (benchmarks/load_check.py): every acknowledged decision is in it, no label was
+applied twice, every deliberate collision was detected. It prints decisions per second, p50/p95 key press ->
+acknowledgement latency, and "lost N, duplicated N, undetected conflicts N"; the exit status is 1 unless all are 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path[:0] = [str(HERE), str(REPO / "tests")]
+
+from fimad_factory import make_fimad, read_rows, write_rows  # noqa: E402
+from load_browser import Annotator, Mission, Server  # noqa: E402
+from load_check import APPLIED, CONFLICT, UNACKED, Verdict, check  # noqa: E402
+
+from mujo.store import Store, dataset_key  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                 "--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
+ACTIVITIES = ["squat", "lunge", "plank", "burpee"]
+
+
+def make_dataset(root: Path, n_clips: int) -> Path:
+    """A FiMAD folder of `n_clips` short clips (pose + IMU, no video) with an activity per clip (the A key's)."""
+    make_fimad(root, n_clips=n_clips, n_frames=150)
+    rows = read_rows(root)
+    rows[0].append("label")
+    for i, row in enumerate(rows[1:]):
+        row.append(ACTIVITIES[i % len(ACTIVITIES)])
+    write_rows(root, rows)
+    return root
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+async def _collider(annotators: list[Annotator], rng: random.Random, every_s: float, until: float,
+                    n_clips: int, missions: list[Mission]) -> None:
+    """Every `every_s` seconds (the first after half of it): two annotators, one clip nobody shows, a mission."""
+    await asyncio.sleep(every_s / 2)
+    while True:
+        if time.monotonic() > until - every_s / 2 or len(annotators) < 2:
+            return
+        a, b = rng.sample(annotators, 2)
+        shown = {x.clip for x in annotators}
+        clip = rng.choice([f"clip{i:03d}" for i in range(n_clips) if f"clip{i:03d}" not in shown])
+        m = Mission(len(missions), clip)
+        missions.append(m)
+        a.missions.put_nowait(m)
+        b.missions.put_nowait(m)
+        await asyncio.sleep(every_s)
+
+
+async def _killer(server: Server, kills: int, seconds: float, start: float, down_s: float) -> None:
+    for k in range(1, kills + 1):
+        await asyncio.sleep(max(0.0, start + seconds * k / (kills + 1) - time.monotonic()))
+        await server.kill_and_restart(down_s)
+
+
+async def run_load(*, annotators: int = 8, seconds: float = 60.0, kills: int = 2, collide_every: float = 8.0,
+                   clips: int = 300, port: int = 8599, think: float = 0.3, seed: int = 0, workdir: Path,
+                   log=print) -> dict[str, Any]:
+    """Run the load test in `workdir` (dataset, store, server log); returns the figures and the `Verdict`."""
+    from playwright.async_api import async_playwright  # noqa: PLC0415  (only the browser run needs it)
+
+    data = make_dataset(workdir / "fimad", clips) if not (workdir / "fimad" / "fimad.json").exists() \
+        else workdir / "fimad"
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
+    for old in home.glob("mujo.sqlite*"):  # a kept folder: a fresh store each run
+        old.unlink()
+    server = Server(port, {"MUJO_DATA": str(data), "MUJO_HOME": str(home)}, workdir / "streamlit.log")
+    rng = random.Random(seed)
+    server.start()
+    try:
+        await server.wait_healthy()
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            team = []
+            for i in range(annotators):
+                ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+                team.append(Annotator(f"annotator{i + 1}", await ctx.new_page(), server,
+                                      random.Random(rng.random()), think, clips))
+            t = time.monotonic()
+            await team[0].open()  # the first, cold run (imports, signals) alone; then the others at once
+            await asyncio.gather(*(a.open() for a in team[1:]))
+            log(f"{annotators} pages open in {time.monotonic() - t:.1f} s; labelling for {seconds:g} s "
+                f"with {kills} kill(s)")
+            start = time.monotonic()
+            until = start + seconds
+            missions: list[Mission] = []
+            side = [asyncio.create_task(_collider(team, rng, collide_every, until, clips, missions)),
+                    asyncio.create_task(_killer(server, kills, seconds, start, 1.0))]
+            await asyncio.gather(*(a.run(until) for a in team))
+            wall = time.monotonic() - start
+            await asyncio.gather(*side)
+            await browser.close()
+    finally:
+        server.stop()
+    events = Store(home / "mujo.sqlite").label_event_rows(dataset_key(data))
+    records = [a.rec for a in team]
+    verdict = check(events, records)
+    return _figures(records, verdict, wall, server, missions, len(events))
+
+
+def _figures(records, verdict: Verdict, wall: float, server: Server, missions: list[Mission],
+             n_events: int) -> dict[str, Any]:
+    presses = [p for r in records for p in r.presses]
+    acked = [p for p in presses if p.outcome in (APPLIED, CONFLICT)]
+    lat = [p.latency_s for p in acked if p.latency_s is not None]
+    applied = sum(p.outcome == APPLIED for p in presses)
+    return {"annotators": len(records), "seconds": wall, "presses": len(presses), "applied": applied,
+            "conflicts": sum(p.outcome == CONFLICT for p in presses),
+            "unacked": sum(p.outcome == UNACKED for p in presses),
+            "refused": len(presses) - len(acked) - sum(p.outcome == UNACKED for p in presses),
+            "undos": sum(len(r.undos) for r in records), "disputes": sum(len(r.disputes) for r in records),
+            "moves": sum(r.moves for r in records), "events": n_events,
+            "per_s": applied / wall if wall else 0.0, "p50_ms": 1000 * _pct(lat, 50), "p95_ms": 1000 * _pct(lat, 95),
+            "move_p50_ms": 1000 * _pct([s for r in records for s in r.move_s], 50),
+            "reconnects": sum(r.reconnects for r in records), "reloads": sum(r.reloads for r in records),
+            "kills": [round(s, 1) for _, s in server.kills], "missions": len(missions),
+            "lost": verdict.lost, "duplicated": verdict.duplicated, "undetected": verdict.undetected,
+            "verdict": verdict}
+
+
+def report(f: dict[str, Any], log=print) -> None:
+    v: Verdict = f["verdict"]
+    log(f"{f['annotators']} annotators, {f['seconds']:.1f} s, {len(f['kills'])} kill(s) (server healthy again "
+        f"after {', '.join(f'{s:g}' for s in f['kills']) or '-'} s; {f['reconnects']} page reconnects, "
+        f"{f['reloads']} reloads)")
+    log(f"{f['presses']} decision presses: {f['applied']} applied, {f['conflicts']} conflicts, {f['refused']} "
+        f"refused, {f['unacked']} unanswered (a kill); {f['undos']} undos, {f['disputes']} disputes, "
+        f"{f['moves']} moves; {f['events']} label events in the store")
+    log(f"decisions per second: {f['per_s']:.2f}")
+    log(f"key press -> acknowledgement: p50 {f['p50_ms']:.0f} ms, p95 {f['p95_ms']:.0f} ms "
+        f"(J/K -> next clip: p50 {f['move_p50_ms']:.0f} ms)")
+    log(f"deliberate collisions: {f['missions']} set up, {v.collisions} answered on both pages: {v.detected} "
+        f"detected, {v.sequential} sequential (different base versions)")
+    for d in v.details[:20]:
+        log("  " + d)
+    log(f"lost {f['lost']}, duplicated {f['duplicated']}, undetected conflicts {f['undetected']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--annotators", type=int, default=8)
+    p.add_argument("--seconds", type=float, default=60.0)
+    p.add_argument("--kills", type=int, default=2)
+    p.add_argument("--collide-every", type=float, default=8.0, help="seconds between deliberate collisions")
+    p.add_argument("--clips", type=int, default=300)
+    p.add_argument("--port", type=int, default=8599)
+    p.add_argument("--think", type=float, default=0.3, help="mean pause between keys (s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep", type=Path, default=None, help="a folder for the dataset, store and server log")
+    a = p.parse_args(argv)
+    kw = dict(annotators=a.annotators, seconds=a.seconds, kills=a.kills, collide_every=a.collide_every,
+              clips=a.clips, port=a.port, think=a.think, seed=a.seed)
+    if a.keep is not None:
+        a.keep.mkdir(parents=True, exist_ok=True)
+        f = asyncio.run(run_load(workdir=a.keep, **kw))
+    else:
+        with tempfile.TemporaryDirectory(prefix="mujo-load-") as tmp:
+            f = asyncio.run(run_load(workdir=Path(tmp), **kw))
+    report(f)
+    return 0 if f["lost"] == f["duplicated"] == f["undetected"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,346 @@
+"""The load test's moving parts: a Streamlit server that can be SIGKILLed and restarted on its port, and one
+simulated annotator driving a real browser page of the Curation page (Playwright's async API, Debian's chromium).
+
+An annotator reads what the page acknowledged from its alerts: before a key press every alert on the page is marked
+with the text it shows, and the answer is the first alert that is new or shows new text: "<clip> labelled ..."
+(applied), "... changed <clip> after you opened it" (a conflict), or a refusal. After a kill the page reconnects by
+itself (Streamlit's frontend retries its websocket; the new session keeps the clip through `?clip=`); the annotator
+waits for the queue to show again, reloads the page if it does not, and types its name again where the box is empty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from load_check import APPLIED, CONFLICT, REFUSED, UNACKED, Press, Record
+
+REPO = Path(__file__).resolve().parents[1]
+LABEL_KEYS = {"n": "null", "a": "activity", "u": "unsure", "b": "bad"}
+ACK_TIMEOUT_S = 90.0  # a press with no answer by then (and no kill) is left unacknowledged
+READY_TIMEOUT_S = 120.0  # a reconnected page that shows no queue by then is reloaded
+
+SHOWN_JS = r"""() => { const m = /(?:Clip \d+ of \d+|Not in the queue[^\n]*?) · (clip\d+)/
+                           .exec(document.body.innerText); return m ? m[1] : null; }"""
+SHOWN_READY_JS = r"""() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-testid="stConnectionStatus"]')
+    && (/(Clip \d+ of \d+|Not in the queue[^\n]*?) · clip\d+/.test(document.body.innerText)
+        || document.body.innerText.includes('No clip matches the queue filters'))"""
+KEYS_JS = "[...document.querySelectorAll('button')].some(b => b.innerText.includes('NULL') && !b.disabled)"
+READY_JS = f"() => ({SHOWN_READY_JS})() && {KEYS_JS}"
+MARK_JS = """() => document.querySelectorAll('[data-testid="stAlert"]')
+                          .forEach(el => { el.dataset.loadSeen = el.innerText; })"""
+NEW_ALERT_JS = """() => [...document.querySelectorAll('[data-testid="stAlert"]')]
+                          .filter(el => el.dataset.loadSeen !== el.innerText).map(el => el.innerText).join('\\n')"""
+
+
+class Server:
+    """`streamlit run app.py` on a fixed port: started, SIGKILLed and started again on the same port."""
+
+    def __init__(self, port: int, env_extra: dict[str, str], log_path: Path) -> None:
+        self.port, self.env, self.log_path = port, dict(os.environ, **env_extra), log_path
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+        self.generation = 0  # +1 on every kill: an annotator waiting for an answer knows it will not come
+        self.home_run = -1  # the generation in which a page has run app.py (Home) since the (re)start
+        self.up = asyncio.Event()
+        self.kills: list[tuple[float, float]] = []  # (killed at, healthy again after s)
+
+    def start(self) -> None:
+        log = open(self.log_path, "a")  # noqa: SIM115  (the child keeps it; closed when we drop the process)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    async def wait_healthy(self, timeout_s: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not await asyncio.to_thread(self._healthy):
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError("streamlit exited:\n" + self.log_path.read_text()[-3000:])
+            if time.monotonic() > deadline:
+                raise RuntimeError("streamlit did not answer:\n" + self.log_path.read_text()[-3000:])
+            await asyncio.sleep(0.2)
+        self.up.set()
+
+    async def kill_and_restart(self, down_s: float = 1.0) -> None:
+        """SIGKILL the server (no clean-up of any kind), wait `down_s`, start it again on the same port."""
+        assert self.proc is not None
+        self.up.clear()
+        self.generation += 1
+        t = time.monotonic()
+        os.kill(self.proc.pid, signal.SIGKILL)
+        await asyncio.to_thread(self.proc.wait)
+        await asyncio.sleep(down_s)
+        self.start()
+        await self.wait_healthy()
+        self.kills.append((t, time.monotonic() - t))
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+
+
+@dataclass
+class Mission:
+    """A deliberate collision: two annotators open `clip` by its link and, once both show it, both decide."""
+
+    id: int
+    clip: str
+    arrived: int = 0
+    both: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def arrive(self) -> None:
+        self.arrived += 1
+        if self.arrived == 2:
+            self.both.set()
+
+
+class Annotator:
+    """One annotator: a browser page on the Curation page, its own name, random keys, its record."""
+
+    def __init__(self, name: str, page, server: Server, rng: random.Random, think_s: float, n_clips: int) -> None:
+        self.name, self.page, self.server, self.rng, self.think_s = name, page, server, rng, think_s
+        self.n_clips = n_clips
+        self.t0 = time.monotonic()
+        self.verbose = bool(os.environ.get("MUJO_LOAD_VERBOSE"))
+        self.rec = Record(name)
+        self.missions: asyncio.Queue[Mission] = asyncio.Queue()
+        self.gen = server.generation
+        self.clip: str | None = None
+
+    def say(self, what: str) -> None:
+        if self.verbose:
+            print(f"{time.monotonic() - self.t0:7.1f} {self.name}: {what}", flush=True)
+
+    # --- waiting -------------------------------------------------------------------------------------------
+    async def _wait(self, js: str, timeout_s: float, gen: int | None = None):
+        """Poll `js` until truthy (its value), None after `timeout_s` or as soon as the server was killed since
+        `gen`."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                h = await self.page.wait_for_function(js, timeout=1000, polling=50)
+                return await h.json_value()
+            except Exception:  # noqa: BLE001  (a timeout, or a navigation that destroyed the context)
+                pass
+            if (gen is not None and self.server.generation != gen) or time.monotonic() > deadline:
+                return None
+
+    async def ready(self, timeout_s: float = READY_TIMEOUT_S, keys: bool = True) -> bool:
+        """The queue is shown, its script run over, the decision keys enabled (checked twice, 150 ms apart)."""
+        for _ in range(2):
+            if await self._wait(READY_JS if keys else SHOWN_READY_JS, timeout_s) is None:
+                return False
+            await asyncio.sleep(0.15)
+        self.clip = await self.page.evaluate(SHOWN_JS)
+        return True
+
+    async def ensure_name(self, force: bool = False) -> None:
+        """Type the annotator's name into the sidebar box (Enter) unless the page already labels under it.
+
+        `force`: after a reconnect the box and the keys still look as before, but the server's new session has
+        lost the name (a key press would answer "Type your name ..."): clear the box and type the name again.
+        """
+        box = self.page.get_by_role("textbox", name="Annotator")
+        shown = await box.input_value() if await box.count() else ""
+        if not force and shown == self.name and await self.page.evaluate(f"() => {KEYS_JS}") \
+                and "Type your name under" not in await self.page.inner_text("body"):
+            return
+        if shown:
+            await box.fill("")
+            await box.press("Enter")
+            await self._wait(f"() => !({KEYS_JS}) || null", 60)  # the run without a name is drawn
+        await box.fill(self.name)
+        await box.press("Enter")
+        await self.page.wait_for_timeout(300)
+        await self.ready(keys=True)
+        await self.page.evaluate("document.activeElement && document.activeElement.blur()")  # keys go to the page
+
+    async def open(self, clip: str | None = None) -> None:
+        """Open the Curation page (a clip's link when given) until it shows the queue with this annotator's name."""
+        url = f"{self.server.base}/Curation" + (f"?clip={clip}" if clip else "")
+        for _ in range(3):
+            await self.server.up.wait()
+            try:
+                if self.server.home_run != self.server.generation:  # Streamlit names its pages after app.py ran
+                    await self.page.goto(self.server.base, timeout=READY_TIMEOUT_S * 1000)
+                    await self.page.wait_for_selector("h1", timeout=READY_TIMEOUT_S * 1000)
+                    self.server.home_run = self.server.generation
+                await self.page.goto(url, timeout=READY_TIMEOUT_S * 1000)
+            except Exception:  # noqa: BLE001  (the server died during the load: try again)
+                continue
+            if await self.ready(keys=False):
+                await self.ensure_name()
+                self.gen = self.server.generation
+                return
+        raise RuntimeError(f"{self.name}: the Curation page did not open")
+
+    async def recover(self) -> None:
+        """After a kill: wait for the server, let the page reconnect by itself (else reload it), name again."""
+        self.rec.reconnects += 1
+        self.say("recovering")
+        await self.server.up.wait()
+        if await self.ready(keys=False):
+            await self.ensure_name(force=True)
+            self.gen = self.server.generation
+            return
+        self.rec.reloads += 1
+        await self.open(self.clip)
+
+    # --- actions -------------------------------------------------------------------------------------------
+    async def decide(self, key: str, collision: int | None = None) -> Press:
+        clip = self.clip or await self.page.evaluate(SHOWN_JS)
+        self.say(f"{key} on {clip}" + (f" (collision {collision})" if collision is not None else ""))
+        p = Press(self.name, clip, LABEL_KEYS[key], collision=collision)
+        self.rec.presses.append(p)
+        await self.page.evaluate(MARK_JS)
+        gen, t = self.server.generation, time.perf_counter()
+        await self.page.keyboard.press(key)
+        await self._answer(p, clip, gen, t)
+        return p
+
+    async def _answer(self, p: Press, clip: str, gen: int, t: float) -> None:
+        js = (f"() => {{ const t = ({NEW_ALERT_JS})(); return (t.includes({json.dumps(clip + ' labelled')})"
+              f" || t.includes({json.dumps('changed ' + clip + ' after you opened it')}) || t.includes('Not labelled:')"
+              " || t.includes('Type your name') || t.includes('Choose or type the activity')) ? t : null; }")
+        text = await self._wait(js, ACK_TIMEOUT_S, gen)
+        if text is None:
+            p.outcome = UNACKED
+            if self.verbose:
+                self.say(f"  no answer (server generation {gen} -> {self.server.generation}); page: "
+                         + repr((await self.page.inner_text("body"))[-1500:]))
+            await self.recover()
+            return
+        p.latency_s = time.perf_counter() - t
+        self.say(f"  answer after {p.latency_s:.2f} s: {text[:90]!r}")
+        if f"changed {clip} after you opened it" in text:
+            p.outcome = CONFLICT
+        elif f"{clip} labelled" in text:
+            p.outcome, p.replayed = APPLIED, "written already" in text
+        else:
+            p.outcome = REFUSED
+        if not await self.ready():
+            await self.recover()
+        if p.outcome == CONFLICT:
+            await self.resolve(p)
+
+    async def resolve(self, p: Press) -> None:
+        """After a conflict: keep theirs (half the time), replace theirs, or mark the clip disputed."""
+        r = self.rng.random()
+        name = "Keep " if r < 0.5 else "Replace it with" if r < 0.75 else "Mark disputed"
+        await self.page.evaluate(MARK_JS)
+        gen, t = self.server.generation, time.perf_counter()
+        try:
+            await self.page.get_by_role("button", name=name).first.click(timeout=10_000)
+        except Exception:  # noqa: BLE001  (the panel went away: a kill)
+            await self.recover()
+            return
+        if name == "Replace it with":
+            q = Press(self.name, p.clip, p.label, collision=None)
+            self.rec.presses.append(q)
+            await self._answer(q, p.clip, gen, t)
+            return
+        text = await self._wait(f"() => ({NEW_ALERT_JS})() || null", ACK_TIMEOUT_S, gen)
+        if text is not None and name == "Mark disputed" and f"Marked {p.clip} as disputed" in text:
+            self.rec.disputes.append(p.clip)
+        if text is None or not await self.ready():
+            await self.recover()
+
+    async def move(self, key: str) -> None:
+        before = self.clip
+        await self.page.evaluate(MARK_JS)
+        gen, t = self.server.generation, time.perf_counter()
+        await self.page.keyboard.press(key)
+        js = f"() => (({SHOWN_JS})() !== {json.dumps(before)}) || !!({NEW_ALERT_JS})() || null"
+        if await self._wait(js, ACK_TIMEOUT_S, gen) is None or not await self.ready():
+            await self.recover()
+            return
+        self.rec.moves += 1
+        self.rec.move_s.append(time.perf_counter() - t)
+
+    async def undo(self) -> None:
+        await self.page.evaluate(MARK_JS)
+        gen = self.server.generation
+        await self.page.keyboard.press("z")
+        js = (f"() => {{ const t = ({NEW_ALERT_JS})(); return /Undid your last label of|Nothing of yours|Cannot undo/"
+              ".test(t) ? t : null; }")
+        text = await self._wait(js, ACK_TIMEOUT_S, gen)
+        if text is not None and "Undid your last label of " in text:
+            self.rec.undos.append(text.split("Undid your last label of ", 1)[1].split(".")[0].strip())
+        if text is None or not await self.ready():
+            await self.recover()
+
+    async def collide(self, m: Mission) -> None:
+        """Open the mission's clip by its link, wait for the other annotator to show it too, then both decide."""
+        self.say(f"collision {m.id}: opening {m.clip}")
+        await self.open(m.clip)
+        if self.clip != m.clip:
+            self.say(f"collision {m.id}: shows {self.clip}, not {m.clip}")
+            return
+        m.arrive()
+        try:
+            await asyncio.wait_for(m.both.wait(), timeout=READY_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            self.say(f"collision {m.id}: the other never came")
+            return  # the other one never got there (a kill): no collision
+        if self.server.generation != self.gen:
+            await self.recover()
+            return
+        await self.decide(self.rng.choice("naub"), collision=m.id)
+
+    async def run(self, until: float) -> None:
+        """Random keys until `until` (monotonic): N 30 %, A 15 %, U 15 %, B 10 %, J 12 %, K 10 %, Z 8 %; a collision
+        handed over before then is carried out even after it."""
+        while time.monotonic() < until or not self.missions.empty():
+            try:
+                await self._step()
+            except Exception as e:  # noqa: BLE001  (a page that died under us: count it, reload, go on)
+                self.say(f"error: {e!r}"[:300])
+                self.rec.reloads += 1
+                await self.open(self.clip)
+
+    async def _step(self) -> None:
+        if self.server.generation != self.gen:
+            await self.recover()
+            return
+        if not self.missions.empty():
+            await self.collide(self.missions.get_nowait())
+            return
+        if self.think_s:
+            await asyncio.sleep(self.rng.uniform(0, 2 * self.think_s))
+        if self.clip is None:  # an empty queue: open some clip by its link
+            await self.open(f"clip{self.rng.randrange(self.n_clips):03d}")
+            return
+        key = self.rng.choices("naubjkz", weights=(30, 15, 15, 10, 12, 10, 8))[0]
+        if key in LABEL_KEYS:
+            await self.decide(key)
+        elif key == "z":
+            await self.undo()
+        else:
+            await self.move(key)
+
+
+__all__ = ["Annotator", "Mission", "Server"]
