@@ -35,8 +35,9 @@ REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO / "tests")]
 
 from fimad_factory import make_fimad, read_rows, write_rows  # noqa: E402
-from load_browser import Annotator, Mission, Server  # noqa: E402
+from load_browser import Annotator, Mission  # noqa: E402
 from load_check import APPLIED, CONFLICT, UNACKED, Verdict, check  # noqa: E402
+from load_server import Server  # noqa: E402
 
 from mujo.store import Store, dataset_key  # noqa: E402
 
@@ -70,7 +71,11 @@ async def _collider(annotators: list[Annotator], rng: random.Random, every_s: fl
     while True:
         if time.monotonic() > until - every_s / 2 or len(annotators) < 2:
             return
-        a, b = rng.sample(annotators, 2)
+        free = [x for x in annotators if x.missions.empty()]  # one collision at a time per annotator
+        if len(free) < 2:
+            await asyncio.sleep(every_s)
+            continue
+        a, b = rng.sample(free, 2)
         shown = {x.clip for x in annotators}
         clip = rng.choice([f"clip{i:03d}" for i in range(n_clips) if f"clip{i:03d}" not in shown])
         m = Mission(len(missions), clip)

@@ -1,5 +1,5 @@
-"""The load test's moving parts: a Streamlit server that can be SIGKILLed and restarted on its port, and one
-simulated annotator driving a real browser page of the Curation page (Playwright's async API, Debian's chromium).
+"""One simulated annotator of the load test: a real browser page on the Curation page (Playwright's async API,
+Debian's chromium) pressing random keys, and the deliberate collisions of two annotators on one clip.
 
 An annotator reads what the page acknowledged from its alerts: before a key press every alert on the page is marked
 with the text it shows, and the answer is the first alert that is new or shows new text: "<clip> labelled ..."
@@ -14,17 +14,12 @@ import asyncio
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from load_check import APPLIED, CONFLICT, REFUSED, UNACKED, Press, Record
+from load_server import Server
 
-REPO = Path(__file__).resolve().parents[1]
 LABEL_KEYS = {"n": "null", "a": "activity", "u": "unsure", "b": "bad"}
 ACK_TIMEOUT_S = 90.0  # a press with no answer by then (and no kill) is left unacknowledged
 READY_TIMEOUT_S = 120.0  # a reconnected page that shows no queue by then is reloaded
@@ -41,66 +36,6 @@ MARK_JS = """() => document.querySelectorAll('[data-testid="stAlert"]')
                           .forEach(el => { el.dataset.loadSeen = el.innerText; })"""
 NEW_ALERT_JS = """() => [...document.querySelectorAll('[data-testid="stAlert"]')]
                           .filter(el => el.dataset.loadSeen !== el.innerText).map(el => el.innerText).join('\\n')"""
-
-
-class Server:
-    """`streamlit run app.py` on a fixed port: started, SIGKILLed and started again on the same port."""
-
-    def __init__(self, port: int, env_extra: dict[str, str], log_path: Path) -> None:
-        self.port, self.env, self.log_path = port, dict(os.environ, **env_extra), log_path
-        self.base = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen | None = None
-        self.generation = 0  # +1 on every kill: an annotator waiting for an answer knows it will not come
-        self.home_run = -1  # the generation in which a page has run app.py (Home) since the (re)start
-        self.up = asyncio.Event()
-        self.kills: list[tuple[float, float]] = []  # (killed at, healthy again after s)
-
-    def start(self) -> None:
-        log = open(self.log_path, "a")  # noqa: SIM115  (the child keeps it; closed when we drop the process)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-             str(self.port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-
-    def _healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    async def wait_healthy(self, timeout_s: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not await asyncio.to_thread(self._healthy):
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError("streamlit exited:\n" + self.log_path.read_text()[-3000:])
-            if time.monotonic() > deadline:
-                raise RuntimeError("streamlit did not answer:\n" + self.log_path.read_text()[-3000:])
-            await asyncio.sleep(0.2)
-        self.up.set()
-
-    async def kill_and_restart(self, down_s: float = 1.0) -> None:
-        """SIGKILL the server (no clean-up of any kind), wait `down_s`, start it again on the same port."""
-        assert self.proc is not None
-        self.up.clear()
-        self.generation += 1
-        t = time.monotonic()
-        os.kill(self.proc.pid, signal.SIGKILL)
-        await asyncio.to_thread(self.proc.wait)
-        await asyncio.sleep(down_s)
-        self.start()
-        await self.wait_healthy()
-        self.kills.append((t, time.monotonic() - t))
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
 
 
 @dataclass
@@ -138,7 +73,7 @@ class Annotator:
     # --- waiting -------------------------------------------------------------------------------------------
     async def _wait(self, js: str, timeout_s: float, gen: int | None = None):
         """Poll `js` until truthy (its value), None after `timeout_s` or as soon as the server was killed since
-        `gen`."""
+        `gen` (or is down)."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -146,7 +81,9 @@ class Annotator:
                 return await h.json_value()
             except Exception:  # noqa: BLE001  (a timeout, or a navigation that destroyed the context)
                 pass
-            if (gen is not None and self.server.generation != gen) or time.monotonic() > deadline:
+            if gen is not None and (self.server.generation != gen or not self.server.up.is_set()):
+                return None  # the server was killed: the answer will not come (it would be on the page by now)
+            if time.monotonic() > deadline:
                 return None
 
     async def ready(self, timeout_s: float = READY_TIMEOUT_S, keys: bool = True) -> bool:
@@ -211,7 +148,13 @@ class Annotator:
         await self.open(self.clip)
 
     # --- actions -------------------------------------------------------------------------------------------
+    async def _fresh(self) -> None:
+        """Before a key press: a page that has not been back since a kill recovers first."""
+        if self.server.generation != self.gen or not self.server.up.is_set():
+            await self.recover()
+
     async def decide(self, key: str, collision: int | None = None) -> Press:
+        await self._fresh()
         clip = self.clip or await self.page.evaluate(SHOWN_JS)
         self.say(f"{key} on {clip}" + (f" (collision {collision})" if collision is not None else ""))
         p = Press(self.name, clip, LABEL_KEYS[key], collision=collision)
@@ -251,6 +194,7 @@ class Annotator:
         """After a conflict: keep theirs (half the time), replace theirs, or mark the clip disputed."""
         r = self.rng.random()
         name = "Keep " if r < 0.5 else "Replace it with" if r < 0.75 else "Mark disputed"
+        self.say(f"  resolves the conflict on {p.clip}: {name.strip()}")
         await self.page.evaluate(MARK_JS)
         gen, t = self.server.generation, time.perf_counter()
         try:
@@ -270,6 +214,7 @@ class Annotator:
             await self.recover()
 
     async def move(self, key: str) -> None:
+        await self._fresh()
         before = self.clip
         await self.page.evaluate(MARK_JS)
         gen, t = self.server.generation, time.perf_counter()
@@ -282,6 +227,7 @@ class Annotator:
         self.rec.move_s.append(time.perf_counter() - t)
 
     async def undo(self) -> None:
+        await self._fresh()
         await self.page.evaluate(MARK_JS)
         gen = self.server.generation
         await self.page.keyboard.press("z")
@@ -343,4 +289,4 @@ class Annotator:
             await self.move(key)
 
 
-__all__ = ["Annotator", "Mission", "Server"]
+__all__ = ["Annotator", "Mission"]
