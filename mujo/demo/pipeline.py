@@ -6,13 +6,17 @@ Heavy (the generator, torch): it runs in its own process; the app reads its prog
 from __future__ import annotations
 
 import fcntl
+import multiprocessing
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from mujo.demo.presets import demo_size
 from mujo.demo.status import demo_model_dir, demo_model_ready, demo_ready
 from mujo.eval.embed import embed_dataset
 from mujo.eval.embedding_view import warm_default_view
+from mujo.eval.projection import project
 from mujo.eval.retrieval import retrieval_eval, save_retrieval
 from mujo.features import ensure_video_features, text_features
 from mujo.fimad.dataset import FimadDataset
@@ -63,6 +67,18 @@ def _stage(progress: Callable[[float, str], None] | None, name: str) -> Callable
     return report
 
 
+def _start_umap_warmup() -> multiprocessing.process.BaseProcess:
+    """Compile umap-learn's numba kernels into numba's cache on disk (`projection.numba_cache_dir`) in a process
+    of its own, on the core that pre-training (one torch thread) leaves free, by projecting random points: the
+    demo's projection then loads them instead of compiling on the critical path."""
+    points = np.random.default_rng(0).normal(size=(1000, 128)).astype(np.float32)  # (N, D), under 4,096 as the demo
+    # spawn: torch's threads in this process must not be forked; the child imports mujo.eval.projection only
+    warm = multiprocessing.get_context("spawn").Process(target=project, args=(points,), kwargs={"n_epochs": 5},
+                                                         daemon=True, name="umap warm-up")
+    warm.start()
+    return warm
+
+
 def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> Path:
     """The app's first start: build the demo dataset, its features, pre-train the demo model, embed and evaluate.
 
@@ -78,6 +94,7 @@ def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> P
     ensure_video_features(ds, progress=lambda f, m: report(0.1 + 0.9 * f, m))
     out = demo_model_dir()
     report = _stage(progress, "embed")
+    warm = _start_umap_warmup()
     if not demo_model_ready():
         # One torch thread: on 2 shared cores a second one mostly waits (measured up to 40x slower), and the app's
         # server needs the other core.
@@ -89,6 +106,7 @@ def run_demo_pipeline(progress: Callable[[float, str], None] | None = None) -> P
     else:
         store = embed_dataset(out, root, progress=lambda f, m: report(0.8 * f, m))  # up to date: reused
     report(0.9, "projecting the embedding space (UMAP)")
+    warm.join()  # its kernels are in numba's cache on disk now: the projection below loads them
     warm_default_view(store)  # so the first visit to the Embedding Space page is instant
     report(1.0, "demo model ready")
     return out
