@@ -42,8 +42,11 @@ class DemoSize:
 # "tiny": the "tiny" preset (2 videos, 12 clips) with 10 video frames per second, and a 2-epoch model: the whole
 # first start in about a minute of CPU time (measured 60 s of `mujo demo`; the embedding, UMAP's compilation and
 # the video features take most of it), for the tests and a quick look; its model is not meant to be good.
+# "demo": the "demo" preset with 10 video frames per second instead of 25: rendering, encoding and describing the
+# videos (per frame) were most of the first start's CPU time; the flow descriptor is per second of video, and the
+# demo's stick figures play smoothly enough at 10.
 DEMO_SIZES: dict[str, DemoSize] = {
-    "demo": DemoSize(PRESETS["demo"]),
+    "demo": DemoSize(dataclasses.replace(PRESETS["demo"], video_fps=10)),
     "tiny": DemoSize(dataclasses.replace(PRESETS["tiny"], video_fps=10), epochs=2),
 }
 
