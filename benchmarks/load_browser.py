@@ -30,6 +30,8 @@ SHOWN_READY_JS = r"""() => !document.querySelector('[data-testid="stStatusWidget
     && !document.querySelector('[data-testid="stConnectionStatus"]')
     && (/(Clip \d+ of \d+|Not in the queue[^\n]*?) · clip\d+/.test(document.body.innerText)
         || document.body.innerText.includes('No clip matches the queue filters'))"""
+CONNECTED_JS = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-testid="stConnectionStatus"]')"""
 KEYS_JS = "[...document.querySelectorAll('button')].some(b => b.innerText.includes('NULL') && !b.disabled)"
 READY_JS = f"() => ({SHOWN_READY_JS})() && {KEYS_JS}"
 MARK_JS = """() => document.querySelectorAll('[data-testid="stAlert"]')
@@ -86,10 +88,11 @@ class Annotator:
             if time.monotonic() > deadline:
                 return None
 
-    async def ready(self, timeout_s: float = READY_TIMEOUT_S, keys: bool = True) -> bool:
-        """The queue is shown, its script run over, the decision keys enabled (checked twice, 150 ms apart)."""
+    async def ready(self, timeout_s: float = READY_TIMEOUT_S, keys: bool = True, gen: int | None = None) -> bool:
+        """The queue is shown, its script run over, the decision keys enabled (checked twice, 150 ms apart); False
+        after `timeout_s` or once the server was killed since `gen`."""
         for _ in range(2):
-            if await self._wait(READY_JS if keys else SHOWN_READY_JS, timeout_s) is None:
+            if await self._wait(READY_JS if keys else SHOWN_READY_JS, timeout_s, gen) is None:
                 return False
             await asyncio.sleep(0.15)
         self.clip = await self.page.evaluate(SHOWN_JS)
@@ -119,30 +122,38 @@ class Annotator:
     async def open(self, clip: str | None = None) -> None:
         """Open the Curation page (a clip's link when given) until it shows the queue with this annotator's name."""
         url = f"{self.server.base}/Curation" + (f"?clip={clip}" if clip else "")
-        for _ in range(3):
+        deadline = time.monotonic() + 4 * READY_TIMEOUT_S
+        while time.monotonic() < deadline:
             await self.server.up.wait()
+            gen = self.server.generation
             try:
-                if self.server.home_run != self.server.generation:  # Streamlit names its pages after app.py ran
+                if self.server.home_run != gen:  # Streamlit names its pages once app.py has run
                     await self.page.goto(self.server.base, timeout=READY_TIMEOUT_S * 1000)
                     await self.page.wait_for_selector("h1", timeout=READY_TIMEOUT_S * 1000)
-                    self.server.home_run = self.server.generation
+                    self.server.home_run = gen
                 await self.page.goto(url, timeout=READY_TIMEOUT_S * 1000)
             except Exception:  # noqa: BLE001  (the server died during the load: try again)
                 continue
-            if await self.ready(keys=False):
+            if await self.ready(keys=False, gen=gen):
                 await self.ensure_name()
-                self.gen = self.server.generation
+                self.gen = gen  # a kill since: the next step recovers
                 return
         raise RuntimeError(f"{self.name}: the Curation page did not open")
 
     async def recover(self) -> None:
-        """After a kill: wait for the server, let the page reconnect by itself (else reload it), name again."""
+        """After a kill: wait for the server, let the page reconnect by itself (else reload it), name again.
+
+        A reconnected page shows what it showed before and runs nothing until the next key; a page whose run the
+        kill cut short shows no queue, and is reloaded.
+        """
         self.rec.reconnects += 1
         self.say("recovering")
         await self.server.up.wait()
-        if await self.ready(keys=False):
+        gen = self.server.generation
+        connected = await self._wait(CONNECTED_JS, READY_TIMEOUT_S, gen)
+        if connected is not None and await self.ready(timeout_s=3, keys=False, gen=gen):
             await self.ensure_name(force=True)
-            self.gen = self.server.generation
+            self.gen = gen
             return
         self.rec.reloads += 1
         await self.open(self.clip)
@@ -173,8 +184,11 @@ class Annotator:
         if text is None:
             p.outcome = UNACKED
             if self.verbose:
-                self.say(f"  no answer (server generation {gen} -> {self.server.generation}); page: "
-                         + repr((await self.page.inner_text("body"))[-1500:]))
+                diag = await self.page.evaluate(f"""() => [document.activeElement && (document.activeElement.tagName
+                    + ' ' + (document.activeElement.getAttribute('aria-label') || '')), ({CONNECTED_JS})(),
+                    ({KEYS_JS}), document.visibilityState, document.hasFocus()]""")
+                self.say(f"  no answer (server generation {gen} -> {self.server.generation}); focus, connected, "
+                         f"keys, visibility, hasFocus: {diag}")
             await self.recover()
             return
         p.latency_s = time.perf_counter() - t
