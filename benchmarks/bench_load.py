@@ -131,9 +131,10 @@ async def run_load(*, annotators: int = 8, seconds: float = 60.0, kills: int = 2
             await browser.close()
     finally:
         server.stop()
-    events = Store(home / "mujo.sqlite").label_event_rows(dataset_key(data))
+    store = Store(home / "mujo.sqlite")
+    events = store.label_event_rows(dataset_key(data))
     records = [a.rec for a in team]
-    verdict = check(events, records)
+    verdict = check(events, records, store.label_disputes(dataset_key(data)))
     return _figures(records, verdict, wall, server, missions, len(events))
 
 
@@ -152,6 +153,8 @@ def _figures(records, verdict: Verdict, wall: float, server: Server, missions: l
             "per_s": applied / wall if wall else 0.0, "p50_ms": 1000 * _pct(lat, 50), "p95_ms": 1000 * _pct(lat, 95),
             "move_p50_ms": 1000 * _pct([s for r in records for s in r.move_s], 50),
             "reconnects": sum(r.reconnects for r in records), "reloads": sum(r.reloads for r in records),
+            "recover_p50_s": _pct([s for r in records for s in r.recover_s], 50),
+            "recover_max_s": max([s for r in records for s in r.recover_s], default=float("nan")),
             "kills": [round(s, 1) for _, s in server.kills], "missions": len(missions),
             "lost": verdict.lost, "duplicated": verdict.duplicated, "undetected": verdict.undetected,
             "verdict": verdict}
@@ -161,7 +164,8 @@ def report(f: dict[str, Any], log=print) -> None:
     v: Verdict = f["verdict"]
     log(f"{f['annotators']} annotators, {f['seconds']:.1f} s, {len(f['kills'])} kill(s) (server healthy again "
         f"after {', '.join(f'{s:g}' for s in f['kills']) or '-'} s; {f['reconnects']} page reconnects, "
-        f"{f['reloads']} reloads)")
+        f"{f['reloads']} reloads; a page labelled again {f['recover_p50_s']:.0f} s after it noticed a kill at the "
+        f"median, {f['recover_max_s']:.0f} s at most)")
     log(f"{f['presses']} decision presses: {f['applied']} applied, {f['conflicts']} conflicts, {f['refused']} "
         f"refused, {f['unacked']} unanswered (a kill); {f['undos']} undos, {f['disputes']} disputes, "
         f"{f['moves']} moves; {f['events']} label events in the store")

@@ -148,15 +148,17 @@ class Annotator:
         """
         self.rec.reconnects += 1
         self.say("recovering")
+        t = time.monotonic()
         await self.server.up.wait()
         gen = self.server.generation
         connected = await self._wait(CONNECTED_JS, READY_TIMEOUT_S, gen)
         if connected is not None and await self.ready(timeout_s=3, keys=False, gen=gen):
             await self.ensure_name(force=True)
             self.gen = gen
-            return
-        self.rec.reloads += 1
-        await self.open(self.clip)
+        else:
+            self.rec.reloads += 1
+            await self.open(self.clip)
+        self.rec.recover_s.append(time.monotonic() - t)
 
     # --- actions -------------------------------------------------------------------------------------------
     async def _fresh(self) -> None:
@@ -221,7 +223,9 @@ class Annotator:
             self.rec.presses.append(q)
             await self._answer(q, p.clip, gen, t)
             return
-        text = await self._wait(f"() => ({NEW_ALERT_JS})() || null", ACK_TIMEOUT_S, gen)
+        js = (f"() => {{ const t = ({NEW_ALERT_JS})(); return /Marked \\S+ as disputed|Kept |Not marked/.test(t) ? t"
+              " : null; }")
+        text = await self._wait(js, ACK_TIMEOUT_S, gen)
         if text is not None and name == "Mark disputed" and f"Marked {p.clip} as disputed" in text:
             self.rec.disputes.append(p.clip)
         if text is None or not await self.ready():

@@ -4,7 +4,8 @@ Each simulated annotator records every decision key it pressed (`Press`: the cli
 answered: applied, conflict, or nothing before the server died), every undo the page acknowledged, and each
 deliberate collision it took part in. `check` then reads the store's event log and counts:
 
-- lost: a decision (or undo) the page acknowledged with no event of that annotator, clip and label behind it;
+- lost: a decision, undo or dispute the page acknowledged with nothing of that annotator, clip (and label)
+  behind it in the store;
 - duplicated: more events of an annotator, clip and label than key presses that could have written them (one press
   applied twice, e.g. a click replayed after a reconnect), or a request id on two rows;
 - undetected conflicts: a deliberate collision where both annotators' decisions were applied on the same base
@@ -46,6 +47,7 @@ class Record:
     reconnects: int = 0  # times the page had to find the server again (or be reloaded)
     reloads: int = 0
     move_s: list[float] = field(default_factory=list)  # J/K -> the next clip shown
+    recover_s: list[float] = field(default_factory=list)  # a kill noticed -> labelling again
 
 
 @dataclass
@@ -84,9 +86,16 @@ def _in_force_replay(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return stale
 
 
-def check(events: list[dict[str, Any]], records: list[Record]) -> Verdict:
-    """Count lost, duplicated and undetected against the dataset's event log (`Store.label_event_rows`)."""
+def check(events: list[dict[str, Any]], records: list[Record], disputes: list[dict[str, Any]] = ()) -> Verdict:
+    """Count lost, duplicated and undetected against the dataset's event log (`Store.label_event_rows`) and its
+    disputes (`Store.label_disputes`: a dispute the page acknowledged and the store lacks is lost too)."""
     v = Verdict()
+    raised = Counter((d["raised_by"], d["clip_id"]) for d in disputes)
+    for r in records:
+        for k, n in Counter(r.disputes).items():
+            if raised[(r.name, k)] < n:
+                v.lost += n - raised[(r.name, k)]
+                v.details.append(f"lost: dispute of {k} by {r.name} acknowledged {n}x, {raised[(r.name, k)]} stored")
     labels = [e for e in events if e["undo_of"] is None]
     written = Counter((e["annotator"], e["clip_id"], e["label"]) for e in labels)
     undone = Counter((e["annotator"], e["clip_id"]) for e in events if e["undo_of"] is not None)
