@@ -52,8 +52,12 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
     return root
 
 
-# Share of the whole first-start pipeline that each stage takes (measured on 2 cores), for one progress bar.
-_STAGES = (("dataset", 0.30), ("features", 0.20), ("pretrain", 0.42), ("embed", 0.08))
+# Share of the whole first-start pipeline's wall time on 2 cores that each stage takes, for one progress bar.
+# Estimated from CPU times measured on a shared 2-core machine: per-clip render/encode/describe timings scaled to the
+# demo's ~105,000 video frames at 10 frames/s (dataset ~250 CPU-s, video features ~170, on both cores), pre-training
+# ~5.5 CPU-s an epoch of 60 on one torch thread (benchmarks/bench_first_start.py), embedding + retrieval + UMAP
+# under a minute.
+_STAGES = (("dataset", 0.21), ("features", 0.14), ("pretrain", 0.58), ("embed", 0.07))
 
 
 def _stage(progress: Callable[[float, str], None] | None, name: str) -> Callable[[float, str], None]:
