@@ -56,7 +56,7 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
 # Estimated from CPU times measured on a shared 2-core machine: per-clip render/encode/describe timings scaled to the
 # demo's ~105,000 video frames at 10 frames/s (dataset ~250 CPU-s, video features ~170, on both cores), pre-training
 # ~5.5 CPU-s an epoch of 60 on one torch thread (benchmarks/bench_first_start.py), embedding + retrieval + UMAP
-# under a minute.
+# about a minute (UMAP's numba compilation most of it).
 _STAGES = (("dataset", 0.21), ("features", 0.14), ("pretrain", 0.58), ("embed", 0.07))
 
 
