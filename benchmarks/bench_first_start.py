@@ -70,8 +70,9 @@ def run(home: Path, poll_s: float = 0.1, until_browsable: bool = False) -> dict:
     cpu0 = _children_cpu()
     t0 = time.perf_counter()
     cli = "import sys; from mujo.cli import main; sys.exit(main())"  # the `mujo` command, this interpreter
+    log = open(home / "bench-demo.log", "w")  # a file, not a pipe: the progress bar would fill an unread pipe
     proc = subprocess.Popen([sys.executable, "-c", cli, "demo", "--progress-file", str(progress)],
-                            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=log)
     ps = psutil.Process(proc.pid)
     stages: list[list] = []  # [name, wall start, cpu start]
     browsable_s = None
@@ -92,7 +93,8 @@ def run(home: Path, poll_s: float = 0.1, until_browsable: bool = False) -> dict:
         if not stages or stages[-1][0] != name:
             stages.append([name, now, cpu])
         time.sleep(poll_s)
-    err = proc.stderr.read() if proc.stderr else ""
+    log.close()
+    err = (home / "bench-demo.log").read_text(errors="replace")
     total = time.perf_counter() - t0
     cpu_total = max(_children_cpu() - cpu0, last_cpu)
     if browsable_s is None and demo_browsable(demo_dataset_dir()):
