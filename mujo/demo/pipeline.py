@@ -52,12 +52,10 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
     return root
 
 
-# Share of the whole first-start pipeline's wall time on 2 cores that each stage takes, for one progress bar.
-# Estimated from CPU times measured on a shared 2-core machine: per-clip render/encode/describe timings scaled to the
-# demo's ~105,000 video frames at 10 frames/s (dataset ~250 CPU-s, video features ~170, on both cores), pre-training
-# ~5.5 CPU-s an epoch of 60 on one torch thread (benchmarks/bench_first_start.py), embedding + retrieval + UMAP
-# about a minute (UMAP's numba compilation most of it).
-_STAGES = (("dataset", 0.21), ("features", 0.14), ("pretrain", 0.58), ("embed", 0.07))
+# Share of the whole first-start pipeline's wall time on 2 cores that each stage takes, for one progress bar: from
+# CPU times measured by benchmarks/bench_first_start.py (dataset 297 CPU-s and video features 145 on both cores,
+# pre-training 302 on one torch thread, embedding + retrieval + UMAP and the rest 35).
+_STAGES = (("dataset", 0.27), ("features", 0.13), ("pretrain", 0.55), ("embed", 0.05))
 
 
 def _stage(progress: Callable[[float, str], None] | None, name: str) -> Callable[[float, str], None]:
