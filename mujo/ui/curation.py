@@ -198,6 +198,13 @@ def conflict_panel(key: str, clip_id: str) -> None:
 def lease_note(key: str, clip_id: str) -> None:
     """Lease the shown clip to this annotator (renewed on every action); say so when someone else has it open."""
     lease = cq.hold(key, clip_id)
+    if lease is not None and not lease.mine(cq.session_id()) and st.session_state.get(StateKeys.CUR_LINKED) != clip_id:
+        # The queue put this clip here, but another annotator took it first (they arrived at the same moment):
+        # go on to the next free clip rather than label the same one twice. A clip opened by a link stays.
+        nxt = cq.advance(key, st.session_state.get(StateKeys.CUR_QUEUE) or [], clip_id)
+        if nxt is not None and nxt != clip_id:
+            cq.goto(nxt)
+            st.rerun()
     if lease is not None and not lease.mine(cq.session_id()):
         until = time.strftime("%H:%M:%S", time.gmtime(lease.expires))
         st.info(md_escape(f"{lease.holder or 'Another annotator'} has this clip open (until {until} UTC unless "

@@ -236,6 +236,7 @@ def sync_from_url() -> None:
     url_clip = st.query_params.get(QP_CLIP)
     if url_clip and url_clip != st.session_state.get(StateKeys.CUR_CLIP):
         goto(url_clip, write_url=False)
+        st.session_state[StateKeys.CUR_LINKED] = url_clip
     elif not url_clip and st.session_state.get(StateKeys.CUR_CLIP):
         st.query_params[QP_CLIP] = st.session_state[StateKeys.CUR_CLIP]
 

@@ -161,6 +161,7 @@ class StateKeys(StrEnum):
     CUR_FB_TASK = "cur.fb_task"  # the registry job (mujo.jobs) of that comparison
     CUR_SESSION = "cur.session"  # this browser session's id: the holder of its clip lease
     CUR_LEASE = "cur.lease"  # (dataset key, clip id, unix time) of the lease last taken or renewed
+    CUR_LINKED = "cur.linked"  # the clip a ?clip= link opened (kept even while another annotator has it open)
     CUR_SEEN = "cur.seen"  # (clip id, {(t0_s, t1_s): event id in force}) as the page last showed the clip
     CUR_REQUEST = "cur.request"  # the request id of the next decision on what CUR_SEEN shows (a retry: same id)
     CUR_CONFLICT = "cur.conflict"  # the decision someone else's label overtook (a dict), until a choice is made

@@ -177,3 +177,20 @@ def test_leaving_the_curation_page_gives_the_clip_back(app_env: dict[str, Path])
     assert bob.session_state[StateKeys.CUR_CLIP] == clip
     assert not any("Ada has this clip open" in _unescape(i.value) for i in bob.info)
     assert Store().active_leases(_key(app_env))[clip].holder == "Bob"
+
+
+def test_annotators_arriving_together_do_not_share_the_first_clip(app_env: dict[str, Path]) -> None:
+    ada, bob = app_test(PAGE).run(), app_test(PAGE).run()  # both open the page before either has typed a name
+    _ok(ada)
+    _ok(bob)
+    first = ada.session_state[StateKeys.CUR_CLIP]
+    assert bob.session_state[StateKeys.CUR_CLIP] == first
+    ada.sidebar.text_input(key=StateKeys.CUR_ANNOTATOR).input("Ada").run()
+    _ok(ada)
+    bob.sidebar.text_input(key=StateKeys.CUR_ANNOTATOR).input("Bob").run()
+    _ok(bob)
+    a_clip, b_clip = ada.session_state[StateKeys.CUR_CLIP], bob.session_state[StateKeys.CUR_CLIP]
+    assert a_clip != b_clip  # the one who came second goes on to a free clip instead of labelling the same one
+    leases = Store().active_leases(_key(app_env))
+    assert leases[a_clip].holder == "Ada" and leases[b_clip].holder == "Bob"
+    assert not any("has this clip open" in _unescape(i.value) for i in bob.info)
