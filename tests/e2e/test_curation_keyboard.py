@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "app"))  # the page tests' dataset factory
 POSITION = re.compile(r"Clip (\d+) of (\d+) · (clip\d{3})")
+LEASE_S = 4
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +32,21 @@ def curation_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     home = root / "home"
     home.mkdir()
     data = make_dataset(root / "fimad", n_clips=8, n_frames=300)
-    with streamlit_server({"MUJO_DATA": str(data), "MUJO_HOME": str(home)}, root) as base:
+    # Short leases: a tab that the first test reloads (a session nobody closes) gives its clip back within seconds,
+    # so the second test's annotator walks the queue from its first clip (a held clip would be skipped).
+    env = {"MUJO_DATA": str(data), "MUJO_HOME": str(home), "MUJO_LEASE_S": str(LEASE_S)}
+    with streamlit_server(env, root) as base:
         yield base, home, data
+
+
+def _no_leases(home: Path, data: Path) -> None:
+    """Wait (at most a few lease times) until no session holds a clip of the dataset."""
+    from mujo.store import Store, dataset_key  # noqa: PLC0415  (the page tests' import style)
+
+    deadline = time.monotonic() + 5 * LEASE_S
+    while Store(home / "mujo.sqlite").active_leases(dataset_key(data)):
+        assert time.monotonic() < deadline, "a lease outlived its time"
+        time.sleep(0.5)
 
 
 def _position(page) -> tuple[int, int, str]:
@@ -127,6 +142,7 @@ def test_every_key_of_the_decision_bar(curation_server, browser) -> None:
     try:
         page.goto(f"{base}/")  # Streamlit names the pages after a first run of app.py
         page.wait_for_selector("h1", timeout=30_000)
+        _no_leases(home, data)  # the first test's sessions hold nothing any more
         page.goto(f"{base}/Curation")
         pos, total, c1 = _position(page)
         assert pos == 1 and total >= 4  # the unlabelled clips (an earlier test may have labelled some)
