@@ -43,6 +43,7 @@ from mujo.models.checkpoint_io import load_checkpoint
 from mujo.models_registry import read_checkpoint
 from mujo.store import Store
 from mujo.synth.generate import generate_dataset
+from mujo.synth.state import generation_pending
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = int(os.environ.get("MUJO_KILL_SEED", "20261207"))
@@ -612,13 +613,14 @@ def test_pretrain_killed_right_after_a_checkpoint_keeps_that_epochs_metrics(
 
 def test_synth_killed_while_finishing_a_larger_run_is_not_a_dataset(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """Resuming into a finished folder with more videos rewrites clips.csv, splits.json and fimad.json; a kill between
-    them must not leave the old fimad.json beside a new clips.csv and an old splits.json (a dataset that opens)."""
+    """Resuming into a finished folder with more videos publishes clips.csv (and, at the end, splits.json and
+    fimad.json); a kill between them never leaves a splits.json that lags behind clips.csv: the folder opens as a
+    consistent, still-pending dataset (the split column carries the splits), and a resume completes it."""
     import mujo.fimad.writer as writer  # noqa: PLC0415
 
     cfg = dataclasses.replace(preset_config("tiny"), with_video=False, n_videos=1)
     root = generate_dataset(tmp_path / "ds", cfg, workers=1)
-    assert len(FimadDataset(root)) > 0
+    assert len(FimadDataset(root)) > 0 and (root / "splits.json").exists()
     write = writer.atomic_write
 
     def killed_after_clips_csv(path: Path, body) -> None:
@@ -630,10 +632,13 @@ def test_synth_killed_while_finishing_a_larger_run_is_not_a_dataset(tmp_path: Pa
     with pytest.raises(Crash):
         generate_dataset(root, dataclasses.replace(cfg, n_videos=2), workers=1)
     monkeypatch.setattr(writer, "atomic_write", write)
-    with pytest.raises(FimadBaseError):
-        FimadDataset(root)
+    assert not (root / "splits.json").exists()  # removed before the new clips were published
+    ds = FimadDataset(root)
+    assert ds.clips["video_id"].nunique() == 2 and not ds.load_problems
+    assert generation_pending(root)  # not "ready": the demo would resume it
     generate_dataset(root, dataclasses.replace(cfg, n_videos=2), workers=1)
-    assert FimadDataset(root).clips["video_id"].nunique() == 2
+    assert FimadDataset(root).clips["video_id"].nunique() == 2 and (root / "splits.json").exists()
+    assert not generation_pending(root)
 
 
 def test_orphaned_temporaries_of_dead_writers_are_removed(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from mujo.fimad.layout import MP4, NULL_LABEL, VIDEO_DIR
+from mujo.fimad.layout import MP4, NULL_LABEL, SPLITS, VIDEO_DIR
 from mujo.fimad.skeleton import IMU_SITES
 from mujo.fimad.writer import FimadWriter, atomic_write
 from mujo.sim import imu_sim
@@ -263,6 +263,9 @@ def generate_dataset(root: str | Path, cfg: SynthConfig = SynthConfig(), *, work
     root.mkdir(parents=True, exist_ok=True)
     _check_config(root, cfg)
     (root / STATE_DIR / BUILDING).touch()
+    # Until the final publish the split column alone carries the splits: a splits.json of an earlier, smaller run
+    # would lag behind the clips published meanwhile (or left by a kill between two files of a publish).
+    (root / SPLITS).unlink(missing_ok=True)
     done = _done_indices(root, cfg)
     todo = [i for i in range(cfg.n_videos) if i not in done]
     requested = workers or os.cpu_count() or 1

@@ -39,7 +39,7 @@ def env(app_env: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     """The app env with a MuJo demo model whose settings the feedback run inherits; jobs.start records its argv."""
     app_env["checkpoint"] = make_checkpoint(app_env["home"] / "models" / "demo", extra={"settings": BASE_SETTINGS})
     started = []
-    monkeypatch.setattr(jobs, "start", lambda name, argv: started.append((name, argv)) or jobs.JobStatus(name))
+    monkeypatch.setattr(jobs, "start", lambda name, argv, **kw: started.append((name, argv)) or jobs.JobStatus(name))
     app_env["started"] = started  # type: ignore[assignment]
     return app_env
 

@@ -135,7 +135,7 @@ def test_fit_table_and_pretrain_button(tmp_path: Path, app_env: dict[str, Path],
     ckpt = make_checkpoint(app_env["home"] / "models" / "two-sites")  # RWrist + LWrist
     target = make_target(tmp_path / "tiny")  # RWrist only
     calls: list[tuple[str, list[str]]] = []
-    monkeypatch.setattr(jobs, "start", lambda name, argv: calls.append((name, argv)) or jobs.JobStatus(name))
+    monkeypatch.setattr(jobs, "start", lambda name, argv, **kw: calls.append((name, argv)) or jobs.JobStatus(name))
     at = app_test(PAGE).run()
     at.text_input(key=StateKeys.FT_FOLDER).input(str(target)).run()
     _ok(at)
