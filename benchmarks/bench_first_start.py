@@ -3,7 +3,8 @@
 Prints, per stage of the first-start pipeline (the prefix of its progress messages; "umap" for the projection),
 the wall time and the CPU time (user + sys of the whole process tree: sampled with psutil while it runs, the final
 total from getrusage(RUSAGE_CHILDREN)), the time until the demo dataset is browsable (fimad.json + clips.csv
-published), the total, and the demo model's retrieval figures (from its checkpoint's retrieval file), so that a
+published), until the demo is ready (model, embeddings, retrieval metrics, UMAP view: the pages' "ready"), the total
+(every mp4 rendered too), and the demo model's retrieval figures (from its checkpoint's retrieval file), so that a
 speed-up cannot silently wreck quality. The load average at start and end says how busy the machine was: on a
 shared machine wall times are inflated, and CPU times are the fairer figure.
 
@@ -75,7 +76,7 @@ def run(home: Path, poll_s: float = 0.1, until_browsable: bool = False) -> dict:
                             env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=log)
     ps = psutil.Process(proc.pid)
     stages: list[list] = []  # [name, wall start, cpu start]
-    browsable_s = None
+    browsable_s = model_s = None
     last_cpu = 0.0
     while proc.poll() is None:
         now = time.perf_counter() - t0
@@ -89,6 +90,8 @@ def run(home: Path, poll_s: float = 0.1, until_browsable: bool = False) -> dict:
             msg = json.loads(progress.read_text(encoding="utf-8")).get("message", "")
         except (OSError, ValueError):
             msg = ""
+        if model_s is None and "demo model ready" in msg:  # the pipeline's last step before the mp4s
+            model_s = now
         name = _stage_of(msg) if msg else "start"
         if not stages or stages[-1][0] != name:
             stages.append([name, now, cpu])
@@ -107,7 +110,8 @@ def run(home: Path, poll_s: float = 0.1, until_browsable: bool = False) -> dict:
     path = demo_model_dir() / RETRIEVAL
     if path.is_file():
         retrieval = json.loads(path.read_text(encoding="utf-8"))
-    return {"rc": proc.returncode, "stderr": err, "stages": rows, "browsable_s": browsable_s, "total_s": total,
+    return {"rc": proc.returncode, "stderr": err, "stages": rows, "browsable_s": browsable_s, "model_s": model_s,
+            "total_s": total,
             "cpu_s": cpu_total, "retrieval": retrieval}
 
 
@@ -144,6 +148,9 @@ def main() -> int:
     print(f"{'total':<10} {res['total_s']:8.1f} {res['cpu_s']:8.1f}")
     b = res["browsable_s"]
     print(f"browsable after: {b:.1f} s" if b is not None else "browsable: never")
+    m = res["model_s"]
+    print(f"demo ready (model, embeddings, retrieval metrics, UMAP view) after: {m:.1f} s; every video rendered "
+          f"after: {res['total_s']:.1f} s" if m is not None else "demo model: never ready")
     _print_retrieval(res["retrieval"])
     print("load average at end: %.2f %.2f %.2f" % load_end)
     if res["rc"] and not args.until_browsable:

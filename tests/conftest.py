@@ -3,6 +3,7 @@ the skip policy (tests/skip_policy.py) that turns skips into failures in CI."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -29,6 +30,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("timeout") is None and (item.get_closest_marker("slow")
                                                           or item.get_closest_marker("e2e")):
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_numba_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One numba cache for the whole run, this process and every process a test starts (servers, jobs, the first
+    start): umap-learn's kernels compile once (~30 s on 2 cores) instead of once per fresh MUJO_HOME. Compiling
+    into an empty cache is what benchmarks/bench_jobs.py measures; a cache the user set is kept."""
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "numba"))
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from mujo.demo.presets import PRESETS, preset_config
 from mujo.fimad.dataset import FimadDataset
 from mujo.fimad.layout import NULL_LABEL
 from mujo.fimad.video import video_info
-from mujo.synth.generate import STATE_DIR, generate_dataset, generate_video
+from mujo.synth.generate import STATE_DIR, generate_dataset, generate_video, settings_differ
 from mujo.synth.motion import EXERCISES, NON_EXERCISES
 from mujo.synth.plan import SynthConfig, plan_video, video_id
 
@@ -153,3 +153,23 @@ def test_camera_keeps_the_trainer_in_frame() -> None:
         w, h = cfg.video_size
         shown.append(((uv[..., 0] >= 0) & (uv[..., 0] < w) & (uv[..., 1] >= 0) & (uv[..., 1] < h)).all(axis=1).mean())
     assert np.mean(shown) > 0.85 and min(shown) > 0.6, shown  # floor work towards the camera may clip the feet
+
+
+def test_a_folder_made_before_a_setting_existed_resumes(tmp_path: Path) -> None:
+    """A setting added since (null_scale) takes its default for a folder whose config.json lacks it."""
+    root = tmp_path / "d"
+    generate_dataset(root, dataclasses.replace(FAST, n_videos=1), workers=1)
+    path = root / STATE_DIR / "config.json"
+    old = json.loads(path.read_text())
+    del old["null_scale"]
+    path.write_text(json.dumps(old))
+    assert settings_differ(root, dataclasses.replace(FAST, n_videos=2)) == []
+    generate_dataset(root, dataclasses.replace(FAST, n_videos=2), workers=1)  # resumes, no refusal
+    assert settings_differ(root, dataclasses.replace(FAST, null_scale=0.5)) == ["null_scale"]
+
+
+def test_null_scale_shortens_null_chapters_only() -> None:
+    full, half = plan_video(0, 3, FAST), plan_video(0, 3, dataclasses.replace(FAST, null_scale=0.5))
+    assert [c.kind for c in full.chapters] == [c.kind for c in half.chapters]
+    for a, b in zip(full.chapters, half.chapters):
+        assert b.duration_s == pytest.approx(a.duration_s * (1.0 if a.kind in EXERCISES else 0.5))

@@ -89,7 +89,10 @@ def resolve_sources(ds: FimadDataset, spec: BankSpec, progress: Progress | None 
             except ValueError as e:
                 src.missing[m.value] = str(e)
         elif m is Modality.VIDEO:
-            if not (spec.video_feature or precomputed_video_features(ds) or clips["has_video"].any()):
+            # mujo_flow features computed before (from videos since removed, or from frames rendered in memory:
+            # mujo.demo.videos) count as well
+            if not (spec.video_feature or precomputed_video_features(ds) or clips["has_video"].any()
+                    or flow_dir(ds) is not None):
                 src.missing[m.value] = "no clip has a video and the dataset lists no precomputed video features"
                 continue
             name = ensure_video_features(ds, name=spec.video_feature,

@@ -42,11 +42,14 @@ class DemoSize:
 # "tiny": the "tiny" preset (2 videos, 12 clips) with 10 video frames per second, and a 2-epoch model: the whole
 # first start in about a minute of CPU time (measured 60 s of `mujo demo`; the embedding, UMAP's compilation and
 # the video features take most of it), for the tests and a quick look; its model is not meant to be good.
-# "demo": the "demo" preset with 10 video frames per second instead of 25: rendering, encoding and describing the
-# videos (per frame) were most of the first start's CPU time; the flow descriptor is per second of video, and the
-# demo's stick figures play smoothly enough at 10.
+# "demo": the "demo" preset (the same 40 videos and their ~330 clips) with 10 video frames per second instead of 25,
+# exercise chapters of 12-25 s instead of 20-45 and NULL chapters half as long, and a 40-epoch model: rendering
+# and describing the videos (per frame) and pre-training (per window) were most of the first start's time (measured
+# by benchmarks/bench_first_start.py on an idle 2-core machine: 113 s for the video features and 266 s for 60 epochs
+# of pre-training with the full-length clips); the demo's stick figures play smoothly enough at 10 frames/s.
 DEMO_SIZES: dict[str, DemoSize] = {
-    "demo": DemoSize(dataclasses.replace(PRESETS["demo"], video_fps=10)),
+    "demo": DemoSize(dataclasses.replace(PRESETS["demo"], video_fps=10, exercise_s=(12.0, 25.0), null_scale=0.5),
+                     epochs=40),
     "tiny": DemoSize(dataclasses.replace(PRESETS["tiny"], video_fps=10), epochs=2),
 }
 

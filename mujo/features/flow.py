@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import av
 import cv2
 import numpy as np
 
-from mujo.fimad.video import VideoError, check_frame, open_video
+from mujo.fimad.video import VideoError, check_frame, even_frame, open_video
 
 VERSION = 1
 WIDTH = 160  # flow resolution (the height follows the aspect ratio)
@@ -132,14 +132,23 @@ def decode_luma(path: str | Path, *, width: int = WIDTH, threads: int = 1) -> It
     with open_video(path) as (container, stream):  # anything PyAV raises for the file becomes a VideoError
         stream.codec_context.thread_count = int(threads)
         rate = float(stream.average_rate or stream.guessed_rate or 25.0)
-        size = None
         for i, frame in enumerate(container.decode(stream)):
             check_frame(path, frame)
-            y = _luma(frame)
-            if size is None:
-                size = (width, max(GRID, round(width * y.shape[0] / y.shape[1])))
             t = frame.time if frame.time is not None else i / rate
-            yield float(t), cv2.resize(y, size, interpolation=cv2.INTER_AREA)
+            yield float(t), shrink(_luma(frame), width)
+
+
+def shrink(luma: np.ndarray, width: int = WIDTH) -> np.ndarray:
+    """(H, W) uint8 luma shrunk to `width` pixels (the height follows the aspect ratio), as the descriptor takes it."""
+    size = (width, max(GRID, round(width * luma.shape[0] / luma.shape[1])))
+    return cv2.resize(luma, size, interpolation=cv2.INTER_AREA)
+
+
+def rgb_luma(frame: np.ndarray) -> np.ndarray:
+    """The luma plane an (H, W, 3) uint8 RGB frame has once encoded by `mujo.fimad.video.write_mp4` (BT.601
+    limited range, odd sizes padded), without encoding it: what `decode_luma` reads back, less the codec's loss."""
+    frame = even_frame(frame)
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420)[: frame.shape[0]]
 
 
 def describe_video(path: str | Path, *, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -150,13 +159,25 @@ def describe_video(path: str | Path, *, threads: int = 1) -> tuple[np.ndarray, n
     Raises:
         VideoError: unreadable, truncated or empty video.
     """
+    return describe_frames(decode_luma(path, threads=threads), str(path))
+
+
+def describe_frames(frames: Iterable[tuple[float, np.ndarray]], name: str = "video") -> tuple[np.ndarray, np.ndarray]:
+    """The descriptor of every frame of (time in seconds, (h, WIDTH) uint8 luma) pairs (`decode_luma`'s, or
+    `shrink(rgb_luma(rgb))` of rendered frames).
+
+    Returns:
+        times (F,) float64 seconds and features (F, DIM) float32.
+    Raises:
+        VideoError: no frames (naming `name`).
+    """
     times: list[float] = []
     rows: list[np.ndarray] = []
     desc: FlowDescriptor | None = None
-    frames = decode_luma(path, threads=threads)
+    frames = iter(frames)
     first = next(frames, None)
     if first is None:
-        raise VideoError(f"{path}: no frames")
+        raise VideoError(f"{name}: no frames")
     times.append(first[0])
     desc = FlowDescriptor(first[1].shape[0], first[1].shape[1])
     # The flow's unit (widths per second) needs the frame rate: from the timestamps once two frames are in.

@@ -79,7 +79,8 @@ def precomputed_video_features(ds: FimadDataset) -> list[str]:
             if n != MUJO_FLOW and is_safe_clip_id(n) and (ds.root / FEATURES_DIR / n).is_dir()]
 
 
-def _done(path: Path, n_frames: int) -> bool:
+def flow_done(path: Path, n_frames: int) -> bool:
+    """Whether `path` holds a clip's complete mujo_flow features (n_frames rows)."""
     try:
         info = npy_info(path)
     except (ArrayFileError, OSError):
@@ -103,7 +104,8 @@ def _init_worker() -> None:
     cv2.setNumThreads(1)  # parallel over clips: one thread per process
 
 
-def _prepare_folder(ds: FimadDataset) -> Path:
+def prepare_flow_folder(ds: FimadDataset) -> Path:
+    """The folder to write this dataset's mujo_flow features into (made, with its meta.json, when new)."""
     folder = flow_dir(ds)
     if folder is not None:
         return folder
@@ -130,7 +132,7 @@ def compute_video_features(ds: FimadDataset, *, workers: int | None = None, clip
     Returns:
         A report; failures (missing/unreadable video) are listed there and logged, never raised.
     """
-    folder = _prepare_folder(ds)
+    folder = prepare_flow_folder(ds)
     report = VideoFeatureReport(MUJO_FLOW, folder)
     clips = ds.clips if clip_ids is None else ds.clips.loc[list(clip_ids)]
     clips = clips[clips["n_frames"].notna()]
@@ -139,7 +141,7 @@ def compute_video_features(ds: FimadDataset, *, workers: int | None = None, clip
         out = folder / f"{cid}.npy"
         if not has:
             report.no_video.append(cid)
-        elif _done(out, n):
+        elif flow_done(out, n):
             report.already_done += 1
         else:
             todo.append((cid, str(ds.video_path(cid)), str(out), n))

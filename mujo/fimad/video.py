@@ -33,7 +33,7 @@ def _rate(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def _even(frame: np.ndarray) -> np.ndarray:
+def even_frame(frame: np.ndarray) -> np.ndarray:
     """Pad an odd width/height by repeating the last column/row: yuv420p needs even sizes."""
     h, w = frame.shape[:2]
     if h % 2 or w % 2:
@@ -106,11 +106,11 @@ def _encode(tmp: Path, path: Path, frames: Iterable[np.ndarray], rate: Fraction,
                 raise VideoError(f"{path}: frame {i} must be (H, W, 3) uint8 RGB, got {frame.shape} {frame.dtype}")
             if shape is None:
                 shape = frame.shape
-                stream.width, stream.height = _even(frame).shape[1], _even(frame).shape[0]
+                stream.width, stream.height = even_frame(frame).shape[1], even_frame(frame).shape[0]
             elif frame.shape != shape:
                 raise VideoError(f"{path}: frame {i} has shape {frame.shape}, the first frame had {shape}")
             # OpenCV's BT.601 limited-range RGB -> I420 is ~5x faster than PyAV's swscale path
-            vf = av.VideoFrame.from_ndarray(cv2.cvtColor(_even(frame), cv2.COLOR_RGB2YUV_I420), format="yuv420p")
+            vf = av.VideoFrame.from_ndarray(cv2.cvtColor(even_frame(frame), cv2.COLOR_RGB2YUV_I420), format="yuv420p")
             vf.pts = i
             vf.time_base = stream.codec_context.time_base
             container.mux(stream.encode(vf))

@@ -129,11 +129,16 @@ def write_video(root: Path, seed: int, index: int, cfg: SynthConfig, *, render: 
     return rows
 
 
-def _render(writer: FimadWriter, seed: int, index: int, cfg: SynthConfig, video: SynthVideo) -> None:
-    """Render every clip of the video that has no mp4 yet (one camera and room per video, facing the trainer)."""
+def video_look(seed: int, index: int, cfg: SynthConfig, video: SynthVideo) -> tuple[Camera, Appearance]:
+    """The camera and room of video `index` (one per video, facing the trainer): what its mp4s are rendered with."""
     rng = streams(seed, index)[STREAM_RENDER]
     camera = Camera.sample(rng, video.facing, center=tuple(video.center), size=cfg.video_size)
-    appearance = Appearance.sample(rng)
+    return camera, Appearance.sample(rng)
+
+
+def _render(writer: FimadWriter, seed: int, index: int, cfg: SynthConfig, video: SynthVideo) -> None:
+    """Render every clip of the video that has no mp4 yet."""
+    camera, appearance = video_look(seed, index, cfg, video)
     for clip in video.clips:
         path = writer.video_path(clip.row["clip_id"])
         if not path.exists():
@@ -182,22 +187,27 @@ def _done_indices(root: Path, cfg: SynthConfig) -> dict[int, list[dict[str, Any]
     return done
 
 
+def settings_differ(root: Path, cfg: SynthConfig) -> list[str]:
+    """The settings (besides n_videos) in which the generation already started in `root` differs from `cfg`
+    (empty for a new folder)."""
+    path = root / STATE_DIR / "config.json"
+    if not path.exists():
+        return []
+    mine = json.loads(json.dumps(dataclasses.asdict(cfg)))  # tuples -> lists, as stored
+    # settings added since that folder was made take their defaults (which is what it was made with)
+    theirs = json.loads(json.dumps(dataclasses.asdict(SynthConfig()))) | json.loads(path.read_text(encoding="utf-8"))
+    return sorted(k for k in set(theirs) | set(mine) if k != "n_videos" and theirs.get(k) != mine.get(k))
+
+
 def _check_config(root: Path, cfg: SynthConfig) -> None:
     """Refuse to resume into a folder generated with other settings (mixing them would corrupt the dataset)."""
-    path = root / STATE_DIR / "config.json"
-    mine = dataclasses.asdict(cfg)
-    mine = json.loads(json.dumps(mine))  # tuples -> lists, as stored
-    if path.exists():
-        theirs = json.loads(path.read_text(encoding="utf-8"))
-        theirs.pop("n_videos", None)
-        others = {k: v for k, v in mine.items() if k != "n_videos"}
-        if theirs != others:
-            diff = sorted(k for k in set(theirs) | set(others) if theirs.get(k) != others.get(k))
-            raise ValueError(f"{root} holds a synthetic dataset made with other settings ({', '.join(diff)}); "
-                             "choose another folder or delete it")
+    diff = settings_differ(root, cfg)
+    if diff:
+        raise ValueError(f"{root} holds a synthetic dataset made with other settings ({', '.join(diff)}); "
+                         "choose another folder or delete it")
     (root / STATE_DIR).mkdir(parents=True, exist_ok=True)
-    body = json.dumps(mine, indent=1).encode()
-    atomic_write(path, lambda f: f.write(body))
+    body = json.dumps(json.loads(json.dumps(dataclasses.asdict(cfg))), indent=1).encode()
+    atomic_write(root / STATE_DIR / "config.json", lambda f: f.write(body))
 
 
 def _missing_video(root: Path, rows: list[dict[str, Any]]) -> bool:
@@ -242,7 +252,8 @@ def _publish(root: Path, cfg: SynthConfig, done: dict[int, list[dict[str, Any]]]
 
 
 def generate_dataset(root: str | Path, cfg: SynthConfig = SynthConfig(), *, workers: int | None = None,
-                     progress: Progress | None = None, publish_every_s: float | None = 5.0) -> Path:
+                     progress: Progress | None = None, publish_every_s: float | None = 5.0,
+                     videos: bool = True) -> Path:
     """Generate (or resume generating) a synthetic FiMAD dataset, usable long before it is complete.
 
     Two passes: first every video's pose, IMU and text (fast), published as it goes (clips.csv and fimad.json are
@@ -256,8 +267,10 @@ def generate_dataset(root: str | Path, cfg: SynthConfig = SynthConfig(), *, work
         workers: processes (default: the CPU count); 1 runs in this process.
         progress: called with (fraction done, message) after each video of each pass.
         publish_every_s: how often the first pass publishes what it has (seconds).
+        videos: False stops after the first pass when `cfg.with_video`: the dataset stays pending (browsable,
+            without mp4s and splits.json) until a later call with the same settings renders them.
     Returns:
-        The dataset folder, with fimad.json, clips.csv and splits.json.
+        The dataset folder, with fimad.json, clips.csv and (once complete) splits.json.
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -287,6 +300,10 @@ def generate_dataset(root: str | Path, cfg: SynthConfig = SynthConfig(), *, work
             last = time.monotonic()
         report(first * len(done) / cfg.n_videos, n, len(todo) - n, f"video {len(done)}/{cfg.n_videos}")
     n_clips = _publish(root, cfg, done, final=not cfg.with_video)
+    if cfg.with_video and not videos:
+        if progress:
+            progress(first, f"{n_clips} clips ready to browse; their videos are rendered later")
+        return root
     if cfg.with_video:
         render = [i for i in sorted(done) if _missing_video(root, done[i])]
         t0, n_have = time.perf_counter(), cfg.n_videos - len(render)

@@ -46,6 +46,7 @@ class SynthConfig:
     n_videos: int = 24  # workout videos; each is cut into chapters (clips)
     chapters: tuple[int, int] = (5, 15)  # min and max chapters per video, inclusive
     exercise_s: tuple[float, float] = (20.0, 60.0)  # duration range of one exercise chapter
+    null_scale: float = 1.0  # NULL chapters last NULL_DURATION_S times this
     fps: int = 50  # pose and IMU rate
     val_every: int = 5  # every n-th video (by index) goes to the validation split
     n_trainers: int = 0  # distinct people; 0 = one per ~3 videos
@@ -114,7 +115,7 @@ def plan_video(seed: int, index: int, cfg: SynthConfig) -> VideoPlan:
 
     def null(kind: str) -> ChapterPlan:
         lo, hi = NULL_DURATION_S[kind]
-        return ChapterPlan(kind, float(rng.uniform(lo, hi)))
+        return ChapterPlan(kind, float(rng.uniform(lo, hi)) * cfg.null_scale)
 
     head = [null("intro")] if rng.random() < 0.85 else []
     tail = ([null("cooldown_stretch")] if rng.random() < 0.5 else []) + ([null("outro")] if rng.random() < 0.7 else [])

@@ -8,6 +8,7 @@ import streamlit as st
 from mujo.fimad.dataset import ClipError, FimadDataset, is_safe_clip_id
 from mujo.fimad.validate import ValidationReport
 from mujo.fimad.windows import window_starts
+from mujo.synth.state import generation_pending
 from mujo.ui import dataset as uds
 from mujo.ui.player import MAX_VIDEO_BYTES, PlayerData, imu_channels, player_height, render_player
 from mujo.ui.state import IMU_COMPONENTS, StateKeys, absolute_browse_url
@@ -76,7 +77,11 @@ def player_data(ref: uds.DatasetRef, ds: FimadDataset, clip_id: str, quantity: s
         data.notes["imu"] = f"IMU file broken: {e.path}\n{e.reason}"
     try:
         video = uds.load_video(ref.root, ref.stamp, clip_id, MAX_VIDEO_BYTES)
-        if video is None:
+        if video is None and generation_pending(ref.root):
+            data.notes["video"] = ("This clip's video is not rendered yet: the dataset is still being built and its "
+                                   "videos appear one by one. Meanwhile the clock below drives the skeleton and the "
+                                   "IMU traces.")
+        elif video is None:
             data.notes["video"] = "No video for this clip: the clock below drives the skeleton and the IMU traces."
         else:
             data.video, data.video_name = video

@@ -24,7 +24,7 @@ BUILD_LIMIT_S = 600  # about 65 s of CPU (measured); a loaded 2-core machine too
 
 def test_demo_size_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(DEMO_SIZE_ENV, raising=False)
-    assert demo_size() == DEMO_SIZES["demo"] and demo_size().epochs is None  # the default is unchanged
+    assert demo_size() == DEMO_SIZES["demo"] and demo_size().epochs == 40  # the default is the full demo
     monkeypatch.setenv(DEMO_SIZE_ENV, "tiny")
     assert demo_size().synth.n_videos < DEMO_SIZES["demo"].synth.n_videos and demo_size().epochs == 2
     monkeypatch.setenv(DEMO_SIZE_ENV, "huge")
