@@ -34,6 +34,7 @@ from mujo.ui.curation_panels import (
     progress_panel,
     recent_panel,
 )
+from mujo.ui.remember import remember, restore_once
 from mujo.ui.report import report_or_none
 from mujo.ui.state import StateKeys
 from mujo.ui.text import md_escape, short, short_cells
@@ -45,12 +46,15 @@ ICONS = {"null": ":material/block:", "activity": ":material/directions_run:", "u
 
 def annotator_sidebar() -> str:
     """The annotator's name: the logged-in user with an access file, else a sidebar text input (kept for the
-    session; "" until typed)."""
+    session and remembered by the browser across server restarts, `mujo.ui.remember`; "" until typed)."""
     if auth_configured():
         return cq.annotator()
+    restore_once(StateKeys.CUR_ANNOTATOR)  # a new session (a restarted server, a new tab)
     with st.sidebar:
         st.text_input("Annotator", key=StateKeys.CUR_ANNOTATOR, persist_state="session", max_chars=80,
-                      placeholder="your name or initials", help="Stored with every label you make.")
+                      placeholder="your name or initials",
+                      help="Stored with every label you make; this browser remembers it.")
+        remember(cq.annotator())
     return cq.annotator()
 
 

@@ -114,6 +114,8 @@ def test_label_a_clip_with_the_keyboard_and_find_it_after_a_reload(curation_serv
         page.wait_for_function("() => document.body.innerText.includes('Recent labels')", timeout=30_000)
         recent = page.locator("[data-testid='stTable']").inner_text()
         assert clip in recent and "NULL" in recent and "Ada" in recent
+        # ... and the browser remembered who labels (a cookie): as after a server restart, no name to type again
+        assert page.get_by_role("textbox", name="Annotator").input_value() == "Ada"
         # ... and the clip, opened by its link, shows its label and leaves the queue of unlabelled clips
         page.goto(f"{base}/Curation?clip={clip}")
         page.wait_for_function("() => document.body.innerText.includes('Not in the queue')", timeout=30_000)
