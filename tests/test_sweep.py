@@ -211,7 +211,7 @@ def test_real_sweep_local_then_dask_gives_the_same_results(real_spec: SweepSpec,
 
 def test_resume_after_sigkill_keeps_finished_cells(tiny: Path, tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
-    spec = SweepSpec(datasets=(str(tiny),), scenarios=("baseline",), fractions=(0.5, 1.0), repeats=3,
+    spec = SweepSpec(datasets=(str(tiny),), scenarios=("baseline",), fractions=(0.5, 1.0), repeats=2,
                      preset="small", epochs=3, patience=3)
     sid = create_sweep(spec, store)
     proc = subprocess.Popen([sys.executable, "-m", "mujo.cli", "sweep", "run", str(sid), "--workers", "1",

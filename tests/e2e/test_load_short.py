@@ -1,4 +1,4 @@
-"""The load and fault test, short: 3 annotators in real browser sessions label for 15 s on one server that is
+"""The load and fault test, short: 3 annotators in real browser sessions label for 10 s on one server that is
 SIGKILLed once and restarted; nothing the pages acknowledged is lost, nothing is applied twice, every deliberate
 collision is detected (benchmarks/bench_load.py is the long version: 8 annotators, 60 s, 2 kills)."""
 
@@ -22,7 +22,7 @@ def test_three_annotators_one_kill_nothing_lost_doubled_or_overwritten(tmp_path:
     _require_browser()
     from bench_load import report, run_load  # noqa: PLC0415  (the benchmark's modules: only this test needs them)
 
-    f = asyncio.run(run_load(annotators=3, seconds=15, kills=1, collide_every=6, clips=60, port=free_port(),
+    f = asyncio.run(run_load(annotators=3, seconds=10, kills=1, collide_every=4, clips=60, port=free_port(),
                              think=0.2, seed=1, workdir=tmp_path))
     lines: list[str] = []
     report(f, log=lines.append)
