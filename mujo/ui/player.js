@@ -442,7 +442,7 @@
   }
 
   // ---------------------------------------------------------------- one render step, driven by the clock
-  let lastFrame = -2, lastT = -1;
+  let lastFrame = -2, lastT = -1, shown = "";
   function currentWindow(frame) {
     // the latest window that contains the frame (windows overlap by size - hop)
     let w = -1;
@@ -462,13 +462,18 @@
     if (imu && (t !== lastT || imu.dirty !== false)) drawImu(t, win);
     if (clock.syncTransport) clock.syncTransport(t);
     lastFrame = frame; lastT = t;
-    root.dataset.videoTime = t.toFixed(3);
-    root.dataset.poseFrame = String(frame);
-    root.dataset.imuCursorTime = imu ? t.toFixed(3) : "none";
-    root.dataset.playing = clock.playing() ? "1" : "0";
-    root.dataset.window = String(win);
-    $("readout").textContent = "t " + fmt(t) + " s \u00b7 sample " + Math.min(Math.max(frameT, 0), P.n_frames - 1) +
+    // The DOM only when something changed: writing it on every animation frame made every open tab, even a paused
+    // one, recompute its style 60 times a second (several annotators' tabs on one machine starved each other).
+    const playing = clock.playing() ? "1" : "0";
+    const readout = "t " + fmt(t) + " s \u00b7 sample " + Math.min(Math.max(frameT, 0), P.n_frames - 1) +
       (win >= 0 ? " \u00b7 window " + win : "");
+    const state = [t.toFixed(3), String(frame), imu ? t.toFixed(3) : "none", playing, String(win), readout];
+    if (state.join("|") !== shown) {
+      shown = state.join("|");
+      [root.dataset.videoTime, root.dataset.poseFrame, root.dataset.imuCursorTime, root.dataset.playing,
+       root.dataset.window] = state;
+      $("readout").textContent = readout;
+    }
     if (clock.kind === "js" && clock.playing() && t >= duration) clock.pause();
     if (clock.playing() && Math.floor(t) !== Math.floor(lastStored)) store(t);
   }
