@@ -71,6 +71,8 @@ def ensure_demo_dataset(progress: Callable[[float, str], None] | None = None, ro
 # benchmarks/bench_first_start.py: the clips' pose, IMU and text, their video features from frames rendered in
 # memory, pre-training, embedding + retrieval + UMAP, and then the mp4s (rendered and encoded once the model is ready).
 _STAGES = (("dataset", 0.03), ("features", 0.22), ("pretrain", 0.37), ("embed", 0.08), ("videos", 0.30))
+
+
 def _stage(progress: Callable[[float, str], None] | None, name: str) -> Callable[[float, str], None]:
     lo = sum(w for n, w in _STAGES[: [n for n, _ in _STAGES].index(name)])
     hi = lo + dict(_STAGES)[name]
