@@ -21,8 +21,8 @@ def backup_store(dest: str | Path, store: Store | str | Path | None = None) -> P
     """Copy the store to `dest` with SQLite's online backup API (`sqlite3.Connection.backup`).
 
     The copy is consistent even while annotators write: it reads one snapshot of the store (WAL mode: writers are
-    not blocked meanwhile). It is written to a temporary file beside the destination, checked (`PRAGMA integrity_check`) and
-    renamed into place, so `dest` is either the old file or a complete new copy.
+    not blocked meanwhile). It is written to a temporary file beside the destination, checked (`PRAGMA
+    integrity_check`) and renamed into place, so `dest` is either the old file or a complete new copy.
 
     Args:
         dest: the file to write, or a folder (an existing one, or a path ending in '/'): the copy is then named
