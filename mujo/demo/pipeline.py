@@ -88,7 +88,7 @@ def _start_umap_warmup() -> multiprocessing.process.BaseProcess:
     """Compile umap-learn's numba kernels into numba's cache on disk (`projection.numba_cache_dir`) in a process
     of its own, by projecting random points: the demo's projection then loads them instead of compiling on the
     critical path."""
-    points = np.random.default_rng(0).normal(size=(1000, 128)).astype(np.float32)  # (N, D), under 4,096 as the demo
+    points = np.random.default_rng(0).normal(size=(1000, 128)).astype(np.float32)  # (N, D)
     # spawn: torch's threads in this process must not be forked; the child imports mujo.eval.projection only
     warm = multiprocessing.get_context("spawn").Process(target=project, args=(points,), kwargs={"n_epochs": 5},
                                                          daemon=True, name="umap warm-up")
