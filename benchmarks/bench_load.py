@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import random
 import statistics
 import sys
@@ -38,6 +39,7 @@ from fimad_factory import make_fimad, read_rows, write_rows  # noqa: E402
 from load_browser import Annotator, Mission  # noqa: E402
 from load_check import APPLIED, CONFLICT, UNACKED, Verdict, check  # noqa: E402
 from load_server import Server  # noqa: E402
+from load_ws import WsAnnotator  # noqa: E402
 
 from mujo.store import Store, dataset_key  # noqa: E402
 
@@ -91,12 +93,34 @@ async def _killer(server: Server, kills: int, seconds: float, start: float, down
         await server.kill_and_restart(down_s)
 
 
-async def run_load(*, annotators: int = 8, seconds: float = 60.0, kills: int = 2, collide_every: float = 8.0,
-                   clips: int = 300, port: int = 8599, think: float = 0.3, seed: int = 0, workdir: Path,
-                   log=print) -> dict[str, Any]:
-    """Run the load test in `workdir` (dataset, store, server log); returns the figures and the `Verdict`."""
+async def _browser_team(n: int, server: Server, rng: random.Random, think: float, clips: int, stack):
     from playwright.async_api import async_playwright  # noqa: PLC0415  (only the browser run needs it)
 
+    p = await stack.enter_async_context(async_playwright())
+    browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    stack.push_async_callback(browser.close)
+    team = []
+    for i in range(n):
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        team.append(Annotator(f"annotator{i + 1}", await ctx.new_page(), server, random.Random(rng.random()), think,
+                              clips))
+    return team
+
+
+async def _ws_team(n: int, server: Server, rng: random.Random, think: float, clips: int, stack):
+    team = [WsAnnotator(f"annotator{i + 1}", server, random.Random(rng.random()), think, clips) for i in range(n)]
+    for a in team:
+        stack.push_async_callback(a.close)
+    return team
+
+
+async def run_load(*, annotators: int = 8, seconds: float = 60.0, kills: int = 2, collide_every: float = 8.0,
+                   clips: int = 300, port: int = 8599, think: float = 1.0, seed: int = 0, workdir: Path,
+                   driver: str = "ws", log=print) -> dict[str, Any]:
+    """Run the load test in `workdir` (dataset, store, server log); returns the figures and the `Verdict`.
+
+    driver: "ws" (Streamlit's websocket protocol, `load_ws`) or "browser" (chromium pages, `load_browser`).
+    """
     data = make_dataset(workdir / "fimad", clips) if not (workdir / "fimad" / "fimad.json").exists() \
         else workdir / "fimad"
     home = workdir / "home"
@@ -108,13 +132,9 @@ async def run_load(*, annotators: int = 8, seconds: float = 60.0, kills: int = 2
     server.start()
     try:
         await server.wait_healthy()
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            team = []
-            for i in range(annotators):
-                ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
-                team.append(Annotator(f"annotator{i + 1}", await ctx.new_page(), server,
-                                      random.Random(rng.random()), think, clips))
+        async with contextlib.AsyncExitStack() as stack:
+            make_team = _ws_team if driver == "ws" else _browser_team
+            team = await make_team(annotators, server, rng, think, clips, stack)
             t = time.monotonic()
             await team[0].open()  # the first, cold run (imports, signals) alone; then the others at once
             await asyncio.gather(*(a.open() for a in team[1:]))
@@ -128,14 +148,16 @@ async def run_load(*, annotators: int = 8, seconds: float = 60.0, kills: int = 2
             await asyncio.gather(*(a.run(until) for a in team))
             wall = time.monotonic() - start
             await asyncio.gather(*side)
-            await browser.close()
     finally:
         server.stop()
     store = Store(home / "mujo.sqlite")
     events = store.label_event_rows(dataset_key(data))
     records = [a.rec for a in team]
     verdict = check(events, records, store.label_disputes(dataset_key(data)))
-    return _figures(records, verdict, wall, server, missions, len(events))
+    f = _figures(records, verdict, wall, server, missions, len(events))
+    done = [s for a in team for s in getattr(a, "done_s", [])]
+    f.update(driver=driver, think=think, page_p50_ms=1000 * _pct(done, 50), page_p95_ms=1000 * _pct(done, 95))
+    return f
 
 
 def _figures(records, verdict: Verdict, wall: float, server: Server, missions: list[Mission],
@@ -172,6 +194,8 @@ def report(f: dict[str, Any], log=print) -> None:
     log(f"decisions per second: {f['per_s']:.2f}")
     log(f"key press -> acknowledgement: p50 {f['p50_ms']:.0f} ms, p95 {f['p95_ms']:.0f} ms "
         f"(J/K -> next clip: p50 {f['move_p50_ms']:.0f} ms)")
+    if f.get("driver") == "ws":
+        log(f"key press -> the page's whole run drawn: p50 {f['page_p50_ms']:.0f} ms, p95 {f['page_p95_ms']:.0f} ms")
     log(f"deliberate collisions: {f['missions']} set up, {v.collisions} answered on both pages: {v.detected} "
         f"detected, {v.sequential} sequential (different base versions)")
     for d in v.details[:20]:
@@ -187,12 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--collide-every", type=float, default=8.0, help="seconds between deliberate collisions")
     p.add_argument("--clips", type=int, default=300)
     p.add_argument("--port", type=int, default=8599)
-    p.add_argument("--think", type=float, default=0.3, help="mean pause between keys (s)")
+    p.add_argument("--think", type=float, default=1.0, help="mean pause between keys (s)")
+    p.add_argument("--driver", choices=("ws", "browser"), default="ws",
+                   help="ws: Streamlit's websocket protocol (no browser); browser: chromium pages")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep", type=Path, default=None, help="a folder for the dataset, store and server log")
     a = p.parse_args(argv)
     kw = dict(annotators=a.annotators, seconds=a.seconds, kills=a.kills, collide_every=a.collide_every,
-              clips=a.clips, port=a.port, think=a.think, seed=a.seed)
+              clips=a.clips, port=a.port, think=a.think, seed=a.seed, driver=a.driver)
     if a.keep is not None:
         a.keep.mkdir(parents=True, exist_ok=True)
         f = asyncio.run(run_load(workdir=a.keep, **kw))

@@ -190,29 +190,33 @@ def curation_status(frame: pd.DataFrame, labels: pd.DataFrame | None, level: str
         (N,) object array of strings.
     """
     out = np.full(len(frame), UNCURATED, dtype=object)
-    if labels is None or labels.empty:
+    if labels is None or labels.empty or not len(frame):
         return out
-    lab = labels.copy()
-    lab["label"] = as_text(lab["label"]) if "label" in lab.columns else NONE_LABEL
-    lab["t1"] = lab["t1_s"].astype(float).fillna(np.inf) if "t1_s" in lab.columns else np.inf
-    lab["t0"] = lab["t0_s"].astype(float) if "t0_s" in lab.columns else 0.0
-    order = "id" if "id" in lab.columns else "created" if "created" in lab.columns else None
-    if order:
-        lab = lab.sort_values(order)
-    by_clip = {cid: g for cid, g in lab.groupby("clip_id", sort=False)}
-    clip_ids = frame["clip_id"].to_numpy()
+    order = "id" if "id" in labels.columns else "created" if "created" in labels.columns else None
+    lab = pd.DataFrame({
+        "clip_id": labels["clip_id"].to_numpy(),
+        "label": as_text(labels["label"]).to_numpy(object) if "label" in labels.columns else NONE_LABEL,
+        "t0": labels["t0_s"].astype(float).to_numpy() if "t0_s" in labels.columns else 0.0,
+        "t1": labels["t1_s"].astype(float).fillna(np.inf).to_numpy() if "t1_s" in labels.columns else np.inf,
+        "rank": labels[order].rank(method="first").to_numpy() if order else np.arange(len(labels), dtype=float)})
+    clip_ids = pd.Series(frame["clip_id"].to_numpy(), name="clip_id")
+    if level == "clip":  # the latest whole-clip range, else "partly curated" when any range is labelled
+        whole = lab[(lab["t0"] <= 0) & np.isinf(lab["t1"])].sort_values("rank", kind="stable")
+        last = whole.drop_duplicates("clip_id", keep="last").set_index("clip_id")["label"]
+        got = clip_ids.map(last)
+        partly = clip_ids.isin(lab["clip_id"]).to_numpy() & got.isna().to_numpy()
+        out[got.notna().to_numpy()] = got.dropna().to_numpy(object)
+        out[partly] = "partly curated"
+        return out
+    # window: the latest range that covers the window's middle (points joined to their clip's ranges)
     mids = frame["t0_s"].to_numpy(float) + WINDOW_S / 2 if "t0_s" in frame.columns else np.zeros(len(frame))
-    for i, cid in enumerate(clip_ids):
-        g = by_clip.get(cid)
-        if g is None:
-            continue
-        if level == "clip":
-            whole = g[(g["t0"] <= 0) & np.isinf(g["t1"])]
-            out[i] = whole["label"].iloc[-1] if len(whole) else "partly curated"
-        else:
-            cover = g[(g["t0"] <= mids[i]) & (mids[i] < g["t1"])]
-            if len(cover):
-                out[i] = cover["label"].iloc[-1]
+    pts = pd.DataFrame({"clip_id": clip_ids.to_numpy(), "mid": mids, "point": np.arange(len(frame))})
+    pts = pts[pts["clip_id"].isin(lab["clip_id"])]
+    joined = pts.merge(lab, on="clip_id", how="inner")
+    joined = joined[(joined["t0"] <= joined["mid"]) & (joined["mid"] < joined["t1"])]
+    if len(joined):
+        best = joined.sort_values(["point", "rank"], kind="stable").drop_duplicates("point", keep="last")
+        out[best["point"].to_numpy()] = best["label"].to_numpy(object)
     return out
 
 

@@ -230,8 +230,8 @@ def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
     cq.sync_from_url()
     model = cq.current_model(ref.root)
     sig = cq.signals(ref, ds, model)
-    labels = cq.current_labels(key)  # read again only after a change to the dataset's labels
-    ranked = nsg.rank_signals(sig, labels=labels)
+    now = cq.ranked_now(ref, ds, model, key)  # computed again only after a change to the dataset's labels
+    labels, ranked = now.labels, now.clips
     selection = [str(c) for c in st.session_state.get(StateKeys.CUR_SELECTION) or []]
     message = st.empty()  # the last decision's feedback: filled once the queue is in place (it may add one)
     if not can(Action.LABEL):
@@ -240,9 +240,9 @@ def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
     elif not who:
         st.warning("Type your name under **Annotator** in the sidebar to label: every label records who made it.",
                    icon=":material/person:")
-    progress_panel(ds, labels)
+    progress_panel(now)
     files_panel(key, ds)
-    feedback_panel(ref.root, ds.clips.index)
+    feedback_panel(ref.root, ds.clips.index, now.status)
     if selection and can(Action.LABEL):
         bulk_panel(key, ds, selection, who)
     flt = filter_controls(sig, selection)

@@ -18,6 +18,7 @@ from mujo import models_registry as registry
 from mujo.access import Action
 from mujo.curation import feedback as nf
 from mujo.curation import feedback_runs as fr
+from mujo.store import LABELS
 from mujo.ui import background
 from mujo.ui import curation_queue as cq
 from mujo.ui.access import can, current_user
@@ -137,10 +138,18 @@ def _compare_controls(root: str, base: Path, out: Path) -> None:
                  icon=":material/target:")
 
 
-def feedback_panel(root: str, clip_ids: pd.Index) -> None:
-    """Pre-training with the curated NULL chapters and the zero-shot comparison of NULL's embeddings."""
+def feedback_panel(root: str, clip_ids: pd.Index, status: pd.Series | None = None) -> None:
+    """Pre-training with the curated NULL chapters and the zero-shot comparison of NULL's embeddings.
+
+    status: each clip's curation status (`ranked_now`) when the page has it: the counts come from it instead of
+    another read of the store.
+    """
     with st.expander("Feed the curated NULL chapters back into the model", icon=":material/model_training:"):
-        counts = nf.curated_counts(root, cq.store(), clip_ids)
+        if status is None:
+            counts = nf.curated_counts(root, cq.store(), clip_ids)
+        else:
+            counts = {"null": int((status == "null").sum()), "activity": int((status == "activity").sum()),
+                      "labelled": int(status.isin(LABELS).sum()), "clips": len(status)}
         st.markdown(f"**{counts['null']}** clips labelled NULL as a whole, {counts['activity']} as an activity "
                     f"({counts['labelled']} of {counts['clips']} clips labelled). Pre-training with them gives the "
                     "joint space a NULL class; zero-shot can then use the learned NULL instead of the mean of the "

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -109,25 +108,14 @@ def bulk_panel(key: str, ds: FimadDataset, selection: list[str], who: str) -> No
                     width="stretch")
 
 
-def progress_frame(ds: FimadDataset, labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    """(per video: clips, labelled, share; per clip: its status). A clip counts as labelled when it has any label."""
-    ids = ds.clips.index.astype(str)
-    status = pd.Series(nsg.clip_status(ids, labels), index=ids)
-    video = (ds.clips["video_id"].astype(str).to_numpy() if "video_id" in ds.clips.columns
-             else np.full(len(ids), ""))
-    df = pd.DataFrame({"video_id": video, "labelled": (status != "unlabelled").to_numpy()})
-    per = df.groupby("video_id", sort=True).agg(clips=("labelled", "size"), labelled=("labelled", "sum"))
-    per["share"] = per["labelled"] / per["clips"]
-    return per, status
-
-
-def progress_panel(ds: FimadDataset, labels: pd.DataFrame) -> None:
-    """Overall progress (a bar and the count per status) and a bar per source video."""
-    per, status = progress_frame(ds, labels)
+def progress_panel(ranked: cq.Ranked) -> None:
+    """Overall progress (a bar and the count per status) and a bar per source video (`ranked_now`'s, computed once
+    per label version). A clip counts as labelled when it has any label."""
+    per = ranked.per_video
     done, total = int(per["labelled"].sum()), int(per["clips"].sum())
     st.progress(done / total if total else 0.0,
                 text=f"{done:,} of {total:,} clips labelled ({done / max(total, 1):.0%})")
-    counts = status.value_counts()
+    counts = ranked.clips["status"].value_counts()
     st.caption(" · ".join(f"{s}: {int(counts.get(s, 0)):,}" for s in nsg.STATUSES))
     with st.expander(f"Progress per source video ({len(per)} videos)", icon=":material/bar_chart:"):
         st.dataframe(per.reset_index(), hide_index=True, width="stretch",
@@ -156,5 +144,5 @@ def recent_panel(key: str) -> None:
     st.table(pd.DataFrame([{k: label_text(v, CELL_CHARS) for k, v in row.items()} for row in rows]), hide_index=True)
 
 
-__all__ = ["activity_options", "bulk_panel", "default_activity", "label_panel", "progress_frame", "progress_panel",
+__all__ = ["activity_options", "bulk_panel", "default_activity", "label_panel", "progress_panel",
            "recent_panel"]

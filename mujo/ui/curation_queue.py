@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -60,15 +61,16 @@ def current_model(root: str) -> Model:
     return Model(str(info.path), info.stamp, str(emb), store_stamp(emb))
 
 
-@st.cache_data(max_entries=4, show_spinner="Ranking the clips by how NULL-like they look…")
+@st.cache_resource(max_entries=4, show_spinner="Ranking the clips by how NULL-like they look…")
 def _signals(root: str, stamp: uds.Stamp, model: Model, _ds: FimadDataset) -> pd.DataFrame:
     return nsg.compute_signals(_ds, embeddings=model.embeddings, checkpoint=model.checkpoint)
 
 
 def signals(ref: uds.DatasetRef, ds: FimadDataset, model: Model) -> pd.DataFrame:
-    """Every clip's four NULL signals and reasons (`compute_signals`), computed once per dataset and model version.
+    """Every clip's four NULL signals and reasons (`compute_signals`), computed once per dataset and model version
+    and shared by the sessions (read-only: not copied on every run).
 
-    The labels are not part of this: `rank_signals` applies them on every run (cheap), so a decision shows at once.
+    The labels are not part of this: `ranked_now` applies them once per label version, so a decision shows at once.
     """
     return _signals(ref.root, ref.stamp, model, ds)
 
@@ -88,33 +90,90 @@ def _labels_cache() -> tuple[dict[tuple[str, str], tuple[int, pd.DataFrame]], th
 
 
 def current_labels(key: str) -> pd.DataFrame:
-    """The labels in force of a dataset; no rows when there is no store file yet (reading never creates it).
+    """The labels in force of a dataset (a copy); no rows when there is no store file yet (reading never creates
+    it). Kept up to date from the events newer than the last read (`labels_now`)."""
+    return labels_now(key)[1].copy()
+
+
+def labels_now(key: str) -> tuple[int, pd.DataFrame]:
+    """(the newest event id, the labels in force then), shared by the sessions: read-only.
 
     Kept up to date per run from the events newer than the last read (`Store.labels_changed_since`: only the ranges
     they touched), not by reading the dataset's labels again on every key press.
     """
     s = store()
     if not Path(s.path).exists():
-        return pd.DataFrame(columns=["id", "dataset", "clip_id", "t0_s", "t1_s", "label", "activity", "annotator",
-                                     "note", "created"])
+        return 0, pd.DataFrame(columns=["id", "dataset", "clip_id", "t0_s", "t1_s", "label", "activity", "annotator",
+                                        "note", "created"])
     cache, lock = _labels_cache()
     ck = (str(s.path), key)
     with lock:
         seen = cache.get(ck)
     if seen is not None and seen[0] == s.last_event_id(key):
-        return seen[1].copy()
+        return seen
     if seen is not None:
         newest, touched, rows = s.labels_changed_since(key, seen[0])
         if len(touched) <= FULL_RELOAD_RANGES and newest >= seen[0]:
             fresh = (newest, merge_in_force(seen[1], touched, rows))
             with lock:
                 cache[ck] = fresh
-            return fresh[1].copy()
+            return fresh
     newest = s.last_event_id(key)
     labels = s.current_labels(key)  # newer events than `newest` are merged in next time (idempotent)
     with lock:
         cache[ck] = (newest, labels)
-    return labels.copy()
+    return newest, labels
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Every clip with its NULL score and curation status, most NULL-like first, and the progress per video."""
+
+    labels: pd.DataFrame  # the labels in force
+    clips: pd.DataFrame  # `rank_signals` without filters
+    per_video: pd.DataFrame  # video_id -> clips, labelled, share
+
+    @property
+    def status(self) -> pd.Series:
+        return pd.Series(self.clips["status"].to_numpy(object), index=self.clips["clip_id"].to_numpy(object))
+
+
+@st.cache_resource
+def _ranked_cache() -> tuple[dict[tuple[Any, ...], tuple[Any, Any]], threading.Lock]:
+    return {}, threading.Lock()
+
+
+def _cached(ck: tuple[Any, ...], version: Any, make: Any) -> Any:
+    cache, lock = _ranked_cache()
+    with lock:
+        hit = cache.get(ck)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    out = make()
+    with lock:
+        cache[ck] = (version, out)
+    return out
+
+
+def ranked_now(ref: uds.DatasetRef, ds: FimadDataset, model: Model, key: str) -> Ranked:
+    """The clips ranked with the labels in force, shared by the sessions (read-only): the order by NULL score once
+    per signals table, the statuses and the progress per video once per label version, so that a key press of one
+    annotator does not rank every clip again for each one."""
+    version, labels = labels_now(key)
+    sig = signals(ref, ds, model)
+    ck = (str(store().path), key, ref.root, ref.stamp, model)
+    base = _cached(("order", *ck), id(sig), lambda: nsg.rank_signals(sig))  # the labels do not change the order
+
+    def with_labels() -> Ranked:
+        clips = base.assign(status=nsg.clip_status(base["clip_id"], labels))
+        video, codes = np.unique(clips["video_id"].astype(str).to_numpy(object), return_inverse=True)
+        n = np.bincount(codes, minlength=len(video))
+        done = np.bincount(codes, weights=(clips["status"] != "unlabelled").to_numpy(float), minlength=len(video))
+        per = pd.DataFrame({"clips": n, "labelled": done.astype(int), "share": done / np.maximum(n, 1)},
+                           index=pd.Index(video, name="video_id"))
+        return Ranked(labels, clips, per)
+
+    return _cached(("labels", *ck), (version, id(sig)), with_labels)
 
 
 @dataclass(frozen=True)
@@ -341,7 +400,7 @@ def the_dataset_key(ds: FimadDataset) -> str:
     return dataset_key(ds.root)
 
 
-__all__ = ["LABEL_NAMES", "Model", "QueueFilter", "advance", "annotator", "annotator_order", "build_queue",
+__all__ = ["LABEL_NAMES", "Model", "QueueFilter", "Ranked", "advance", "annotator", "annotator_order", "build_queue",
            "bulk_label", "current_labels", "current_model", "describe", "feedback", "forget_selection", "goto", "hold",
-           "move", "neighbour", "position", "session_id", "signals", "store", "sync_from_url", "sync_queue", "taken",
-           "the_dataset_key"]
+           "labels_now", "move", "neighbour", "position", "ranked_now", "session_id", "signals", "store",
+           "sync_from_url", "sync_queue", "taken", "the_dataset_key"]
