@@ -8,7 +8,11 @@ hidden until then.
 
 import streamlit as st
 
+from mujo.ui import heap
 from mujo.ui.access import logged_in
 from mujo.ui.nav import pages
 
-st.navigation(pages(), position="sidebar" if logged_in() else "hidden").run()
+try:
+    st.navigation(pages(), position="sidebar" if logged_in() else "hidden").run()
+finally:
+    heap.settle()  # after a page's first run: its libraries leave the garbage collector's passes

@@ -199,18 +199,18 @@ def curation_status(frame: pd.DataFrame, labels: pd.DataFrame | None, level: str
         "t0": labels["t0_s"].astype(float).to_numpy() if "t0_s" in labels.columns else 0.0,
         "t1": labels["t1_s"].astype(float).fillna(np.inf).to_numpy() if "t1_s" in labels.columns else np.inf,
         "rank": labels[order].rank(method="first").to_numpy() if order else np.arange(len(labels), dtype=float)})
-    clip_ids = pd.Series(frame["clip_id"].to_numpy(), name="clip_id")
+    clip_ids = frame["clip_id"].to_numpy(object)
     if level == "clip":  # the latest whole-clip range, else "partly curated" when any range is labelled
-        whole = lab[(lab["t0"] <= 0) & np.isinf(lab["t1"])].sort_values("rank", kind="stable")
-        last = whole.drop_duplicates("clip_id", keep="last").set_index("clip_id")["label"]
-        got = clip_ids.map(last)
-        partly = clip_ids.isin(lab["clip_id"]).to_numpy() & got.isna().to_numpy()
-        out[got.notna().to_numpy()] = got.dropna().to_numpy(object)
-        out[partly] = "partly curated"
-        return out
+        ids, labs = lab["clip_id"].to_numpy(object), lab["label"].to_numpy(object)
+        whole = np.flatnonzero((lab["t0"].to_numpy() <= 0) & np.isinf(lab["t1"].to_numpy()))
+        whole = whole[np.argsort(lab["rank"].to_numpy()[whole], kind="stable")]
+        last = dict(zip(ids[whole], labs[whole]))  # a later range of a clip overrides an earlier one
+        some = set(ids)
+        return np.array([last[c] if c in last else "partly curated" if c in some else UNCURATED for c in clip_ids],
+                        dtype=object)
     # window: the latest range that covers the window's middle (points joined to their clip's ranges)
     mids = frame["t0_s"].to_numpy(float) + WINDOW_S / 2 if "t0_s" in frame.columns else np.zeros(len(frame))
-    pts = pd.DataFrame({"clip_id": clip_ids.to_numpy(), "mid": mids, "point": np.arange(len(frame))})
+    pts = pd.DataFrame({"clip_id": clip_ids, "mid": mids, "point": np.arange(len(frame))})
     pts = pts[pts["clip_id"].isin(lab["clip_id"])]
     joined = pts.merge(lab, on="clip_id", how="inner")
     joined = joined[(joined["t0"] <= joined["mid"]) & (joined["mid"] < joined["t1"])]

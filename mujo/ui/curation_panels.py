@@ -6,6 +6,7 @@ escaped one by one (st.table renders Markdown).
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,20 @@ from mujo.ui.text import CELL_CHARS, label_text, md_escape
 RECENT = 10  # label events listed under "Recent labels"
 
 
+_OPTIONS: weakref.WeakKeyDictionary[FimadDataset, list[str]] = weakref.WeakKeyDictionary()
+
+
 def activity_options(ds: FimadDataset) -> list[str]:
-    """The dataset's activity names: its labels other than the NULL ones."""
+    """The dataset's activity names: its labels other than the NULL ones (worked out once per loaded dataset)."""
     if "label" not in ds.clips.columns:
         return []
-    labels = ds.clips["label"].dropna().astype(str).str.strip()
-    # A name longer than the store allows could never be written: it is not offered (the clip keeps it).
-    labels = labels[(labels != "") & (labels.str.len() <= MAX_NAME_CHARS) & ~nsg.is_null_label(labels)]
-    return sorted(labels.unique().tolist())
+    known = _OPTIONS.get(ds)
+    if known is None:
+        labels = ds.clips["label"].dropna().astype(str).str.strip()
+        # A name longer than the store allows could never be written: it is not offered (the clip keeps it).
+        labels = labels[(labels != "") & (labels.str.len() <= MAX_NAME_CHARS) & ~nsg.is_null_label(labels)]
+        known = _OPTIONS[ds] = sorted(labels.unique().tolist())
+    return list(known)
 
 
 def default_activity(ds: FimadDataset, clip_id: str, options: list[str]) -> str | None:

@@ -50,7 +50,7 @@ def _highlights(info: registry.CheckpointInfo) -> tuple[list[dict[str, Any]], st
 def _describe(info: registry.CheckpointInfo) -> None:
     preset = f" · preset {label_text(info.preset)}" if info.preset else ""
     st.markdown(f"**{label_text(_short(info.path))}**{preset}")
-    st.code(str(info.path), language=None)
+    st.text(str(info.path))  # not st.code: Home's first paint loads no syntax highlighter (1.5 MB of script)
     sites = ", ".join(info.imu_sites) if "imu" in info.modalities else "—"
     channels = "+".join(info.model.get("imu_channels", []) or [])
     facts = [("Parameters", f"{info.total_parameters / 1e6:.2f} M"),

@@ -56,7 +56,7 @@ def test_nothing_is_shown_before_a_login_and_a_wrong_password_is_refused(lab: di
     at = app_test().run()
     _ok(at)
     assert [t.label for t in at.text_input] == ["User name", "Password"]
-    assert not at.metric and not at.code  # no dataset, no folder
+    assert not at.metric and not at.code and not at.text  # no dataset, no folder
     login(at, "vera", "not the password")
     _ok(at)
     assert any("Wrong user name or password" in e.value for e in at.error)

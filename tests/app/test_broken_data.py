@@ -142,3 +142,22 @@ def test_validate_names_each_problem(broken_env, capsys):
         assert any(text in m for m in mine), (clip_id, what, mine)
     files = {p["file"] for p in found if p["clip_id"] is None}
     assert {"text_features/t.npz", "splits.json"} <= files
+
+
+def test_home_lists_the_kinds_of_problems_as_text_and_the_table_on_demand(broken_env):
+    """Home names each kind of problem with its count as text (no data grid on its first paint); the table of every
+    error and warning is drawn once asked for."""
+    from mujo.fimad.validate import validate_dataset  # noqa: PLC0415  (the expected findings, computed here)
+    from mujo.ui.state import StateKeys  # noqa: PLC0415
+
+    at = app_test().run()
+    _no_exception(at)
+    assert not at.dataframe  # nothing of the report as a table yet
+    serious = [p for p in validate_dataset(broken_env["data"]).problems if p.severity in ("error", "warning")]
+    shown = _shown(at)
+    for sev, kind in {(p.severity, p.kind) for p in serious}:
+        n = sum((p.severity, p.kind) == (sev, kind) for p in serious)
+        assert f"{sev} · {kind}: {n:,}" in shown, (sev, kind)
+    at.toggle(key=StateKeys.HOME_ALL_PROBLEMS).set_value(True).run()
+    _no_exception(at)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(serious)

@@ -57,7 +57,7 @@ def test_panel_describes_the_demo_model(tmp_path: Path, monkeypatch) -> None:
     metric, value, chance = rows["Pose → IMU"]
     assert metric == "R@1" and value > 50 > chance  # the fixture's pose and IMU vectors nearly coincide
     assert rows["Text → IMU"][0] == "R@10"
-    assert any(str(env["checkpoint"].resolve()) in c.value for c in at.code)
+    assert str(env["checkpoint"].resolve()) in [t.value for t in at.text]
     captions = " ".join(_unescape(c.value) for c in at.caption)
     assert "12 epochs (best 9)" in captions
     assert "test-fimad, val split" in captions
