@@ -37,7 +37,10 @@ def _one_numba_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """One numba cache for the whole run, this process and every process a test starts (servers, jobs, the first
     start): umap-learn's kernels compile once (~30 s on 2 cores) instead of once per fresh MUJO_HOME. Compiling
     into an empty cache is what benchmarks/bench_jobs.py measures; a cache the user set is kept."""
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "numba"))
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # one cache for every worker of a parallel run (their common folder)
+        root = root.parent
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(root / "numba"))
 
 
 @pytest.fixture(autouse=True)

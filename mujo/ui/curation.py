@@ -21,6 +21,7 @@ from mujo.curation import suggest as nsg
 from mujo.fimad.dataset import FimadDataset
 from mujo.ui import curation_decide as cd
 from mujo.ui import curation_queue as cq
+from mujo.ui import curation_ranked as cr
 from mujo.ui import dataset as uds
 from mujo.ui.access import can
 from mujo.ui.clip_view import clip_view
@@ -230,7 +231,7 @@ def curation_page(ref: uds.DatasetRef, ds: FimadDataset) -> None:
     cq.sync_from_url()
     model = cq.current_model(ref.root)
     sig = cq.signals(ref, ds, model)
-    now = cq.ranked_now(ref, ds, model, key)  # computed again only after a change to the dataset's labels
+    now = cr.ranked_now(ref, ds, model, key)  # computed again only after a change to the dataset's labels
     labels, ranked = now.labels, now.clips
     selection = [str(c) for c in st.session_state.get(StateKeys.CUR_SELECTION) or []]
     message = st.empty()  # the last decision's feedback: filled once the queue is in place (it may add one)

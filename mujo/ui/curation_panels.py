@@ -19,6 +19,7 @@ from mujo.fimad.dataset import FimadDataset
 from mujo.store import LABELS
 from mujo.store.labels import MAX_NAME_CHARS
 from mujo.ui import curation_queue as cq
+from mujo.ui import curation_ranked as cr
 from mujo.ui.state import StateKeys
 from mujo.ui.text import CELL_CHARS, label_text, md_escape
 
@@ -115,7 +116,7 @@ def bulk_panel(key: str, ds: FimadDataset, selection: list[str], who: str) -> No
                     width="stretch")
 
 
-def progress_panel(ranked: cq.Ranked) -> None:
+def progress_panel(ranked: cr.Ranked) -> None:
     """Overall progress (a bar and the count per status) and a bar per source video (`ranked_now`'s, computed once
     per label version). A clip counts as labelled when it has any label."""
     per = ranked.per_video

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -90,16 +89,14 @@ def _labels_cache() -> tuple[dict[tuple[str, str], tuple[int, pd.DataFrame]], th
 
 
 def current_labels(key: str) -> pd.DataFrame:
-    """The labels in force of a dataset (a copy); no rows when there is no store file yet (reading never creates
-    it). Kept up to date from the events newer than the last read (`labels_now`)."""
+    """The labels in force of a dataset (a copy of `labels_now`'s)."""
     return labels_now(key)[1].copy()
 
 
 def labels_now(key: str) -> tuple[int, pd.DataFrame]:
-    """(the newest event id, the labels in force then), shared by the sessions: read-only.
-
-    Kept up to date per run from the events newer than the last read (`Store.labels_changed_since`: only the ranges
-    they touched), not by reading the dataset's labels again on every key press.
+    """(the newest event id, the labels in force then), shared by the sessions: read-only; no rows when there is no
+    store file yet (reading never creates it). Kept up to date per run from the events newer than the last read
+    (`Store.labels_changed_since`: only the ranges they touched), not by reading all labels again on every key.
     """
     s = store()
     if not Path(s.path).exists():
@@ -123,57 +120,6 @@ def labels_now(key: str) -> tuple[int, pd.DataFrame]:
     with lock:
         cache[ck] = (newest, labels)
     return newest, labels
-
-
-@dataclass(frozen=True)
-class Ranked:
-    """Every clip with its NULL score and curation status, most NULL-like first, and the progress per video."""
-
-    labels: pd.DataFrame  # the labels in force
-    clips: pd.DataFrame  # `rank_signals` without filters
-    per_video: pd.DataFrame  # video_id -> clips, labelled, share
-
-    @property
-    def status(self) -> pd.Series:
-        return pd.Series(self.clips["status"].to_numpy(object), index=self.clips["clip_id"].to_numpy(object))
-
-
-@st.cache_resource
-def _ranked_cache() -> tuple[dict[tuple[Any, ...], tuple[Any, Any]], threading.Lock]:
-    return {}, threading.Lock()
-
-
-def _cached(ck: tuple[Any, ...], version: Any, make: Any) -> Any:
-    cache, lock = _ranked_cache()
-    with lock:
-        hit = cache.get(ck)
-    if hit is not None and hit[0] == version:
-        return hit[1]
-    out = make()
-    with lock:
-        cache[ck] = (version, out)
-    return out
-
-
-def ranked_now(ref: uds.DatasetRef, ds: FimadDataset, model: Model, key: str) -> Ranked:
-    """The clips ranked with the labels in force, shared by the sessions (read-only): the order by NULL score once
-    per signals table, the statuses and the progress per video once per label version, so that a key press of one
-    annotator does not rank every clip again for each one."""
-    version, labels = labels_now(key)
-    sig = signals(ref, ds, model)
-    ck = (str(store().path), key, ref.root, ref.stamp, model)
-    base = _cached(("order", *ck), id(sig), lambda: nsg.rank_signals(sig))  # the labels do not change the order
-
-    def with_labels() -> Ranked:
-        clips = base.assign(status=nsg.clip_status(base["clip_id"], labels))
-        video, codes = np.unique(clips["video_id"].astype(str).to_numpy(object), return_inverse=True)
-        n = np.bincount(codes, minlength=len(video))
-        done = np.bincount(codes, weights=(clips["status"] != "unlabelled").to_numpy(float), minlength=len(video))
-        per = pd.DataFrame({"clips": n, "labelled": done.astype(int), "share": done / np.maximum(n, 1)},
-                           index=pd.Index(video, name="video_id"))
-        return Ranked(labels, clips, per)
-
-    return _cached(("labels", *ck), (version, id(sig)), with_labels)
 
 
 @dataclass(frozen=True)
@@ -400,7 +346,7 @@ def the_dataset_key(ds: FimadDataset) -> str:
     return dataset_key(ds.root)
 
 
-__all__ = ["LABEL_NAMES", "Model", "QueueFilter", "Ranked", "advance", "annotator", "annotator_order", "build_queue",
+__all__ = ["LABEL_NAMES", "Model", "QueueFilter", "advance", "annotator", "annotator_order", "build_queue",
            "bulk_label", "current_labels", "current_model", "describe", "feedback", "forget_selection", "goto", "hold",
-           "labels_now", "move", "neighbour", "position", "ranked_now", "session_id", "signals", "store",
+           "labels_now", "move", "neighbour", "position", "session_id", "signals", "store",
            "sync_from_url", "sync_queue", "taken", "the_dataset_key"]
