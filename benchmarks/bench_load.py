@@ -1,21 +1,30 @@
-"""Load and fault test of the Curation page: one Streamlit server, 8 annotators in real browser sessions, SIGKILLs.
+"""Load and fault test of the Curation page: one Streamlit server, 8 simulated annotators, SIGKILLs.
 
     python benchmarks/bench_load.py [--annotators 8] [--seconds 60] [--kills 2] [--collide-every 8] [--clips 300]
-                                    [--port 8599] [--think 0.3] [--seed 0] [--keep DIR]
+                                    [--think 2.0] [--driver ws|browser] [--port 8599] [--seed 0] [--keep DIR]
 
 One `streamlit run app.py` (its own process, on a fixed port so that it comes back on the same one) over a small
-synthetic dataset without video (`tests/fimad_factory.make_fimad`, `--clips` clips) and an empty store. One
-chromium (Debian's, driven by Playwright) holds one browser context per annotator, each on the Curation page
-under its own name (the page's Annotator box). For `--seconds` every annotator presses random keys on its own queue
-(N, A, U, B decide; J, K move; Z undoes), `--think` seconds apart on average. Every `--collide-every` seconds two
-annotators deliberately open the same clip by its link (`/Curation?clip=`) and, once both pages show it, both
-decide. `--kills` times during the run (evenly spaced) the server is SIGKILLed and started again on its port; the
-pages reconnect by themselves (an annotator whose page does not come back reloads it and types its name again).
+synthetic dataset without video (`tests/fimad_factory.make_fimad`, `--clips` clips) and an empty store. Each
+annotator is one session on the Curation page under its own name:
 
-Each annotator records what the page acknowledged (see benchmarks/load_browser.py) and every conflict it saw.
-Afterwards the store is checked (benchmarks/load_check.py): every acknowledged decision is in it, no label was
-applied twice, every deliberate collision was detected. It prints decisions per second, p50/p95 key press ->
-acknowledgement latency, and "lost N, duplicated N, undetected conflicts N"; the exit status is 1 unless all are 0.
+- `--driver ws` (the default): Streamlit's own websocket protocol, the messages a browser tab exchanges with the
+  server (benchmarks/load_ws.py): a key press is the button's trigger, as the browser's shortcut sends it; the
+  latency is the server's, without 8 browsers rendering on the same 2 cores;
+- `--driver browser`: one chromium (Debian's, driven by Playwright) with a browser context per annotator
+  (benchmarks/load_browser.py), typing keys into real pages.
+
+For `--seconds` every annotator presses random keys on its own queue (N, A, U, B decide; J, K move; Z undoes), a
+pause drawn uniformly from 0 to twice `--think` seconds before each (the time to look at the clip). Every
+`--collide-every` seconds two annotators deliberately open the same clip by its link (`/Curation?clip=`) and, once
+both pages show it, both decide. `--kills` times during the run (evenly spaced) the server is SIGKILLed and started
+again on its port; the sessions come back (a browser page reconnects or is reloaded; a websocket annotator opens a
+new session on the clip it showed, with its name).
+
+Each annotator records what the page acknowledged and every conflict it saw. Afterwards the store is checked
+(benchmarks/load_check.py): every acknowledged decision is in it, no label was applied twice, every deliberate
+collision was detected. It prints decisions per second, p50/p95 key press -> acknowledgement latency (with `ws`
+also key press -> the page's whole run drawn), and "lost N, duplicated N, undetected conflicts N"; the exit status
+is 1 unless all are 0.
 """
 
 from __future__ import annotations
@@ -115,7 +124,7 @@ async def _ws_team(n: int, server: Server, rng: random.Random, think: float, cli
 
 
 async def run_load(*, annotators: int = 8, seconds: float = 60.0, kills: int = 2, collide_every: float = 8.0,
-                   clips: int = 300, port: int = 8599, think: float = 1.0, seed: int = 0, workdir: Path,
+                   clips: int = 300, port: int = 8599, think: float = 2.0, seed: int = 0, workdir: Path,
                    driver: str = "ws", log=print) -> dict[str, Any]:
     """Run the load test in `workdir` (dataset, store, server log); returns the figures and the `Verdict`.
 
@@ -211,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--collide-every", type=float, default=8.0, help="seconds between deliberate collisions")
     p.add_argument("--clips", type=int, default=300)
     p.add_argument("--port", type=int, default=8599)
-    p.add_argument("--think", type=float, default=1.0, help="mean pause between keys (s)")
+    p.add_argument("--think", type=float, default=2.0,
+                   help="mean pause between keys (s; uniform from 0 to twice it): the time to look at the clip")
     p.add_argument("--driver", choices=("ws", "browser"), default="ws",
                    help="ws: Streamlit's websocket protocol (no browser); browser: chromium pages")
     p.add_argument("--seed", type=int, default=0)
