@@ -109,10 +109,11 @@ def clip_details(ds: FimadDataset, clip_id: str, report: ValidationReport | None
     st.code(absolute_browse_url(clip_id, None, _page_url()), language=None, wrap_lines=True)
     skip = {"chapter", "chapter_norm", "caption", "description", "has_pose", "has_imu", "has_video"}
     meta = {k: v for k, v in row.items() if k not in skip}
-    with st.expander("All columns", expanded=False):
-        values = pd.DataFrame({"value": [("" if _isna(v) else str(v)) for v in meta.values()]},
-                              index=pd.Index([short(k, LABEL_CHARS, one_line=True) for k in meta], name="column"))
-        st.dataframe(short_cells(values), width="stretch")
+    with st.expander("All columns", key=StateKeys.CLIP_COLUMNS_OPEN, on_change="rerun") as box:
+        if box.open:  # drawn only while open
+            values = pd.DataFrame({"value": [("" if _isna(v) else str(v)) for v in meta.values()]},
+                                  index=pd.Index([short(k, LABEL_CHARS, one_line=True) for k in meta], name="column"))
+            st.dataframe(short_cells(values), width="stretch")
     if report is not None:
         probs = [p for p in report.problems if p.clip_id == clip_id]
         if probs:

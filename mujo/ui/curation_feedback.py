@@ -144,7 +144,10 @@ def feedback_panel(root: str, clip_ids: pd.Index, status: pd.Series | None = Non
     status: each clip's curation status (`ranked_now`) when the page has it: the counts come from it instead of
     another read of the store.
     """
-    with st.expander("Feed the curated NULL chapters back into the model", icon=":material/model_training:"):
+    with st.expander("Feed the curated NULL chapters back into the model", icon=":material/model_training:",
+                     key=StateKeys.CUR_FEEDBACK_OPEN, on_change="rerun") as box:
+        if not box.open:  # drawn only while open
+            return
         if status is None:
             counts = nf.curated_counts(root, cq.store(), clip_ids)
         else:

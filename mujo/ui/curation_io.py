@@ -142,7 +142,10 @@ def _do_write(key: str, ds: FimadDataset) -> None:
 
 def files_panel(key: str, ds: FimadDataset) -> None:
     """Export, import and clips.csv (import and clips.csv for admins only), in an expander."""
-    with st.expander("Export, import, write clips.csv", icon=":material/import_export:"):
+    with st.expander("Export, import, write clips.csv", icon=":material/import_export:", key=StateKeys.CUR_FILES_OPEN,
+                     on_change="rerun") as box:
+        if not box.open:  # drawn only while open
+            return
         _export(key, ds)
         if can(Action.IMPORT_LABELS):
             st.divider()

@@ -71,7 +71,10 @@ def label_panel(key: str, clip_id: str, in_force: list[dict[str, Any]]) -> None:
         st.markdown(f"**{md_escape(cq.describe(r['label'], r['activity']))}** "
                     + md_escape(f"({_range_text(r['t0_s'], r['t1_s'])}{by}, {r['created']}){note}"))
     hist = label_history(cq.store(), key, clip_id)
-    with st.expander(f"History of this clip ({len(hist)} events)", icon=":material/history:"):
+    with st.expander(f"History of this clip ({len(hist)} events)", icon=":material/history:",
+                     key=StateKeys.CUR_HISTORY_OPEN, on_change="rerun") as box:
+        if not box.open:  # drawn only while open
+            return
         if hist.empty:
             st.caption("No label events yet.")
         else:
@@ -125,7 +128,10 @@ def progress_panel(ranked: cr.Ranked) -> None:
                 text=f"{done:,} of {total:,} clips labelled ({done / max(total, 1):.0%})")
     counts = ranked.clips["status"].value_counts()
     st.caption(" · ".join(f"{s}: {int(counts.get(s, 0)):,}" for s in nsg.STATUSES))
-    with st.expander(f"Progress per source video ({len(per)} videos)", icon=":material/bar_chart:"):
+    with st.expander(f"Progress per source video ({len(per)} videos)", icon=":material/bar_chart:",
+                     key=StateKeys.CUR_PROGRESS_OPEN, on_change="rerun") as box:
+        if not box.open:  # drawn only while open
+            return
         st.dataframe(per.reset_index(), hide_index=True, width="stretch",
                      column_config={"video_id": st.column_config.TextColumn("source video"),
                                     "clips": st.column_config.NumberColumn("clips", format="%d"),

@@ -106,12 +106,14 @@ def _use(folder: str | None) -> None:
 
 
 def _chooser(current: Path) -> None:
-    found = registry.list_checkpoints()
-    demo = registry.default_model_dir()
-    options = [str(p) for p in found]
-    if str(current) not in options and registry.is_checkpoint(current):
-        options.insert(0, str(current))
-    with st.expander("Use another checkpoint"):
+    with st.expander("Use another checkpoint", key=StateKeys.HOME_MODELS_OPEN, on_change="rerun") as box:
+        if not box.open:  # the checkpoints are listed (a walk of the models folder) only while it is open
+            return
+        found = registry.list_checkpoints()
+        demo = registry.default_model_dir()
+        options = [str(p) for p in found]
+        if str(current) not in options and registry.is_checkpoint(current):
+            options.insert(0, str(current))
         if options:
             if st.session_state.get(StateKeys.MODEL_CHOICE) not in options:
                 st.session_state[StateKeys.MODEL_CHOICE] = str(current) if str(current) in options else options[0]

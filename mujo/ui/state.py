@@ -21,6 +21,7 @@ class StateKeys(StrEnum):
     DATASET_FEEDBACK = "home.dataset_feedback"  # (level, message) shown after "Open"
     DEMO_RESUME = "home.demo_resume"  # button: resume a failed build of the demo dataset
     HOME_ALL_PROBLEMS = "home.all_problems"  # toggle: the table of every error and warning
+    HOME_MODELS_OPEN = "home.models_open"  # expander (lazy): the checkpoints to choose from
     # Browse: filters
     SEARCH = "browse.search"
     SPLITS = "browse.splits"
@@ -146,6 +147,13 @@ class StateKeys(StrEnum):
     CUR_BULK_CONFIRM = "cur.bulk_confirm"  # checkbox: the bulk button works only when ticked
     CUR_BULK_RUN = "cur.bulk_run"  # button: label the selected clips
     CUR_BULK_CLEAR = "cur.bulk_clear"  # button: forget the selection
+    # Expanders drawn lazily (on_change="rerun"): their content runs only while they are open, so a key press on the
+    # Curation page does not draw (and send) what nobody looks at.
+    CUR_FILES_OPEN = "cur.files_open"  # expander: export, import, clips.csv
+    CUR_FEEDBACK_OPEN = "cur.feedback_open"  # expander: the curated NULL chapters fed back into the model
+    CUR_PROGRESS_OPEN = "cur.progress_open"  # expander: progress per source video
+    CUR_HISTORY_OPEN = "cur.history_open"  # expander: the shown clip's label history
+    CLIP_COLUMNS_OPEN = "clip.columns_open"  # expander: every column of the shown clip (Browse, Curation)
     CUR_IO_FORMAT = "cur.io_format"  # radio: export format (csv, jsonl, parquet)
     CUR_IO_PER = "cur.io_per"  # radio: export rows per clip, per window, or the history
     CUR_IO_PREPARE = "cur.io_prepare"  # button: make the export file

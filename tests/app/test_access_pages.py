@@ -96,9 +96,12 @@ def test_a_removed_user_is_logged_out_at_the_next_click(lab: dict[str, Path]) ->
 
 def test_a_viewer_sees_no_control_that_changes_anything(lab: dict[str, Path]) -> None:
     make_checkpoint(lab["home"] / "models" / "two-sites")  # Home's model chooser would list it
-    at = login(app_test().run(), "vera")
+    at = app_test()
+    at.session_state[StateKeys.HOME_MODELS_OPEN] = True  # the model chooser drawn (it runs only while open)
+    at = login(at.run(), "vera")
     _ok(at)
     assert not _keys(at) & {"home.open", SERVER_DEFAULT, "home.server_reset", "home.model_use", "home.model_demo"}
+    at.session_state[StateKeys.CUR_FILES_OPEN] = True  # the files panel drawn (it runs only while open)
     at.switch_page(CURATION).run()
     _ok(at)
     keys = _keys(at)
@@ -117,9 +120,12 @@ def test_an_admin_sees_them_all(lab: dict[str, Path], tmp_path: Path, monkeypatc
     make_checkpoint(lab["home"] / "models" / "two-sites")
     target = make_target(tmp_path / "tiny")
     monkeypatch.setattr(jobs, "start", lambda name, argv, **kw: jobs.JobStatus(name))
-    at = login(app_test().run(), "adam")
+    at = app_test()
+    at.session_state[StateKeys.HOME_MODELS_OPEN] = True  # the model chooser drawn (it runs only while open)
+    at = login(at.run(), "adam")
     _ok(at)
     assert {"home.open", SERVER_DEFAULT, "home.server_reset", "home.model_use"} <= _keys(at)
+    at.session_state[StateKeys.CUR_FILES_OPEN] = True  # the files panel drawn (it runs only while open)
     at.switch_page(CURATION).run()
     _ok(at)
     keys = _keys(at)
@@ -134,6 +140,7 @@ def test_an_admin_sees_them_all(lab: dict[str, Path], tmp_path: Path, monkeypatc
 
 def test_an_annotator_labels_under_their_login_name(lab: dict[str, Path]) -> None:
     at = login(app_test().run(), "anna")
+    at.session_state[StateKeys.CUR_FILES_OPEN] = True  # the files panel drawn (it runs only while open)
     at.switch_page(CURATION).run()
     _ok(at)
     assert StateKeys.CUR_IO_WRITE not in _keys(at) and not at.get("file_uploader")  # admins only

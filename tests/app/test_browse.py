@@ -289,3 +289,19 @@ def test_editing_clips_csv_reopens_the_dataset(app_env: dict[str, Path]) -> None
     at.run()
     _no_failures(at)
     assert table_ids(at)[-1] == "added"
+
+
+def test_every_column_of_the_clip_is_drawn_once_asked_for(app_env: dict[str, Path]) -> None:
+    """"All columns" runs only while open (a lazy expander); then it lists the clip's columns, values as text."""
+    at = app_test(BROWSE, {"clip": SCRIPT_CLIP}).run()
+    _no_failures(at)
+    assert len(at.dataframe) == 1  # the clip table only
+    at.session_state[StateKeys.CLIP_COLUMNS_OPEN] = True
+    at.run()
+    _no_failures(at)
+    columns = at.dataframe[1].value
+    from mujo.fimad.dataset import FimadDataset  # noqa: PLC0415  (the expected value)
+
+    want = str(FimadDataset(app_env["data"]).clips.at[SCRIPT_CLIP, "video_id"])
+    assert columns.index.name == "column" and columns.loc["video_id", "value"] == want
+    assert "chapter" not in columns.index  # shown above it, as text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app_helpers import app_test
+from app_helpers import app_test as page_test
 from embedding_fixtures import make_checkpoint
 from job_helpers import inline_jobs  # noqa: F401  (the fixture)
 from target_fixtures import zeroshot_result
@@ -23,6 +23,13 @@ from mujo.ui.state import StateKeys
 PAGE = "pages/6_Curation.py"
 BASE_SETTINGS = {"preset": "small", "sites": ["LWrist", "RWrist"], "gyro": False, "seed": 3, "epochs": 5}
 
+
+
+def app_test(page: str):
+    """The Curation page with its feedback panel open (the panel is drawn only while open)."""
+    at = page_test(page)
+    at.session_state[StateKeys.CUR_FEEDBACK_OPEN] = True
+    return at
 
 def _ok(at) -> None:
     assert not at.exception, [e.value for e in at.exception]

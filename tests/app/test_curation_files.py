@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from app_helpers import app_test
+from app_helpers import app_test as page_test
 
 from mujo.curation import label_import, label_read
 from mujo.curation.label_windows import export_table
@@ -20,6 +20,23 @@ from mujo.ui.state import StateKeys
 
 PAGE = "pages/6_Curation.py"
 KEEP = ["clip_id", "t0_s", "t1_s", "label", "activity", "annotator", "note", "created"]
+
+
+def app_test(page: str):
+    """The Curation page with its files panel open (the panel is drawn only while open)."""
+    at = page_test(page)
+    at.session_state[StateKeys.CUR_FILES_OPEN] = True
+    return at
+
+
+def test_the_files_panel_is_drawn_only_while_open(labelled: dict[str, Path]) -> None:
+    at = page_test(PAGE).run()
+    _ok(at)
+    assert not at.get("radio") and not at.get("file_uploader")  # closed: nothing of it runs
+    at.session_state[StateKeys.CUR_FILES_OPEN] = True
+    at.run()
+    _ok(at)
+    assert [r.label for r in at.get("radio")] == ["Format", "Rows"] and len(at.get("file_uploader")) == 1
 
 
 def _ok(at) -> None:

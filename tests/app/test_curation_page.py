@@ -155,7 +155,10 @@ def test_undo_removes_the_label(app_env: dict[str, Path]) -> None:
     _ok(at)
     assert _current(app_env) == {first: "bad"}
     assert at.session_state[StateKeys.CUR_CLIP] == first
-    # the clip's history, newest first: who, what, and the label before and after each event
+    # the clip's history, newest first: who, what, and the label before and after each event (drawn once opened)
+    assert not [d for d in at.dataframe if "before" in d.value.columns]
+    at.session_state[StateKeys.CUR_HISTORY_OPEN] = True
+    at.run()
     hist = next(d.value for d in at.dataframe if "before" in d.value.columns)
     assert hist["event"].str.startswith("undo of").tolist() == [True, False, False, True, False]
     assert hist["after"].tolist() == ["Bad", "Unsure", "Bad", "no label", "NULL"]
@@ -289,6 +292,9 @@ def test_progress_per_video_and_overall(app_env: dict[str, Path]) -> None:
     assert [p.proto.text for p in at.get("progress")][0] == "3 of 8 clips labelled (38%)"
     assert any("unlabelled: 5 · null: 1 · activity: 1 · unsure: 0 · bad: 0 · partly labelled: 1" in c.value
                for c in at.caption)
+    assert not [d for d in at.dataframe if "share" in d.value.columns]  # the table is drawn once opened
+    at.session_state[StateKeys.CUR_PROGRESS_OPEN] = True
+    at.run()
     per = next(d.value for d in at.dataframe if "share" in d.value.columns).set_index("video_id")
     assert per["labelled"].to_dict() == {"vid0": 2, "vid1": 0, "vid2": 1, "vid3": 0}
     assert per["clips"].to_dict() == {"vid0": 2, "vid1": 2, "vid2": 2, "vid3": 2}

@@ -99,6 +99,7 @@ def test_curation_checkbox_download_and_long_title(tmp_path: Path, monkeypatch: 
     at.session_state[StateKeys.CUR_SELECTION] = ["clip001", "clip002"]
     at.session_state[StateKeys.CUR_BULK_LABEL] = "activity"
     at.session_state[StateKeys.CUR_BULK_ACTIVITY] = IMAGE
+    at.session_state[StateKeys.CUR_FILES_OPEN] = True  # the files panel drawn (it runs only while open)
     at.run()
     _ok(at)
     box = at.checkbox(key=StateKeys.CUR_BULK_CONFIRM).label

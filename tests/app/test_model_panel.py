@@ -101,6 +101,9 @@ def test_choosing_another_checkpoint(tmp_path: Path, monkeypatch) -> None:
     make_checkpoint(env["home"] / "models" / "mine" / "last")  # resume state: not offered
     assert registry.list_checkpoints() == [env["checkpoint"], other]
     at = app_test().run()
+    assert not at.get("selectbox") or StateKeys.MODEL_CHOICE not in [b.key for b in at.selectbox]  # closed: unlisted
+    at.session_state[StateKeys.HOME_MODELS_OPEN] = True
+    at.run()
     assert at.selectbox(key=StateKeys.MODEL_CHOICE).options == ["demo", "mine/best"]
     at.selectbox(key=StateKeys.MODEL_CHOICE).set_value(str(other)).run()
     at.button(key="home.model_use").click().run()
