@@ -132,8 +132,9 @@ def test_selecting_a_row_shows_the_chapter_literally(app_env: dict[str, Path]) -
     _no_failures(at)
     assert at.session_state[StateKeys.SELECTED_CLIP] == SCRIPT_CLIP
     assert at.query_params.get("clip") == SCRIPT_CLIP
-    # Streamlit side: shown with st.text (no Markdown, no HTML), exactly as written.
-    assert SCRIPT_TITLE in texts(at)
+    # Streamlit side: shown with st.text (no Markdown, no HTML), exactly as written; so are the id and the link.
+    assert SCRIPT_TITLE in texts(at) and SCRIPT_CLIP in texts(at)
+    assert any(t.endswith(f"Browse?clip={SCRIPT_CLIP}") for t in texts(at))
     for md in at.markdown:
         assert "<script" not in md.value
     # Component side: the title cannot close the payload's <script> element and comes back intact.
