@@ -89,20 +89,20 @@ async def _collider(annotators: list[Annotator], rng: random.Random, every_s: fl
         a, b = rng.sample(free, 2)
         shown = {x.clip for x in annotators}
         clip = rng.choice([f"clip{i:03d}" for i in range(n_clips) if f"clip{i:03d}" not in shown])
-        m = Mission(len(missions), clip)
+        m = Mission(len(missions), clip, cross=a.server is not b.server)
         missions.append(m)
         a.missions.put_nowait(m)
         b.missions.put_nowait(m)
         await asyncio.sleep(every_s)
 
 
-async def _killer(server: Server, kills: int, seconds: float, start: float, down_s: float) -> None:
-    for k in range(1, kills + 1):
+async def _killer(servers: list[Server], kills: int, seconds: float, start: float, down_s: float) -> None:
+    for k in range(1, kills + 1):  # the servers in turn
         await asyncio.sleep(max(0.0, start + seconds * k / (kills + 1) - time.monotonic()))
-        await server.kill_and_restart(down_s)
+        await servers[(k - 1) % len(servers)].kill_and_restart(down_s)
 
 
-async def _browser_team(n: int, server: Server, rng: random.Random, think: float, clips: int, stack):
+async def _browser_team(n: int, servers: list[Server], rng: random.Random, think: float, clips: int, stack):
     from playwright.async_api import async_playwright  # noqa: PLC0415  (only the browser run needs it)
 
     p = await stack.enter_async_context(async_playwright())
@@ -111,13 +111,14 @@ async def _browser_team(n: int, server: Server, rng: random.Random, think: float
     team = []
     for i in range(n):
         ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
-        team.append(Annotator(f"annotator{i + 1}", await ctx.new_page(), server, random.Random(rng.random()), think,
-                              clips))
+        team.append(Annotator(f"annotator{i + 1}", await ctx.new_page(), servers[i % len(servers)],
+                              random.Random(rng.random()), think, clips))
     return team
 
 
-async def _ws_team(n: int, server: Server, rng: random.Random, think: float, clips: int, stack):
-    team = [WsAnnotator(f"annotator{i + 1}", server, random.Random(rng.random()), think, clips) for i in range(n)]
+async def _ws_team(n: int, servers: list[Server], rng: random.Random, think: float, clips: int, stack):
+    team = [WsAnnotator(f"annotator{i + 1}", servers[i % len(servers)], random.Random(rng.random()), think, clips)
+            for i in range(n)]
     for a in team:
         stack.push_async_callback(a.close)
     return team
@@ -125,10 +126,13 @@ async def _ws_team(n: int, server: Server, rng: random.Random, think: float, cli
 
 async def run_load(*, annotators: int = 8, seconds: float = 60.0, kills: int = 2, collide_every: float = 8.0,
                    clips: int = 300, port: int = 8599, think: float = 2.0, seed: int = 0, workdir: Path,
-                   driver: str = "ws", log=print) -> dict[str, Any]:
-    """Run the load test in `workdir` (dataset, store, server log); returns the figures and the `Verdict`.
+                   driver: str = "ws", servers: int = 1, log=print) -> dict[str, Any]:
+    """Run the load test in `workdir` (dataset, store, server logs); returns the figures and the `Verdict`.
 
     driver: "ws" (Streamlit's websocket protocol, `load_ws`) or "browser" (chromium pages, `load_browser`).
+    servers: server processes on ports `port`, `port + 1` ... over the same store and MUJO_HOME (a lab's reverse
+        proxy with sticky sessions in front of several processes); annotator i works on server i mod `servers`,
+        the kills take the servers in turn.
     """
     data = make_dataset(workdir / "fimad", clips) if not (workdir / "fimad" / "fimad.json").exists() \
         else workdir / "fimad"
@@ -136,40 +140,46 @@ async def run_load(*, annotators: int = 8, seconds: float = 60.0, kills: int = 2
     home.mkdir(exist_ok=True)
     for old in home.glob("mujo.sqlite*"):  # a kept folder: a fresh store each run
         old.unlink()
-    server = Server(port, {"MUJO_DATA": str(data), "MUJO_HOME": str(home)}, workdir / "streamlit.log")
+    env = {"MUJO_DATA": str(data), "MUJO_HOME": str(home)}
+    procs = [Server(port + k, env, workdir / f"streamlit{k or ''}.log") for k in range(servers)]
     rng = random.Random(seed)
-    server.start()
+    for server in procs:
+        server.start()
     try:
-        await server.wait_healthy()
+        for server in procs:
+            await server.wait_healthy()
         async with contextlib.AsyncExitStack() as stack:
             make_team = _ws_team if driver == "ws" else _browser_team
-            team = await make_team(annotators, server, rng, think, clips, stack)
+            team = await make_team(annotators, procs, rng, think, clips, stack)
             t = time.monotonic()
-            await team[0].open()  # the first, cold run (imports, signals) alone; then the others at once
-            await asyncio.gather(*(a.open() for a in team[1:]))
-            log(f"{annotators} pages open in {time.monotonic() - t:.1f} s; labelling for {seconds:g} s "
-                f"with {kills} kill(s)")
+            # each server's first, cold run (imports, signals) alone; then the others at once
+            await asyncio.gather(*(a.open() for a in team[:servers]))
+            await asyncio.gather(*(a.open() for a in team[servers:]))
+            log(f"{annotators} pages open in {time.monotonic() - t:.1f} s on {servers} server process(es); "
+                f"labelling for {seconds:g} s with {kills} kill(s)")
             start = time.monotonic()
             until = start + seconds
             missions: list[Mission] = []
             side = [asyncio.create_task(_collider(team, rng, collide_every, until, clips, missions)),
-                    asyncio.create_task(_killer(server, kills, seconds, start, 1.0))]
+                    asyncio.create_task(_killer(procs, kills, seconds, start, 1.0))]
             await asyncio.gather(*(a.run(until) for a in team))
             wall = time.monotonic() - start
             await asyncio.gather(*side)
     finally:
-        server.stop()
+        for server in procs:
+            server.stop()
     store = Store(home / "mujo.sqlite")
     events = store.label_event_rows(dataset_key(data))
     records = [a.rec for a in team]
     verdict = check(events, records, store.label_disputes(dataset_key(data)))
-    f = _figures(records, verdict, wall, server, missions, len(events))
+    f = _figures(records, verdict, wall, sorted(k for s in procs for k in s.kills), missions, len(events))
     done = [s for a in team for s in getattr(a, "done_s", [])]
-    f.update(driver=driver, think=think, page_p50_ms=1000 * _pct(done, 50), page_p95_ms=1000 * _pct(done, 95))
+    f.update(driver=driver, think=think, servers=servers, page_p50_ms=1000 * _pct(done, 50),
+             page_p95_ms=1000 * _pct(done, 95))
     return f
 
 
-def _figures(records, verdict: Verdict, wall: float, server: Server, missions: list[Mission],
+def _figures(records, verdict: Verdict, wall: float, kills: list[tuple[float, float]], missions: list[Mission],
              n_events: int) -> dict[str, Any]:
     presses = [p for r in records for p in r.presses]
     acked = [p for p in presses if p.outcome in (APPLIED, CONFLICT)]
@@ -186,7 +196,8 @@ def _figures(records, verdict: Verdict, wall: float, server: Server, missions: l
             "reconnects": sum(r.reconnects for r in records), "reloads": sum(r.reloads for r in records),
             "recover_p50_s": _pct([s for r in records for s in r.recover_s], 50),
             "recover_max_s": max([s for r in records for s in r.recover_s], default=float("nan")),
-            "kills": [round(s, 1) for _, s in server.kills], "missions": len(missions),
+            "kills": [round(s, 1) for _, s in kills], "missions": len(missions),
+            "cross_missions": sum(m.cross for m in missions),
             "lost": verdict.lost, "duplicated": verdict.duplicated, "undetected": verdict.undetected,
             "verdict": verdict}
 
@@ -205,7 +216,8 @@ def report(f: dict[str, Any], log=print) -> None:
         f"(J/K -> next clip: p50 {f['move_p50_ms']:.0f} ms)")
     if f.get("driver") == "ws":
         log(f"key press -> the page's whole run drawn: p50 {f['page_p50_ms']:.0f} ms, p95 {f['page_p95_ms']:.0f} ms")
-    log(f"deliberate collisions: {f['missions']} set up, {v.collisions} answered on both pages: {v.detected} "
+    cross = f" ({f['cross_missions']} between two server processes)" if f.get("cross_missions") else ""
+    log(f"deliberate collisions: {f['missions']} set up{cross}, {v.collisions} answered on both pages: {v.detected} "
         f"detected, {v.sequential} sequential (different base versions)")
     for d in v.details[:20]:
         log("  " + d)
@@ -222,13 +234,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=8599)
     p.add_argument("--think", type=float, default=2.0,
                    help="mean pause between keys (s; uniform from 0 to twice it): the time to look at the clip")
+    p.add_argument("--servers", type=int, default=1,
+                   help="server processes over one store (annotator i on server i mod N; behind a lab's proxy)")
     p.add_argument("--driver", choices=("ws", "browser"), default="ws",
                    help="ws: Streamlit's websocket protocol (no browser); browser: chromium pages")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep", type=Path, default=None, help="a folder for the dataset, store and server log")
     a = p.parse_args(argv)
     kw = dict(annotators=a.annotators, seconds=a.seconds, kills=a.kills, collide_every=a.collide_every,
-              clips=a.clips, port=a.port, think=a.think, seed=a.seed, driver=a.driver)
+              clips=a.clips, port=a.port, think=a.think, seed=a.seed, driver=a.driver,
+              servers=a.servers)
     if a.keep is not None:
         a.keep.mkdir(parents=True, exist_ok=True)
         f = asyncio.run(run_load(workdir=a.keep, **kw))

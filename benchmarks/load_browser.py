@@ -46,6 +46,7 @@ class Mission:
 
     id: int
     clip: str
+    cross: bool = False  # the two annotators work on different server processes
     arrived: int = 0
     both: asyncio.Event = field(default_factory=asyncio.Event)
 
