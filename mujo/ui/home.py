@@ -118,8 +118,10 @@ def validation_panel(report: ValidationReport) -> None:
     # As text, not a table: Home's first paint then needs no data-grid code in the browser (Home <= 2 s).
     st.markdown("\n".join(f"- {md_escape(r.severity)} · {md_escape(r.kind)}: {int(r.count):,}"
                           for r in kinds.itertuples()))
-    if st.toggle(f"Show all {len(serious):,} errors and warnings", key=StateKeys.HOME_ALL_PROBLEMS):
-        st.dataframe(short_cells(serious), hide_index=True, width="stretch", height=300)
+    with st.expander(f"All {len(serious):,} errors and warnings", key=StateKeys.HOME_ALL_PROBLEMS,
+                     on_change="rerun") as box:
+        if box.open:  # drawn only while open
+            st.dataframe(short_cells(serious), hide_index=True, width="stretch", height=300)
 
 
 DATASET_PICK = "home.dataset_pick"  # selectbox: a dataset under the data roots

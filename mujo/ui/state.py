@@ -20,7 +20,7 @@ class StateKeys(StrEnum):
     DATASET_INPUT = "home.dataset_input"  # text input: the folder to open
     DATASET_FEEDBACK = "home.dataset_feedback"  # (level, message) shown after "Open"
     DEMO_RESUME = "home.demo_resume"  # button: resume a failed build of the demo dataset
-    HOME_ALL_PROBLEMS = "home.all_problems"  # toggle: the table of every error and warning
+    HOME_ALL_PROBLEMS = "home.all_problems"  # expander (lazy): the table of every error and warning
     HOME_MODELS_OPEN = "home.models_open"  # expander (lazy): the checkpoints to choose from
     # Browse: filters
     SEARCH = "browse.search"
