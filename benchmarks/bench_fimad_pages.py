@@ -202,6 +202,64 @@ def embedding_figure(browser, base: str, reps: int) -> list[float]:
     return out
 
 
+POINT_PX_JS = """(k) => { const gd = document.querySelector('.js-plotly-plot');
+    const t = gd._fullData.find(d => d.x && d.x.length > k) || gd._fullData[0];
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+    return {x: r.left + xa._offset + xa.l2p(t.x[k]), y: r.top + ya._offset + ya.l2p(t.y[k]),
+            n: gd._fullData.reduce((n, d) => n + (d.x ? d.x.length : 0), 0)}; }"""
+AFTERPLOT_JS = """() => { const gd = document.querySelector('.js-plotly-plot'); window.__afterplot = 0;
+    gd.on('plotly_afterplot', () => { window.__afterplot = performance.now(); }); }"""
+
+
+N_POINTS_JS = """() => { const gd = document.querySelector('.js-plotly-plot');
+    return gd && gd._fullData ? gd._fullData.reduce((n, d) => n + (d.x ? d.x.length : 0), 0) : 0; }"""
+
+
+def interaction_figures(browser, base: str, reps: int, max_points: int = 200_000,
+                        umap_timeout_s: float = 1800) -> dict[str, list[float] | int]:
+    """The Embedding Space's plot with up to `max_points` points (chosen in the page; a new projection is computed by
+    the UMAP job first, up to `umap_timeout_s`): a hover label's delay over a point, and a drag-zoom's redraw (from
+    the mouse-up to Plotly's afterplot event)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    out: dict[str, list[float] | int] = {"hover": [], "zoom": [], "points": 0}
+    try:
+        page.goto(f"{base}/Embedding_Space")
+        settle(page, "() => !!document.querySelector('.js-plotly-plot') || "
+                     "/projecting|UMAP|queued|embedding/i.test(document.body.innerText)")
+        page.get_by_role("combobox", name="Max points").click()
+        page.get_by_role("option", name=f"{max_points:,}").click()
+        page.wait_for_function(f"() => ({N_POINTS_JS})() > {min(max_points, 20_000)}",
+                               timeout=int(umap_timeout_s * 1000), polling=1000)
+        settle(page, "() => !!document.querySelector('.js-plotly-plot canvas')")
+        for i in range(reps):
+            pt = page.evaluate(POINT_PX_JS, 1000 * (i + 1))
+            out["points"] = pt["n"]
+            page.mouse.move(pt["x"] + 40, pt["y"] + 40)
+            page.wait_for_timeout(300)
+            t = time.perf_counter()
+            page.mouse.move(pt["x"], pt["y"])
+            page.wait_for_selector(".hoverlayer .hovertext", timeout=TIMEOUT_MS)
+            out["hover"].append(time.perf_counter() - t)
+            page.mouse.move(5, 5)
+            page.wait_for_timeout(300)
+        for i in range(reps):
+            page.evaluate(AFTERPLOT_JS)
+            box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+            cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+            page.mouse.move(cx - 60, cy - 60)
+            page.mouse.down()
+            page.mouse.move(cx + 60, cy + 60, steps=5)
+            t0 = page.evaluate("performance.now()")
+            page.mouse.up()
+            page.wait_for_function("() => window.__afterplot > 0", timeout=TIMEOUT_MS)
+            out["zoom"].append((page.evaluate("window.__afterplot") - t0) / 1000)
+            page.mouse.dblclick(cx, cy)  # back to the whole view
+            page.wait_for_timeout(1500)
+    finally:
+        page.close()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=None, help="a FiMAD folder (default: the FiMAD-size synthetic one)")
