@@ -14,7 +14,8 @@ element is there and Streamlit's script run has ended), median and worst of `--r
 - Browse: first open, a search (from the Enter key in the search box to the filtered table), a split filter (from
   the click on "val" in the open split list to the filtered table), opening a clip by its link (a new page load)
   and from the table in the page (a click on a row's tick box; the issue's "plays in <= 1 s");
-- Embedding Space (with `--model`): the page's first answer (a cached projection or the UMAP job's progress);
+- Embedding Space (with `--model`): the page's first answer (a cached projection or the UMAP job's progress), and
+  with `--interactive-points N` the plot at up to N points: a hover label's delay and a drag-zoom's redraw;
 - the reference, measured in the same run: a trivial Streamlit app (a title and a line) in a new tab, and Home's
   ratio to it.
 
@@ -242,6 +243,7 @@ def interaction_figures(browser, base: str, reps: int, max_points: int = 200_000
             out["hover"].append(time.perf_counter() - t)
             page.mouse.move(5, 5)
             page.wait_for_timeout(300)
+        page.locator(".js-plotly-plot .modebar-btn[data-title='Zoom']").first.click()  # the page's drag lassos
         for i in range(reps):
             page.evaluate(AFTERPLOT_JS)
             box = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
@@ -268,6 +270,9 @@ def main() -> None:
                     help="MUJO_HOME to use (default: a fresh temporary one; give the one holding the model's "
                          "embeddings of --data, `mujo embed MODEL DATA`, for the Embedding Space figure)")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--interactive-points", type=int, default=0,
+                    help="with --model: also time hover and zoom in the Embedding Space at up to this many points "
+                         "(one of the page's Max points choices, e.g. 200000; a new projection runs first)")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 (a benchmark; not part of the package)
 
@@ -309,6 +314,10 @@ def main() -> None:
                 if args.model:
                     lines.append(summary("Embedding Space, first answer", embedding_figure(browser, base, args.reps),
                                          2.0))
+                if args.model and args.interactive_points:
+                    f = interaction_figures(browser, base, args.reps, args.interactive_points)
+                    lines.append(summary(f"Embedding Space, {f['points']:,} points: hover label", f["hover"]))
+                    lines.append(summary(f"Embedding Space, {f['points']:,} points: drag-zoom redrawn", f["zoom"]))
             floor = floor_figure(browser, args.reps, Path(tmp))
             lines.append(summary("reference: a trivial Streamlit app, new tab", floor))
             lines.append(f"Home warm / reference: {statistics.median(warm) / statistics.median(floor):.2f}x "
