@@ -45,7 +45,8 @@ REPO = HERE.parent
 sys.path[:0] = [str(HERE), str(REPO / "tests")]
 
 from fimad_factory import make_fimad, read_rows, write_rows  # noqa: E402
-from load_browser import Annotator, Mission  # noqa: E402
+from load_annotator import Mission  # noqa: E402
+from load_browser import Annotator  # noqa: E402
 from load_check import APPLIED, CONFLICT, UNACKED, Verdict, check  # noqa: E402
 from load_server import Server  # noqa: E402
 from load_ws import WsAnnotator  # noqa: E402

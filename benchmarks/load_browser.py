@@ -15,12 +15,11 @@ import json
 import os
 import random
 import time
-from dataclasses import dataclass, field
 
+from load_annotator import LABEL_KEYS, Mission, RandomAnnotator
 from load_check import APPLIED, CONFLICT, REFUSED, UNACKED, Press, Record
 from load_server import Server
 
-LABEL_KEYS = {"n": "null", "a": "activity", "u": "unsure", "b": "bad"}
 ACK_TIMEOUT_S = 90.0  # a press with no answer by then (and no kill) is left unacknowledged
 READY_TIMEOUT_S = 120.0  # a reconnected page that shows no queue by then is reloaded
 
@@ -40,24 +39,10 @@ NEW_ALERT_JS = """() => [...document.querySelectorAll('[data-testid="stAlert"]')
                           .filter(el => el.dataset.loadSeen !== el.innerText).map(el => el.innerText).join('\\n')"""
 
 
-@dataclass
-class Mission:
-    """A deliberate collision: two annotators open `clip` by its link and, once both show it, both decide."""
-
-    id: int
-    clip: str
-    cross: bool = False  # the two annotators work on different server processes
-    arrived: int = 0
-    both: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def arrive(self) -> None:
-        self.arrived += 1
-        if self.arrived == 2:
-            self.both.set()
-
-
-class Annotator:
+class Annotator(RandomAnnotator):
     """One annotator: a browser page on the Curation page, its own name, random keys, its record."""
+
+    collide_wait_s = READY_TIMEOUT_S
 
     def __init__(self, name: str, page, server: Server, rng: random.Random, think_s: float, n_clips: int) -> None:
         self.name, self.page, self.server, self.rng, self.think_s = name, page, server, rng, think_s
@@ -68,10 +53,6 @@ class Annotator:
         self.missions: asyncio.Queue[Mission] = asyncio.Queue()
         self.gen = server.generation
         self.clip: str | None = None
-
-    def say(self, what: str) -> None:
-        if self.verbose:
-            print(f"{time.monotonic() - self.t0:7.1f} {self.name}: {what}", flush=True)
 
     # --- waiting -------------------------------------------------------------------------------------------
     async def _wait(self, js: str, timeout_s: float, gen: int | None = None):
@@ -258,54 +239,5 @@ class Annotator:
         if text is None or not await self.ready():
             await self.recover()
 
-    async def collide(self, m: Mission) -> None:
-        """Open the mission's clip by its link, wait for the other annotator to show it too, then both decide."""
-        self.say(f"collision {m.id}: opening {m.clip}")
-        await self.open(m.clip)
-        if self.clip != m.clip:
-            self.say(f"collision {m.id}: shows {self.clip}, not {m.clip}")
-            return
-        m.arrive()
-        try:
-            await asyncio.wait_for(m.both.wait(), timeout=READY_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            self.say(f"collision {m.id}: the other never came")
-            return  # the other one never got there (a kill): no collision
-        if self.server.generation != self.gen:
-            await self.recover()
-            return
-        await self.decide(self.rng.choice("naub"), collision=m.id)
 
-    async def run(self, until: float) -> None:
-        """Random keys until `until` (monotonic): N 30 %, A 15 %, U 15 %, B 10 %, J 12 %, K 10 %, Z 8 %; a collision
-        handed over before then is carried out even after it."""
-        while time.monotonic() < until or not self.missions.empty():
-            try:
-                await self._step()
-            except Exception as e:  # noqa: BLE001  (a page that died under us: count it, reload, go on)
-                self.say(f"error: {e!r}"[:300])
-                self.rec.reloads += 1
-                await self.open(self.clip)
-
-    async def _step(self) -> None:
-        if self.server.generation != self.gen:
-            await self.recover()
-            return
-        if not self.missions.empty():
-            await self.collide(self.missions.get_nowait())
-            return
-        if self.think_s:
-            await asyncio.sleep(self.rng.uniform(0, 2 * self.think_s))
-        if self.clip is None:  # an empty queue: open some clip by its link
-            await self.open(f"clip{self.rng.randrange(self.n_clips):03d}")
-            return
-        key = self.rng.choices("naubjkz", weights=(30, 15, 15, 10, 12, 10, 8))[0]
-        if key in LABEL_KEYS:
-            await self.decide(key)
-        elif key == "z":
-            await self.undo()
-        else:
-            await self.move(key)
-
-
-__all__ = ["Annotator", "Mission"]
+__all__ = ["Annotator"]

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 import websockets
-from load_browser import LABEL_KEYS, Mission
+from load_annotator import LABEL_KEYS, Mission, RandomAnnotator
 from load_check import APPLIED, CONFLICT, REFUSED, UNACKED, Press, Record
 from load_server import Server
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -176,8 +176,11 @@ def _trigger(widget_id: str) -> WidgetState:
     return w
 
 
-class WsAnnotator:
+class WsAnnotator(RandomAnnotator):
     """One annotator over the websocket protocol: the Curation page, its own name, random keys, its record."""
+
+    step_errors = (Down, LookupError)
+    collide_wait_s = ACK_TIMEOUT_S
 
     def __init__(self, name: str, server: Server, rng: random.Random, think_s: float, n_clips: int) -> None:
         self.name, self.server, self.rng, self.think_s, self.n_clips = name, server, rng, think_s, n_clips
@@ -193,10 +196,6 @@ class WsAnnotator:
     @property
     def clip(self) -> str | None:
         return self.last.clip
-
-    def say(self, what: str) -> None:
-        if self.verbose:
-            print(f"{time.monotonic() - self.t0:7.1f} {self.name}: {what}", flush=True)
 
     def _name(self) -> list[WidgetState]:
         box = self.last.inputs.get("Annotator")
@@ -315,54 +314,6 @@ class WsAnnotator:
         for a in run.alerts:
             if "Undid your last label of " in a:
                 self.rec.undos.append(a.split("Undid your last label of ", 1)[1].split(".")[0].strip())
-
-    async def collide(self, m: Mission) -> None:
-        """Open the mission's clip by its link, wait for the other annotator to show it too, then both decide."""
-        self.say(f"collision {m.id}: opening {m.clip}")
-        await self.open(m.clip)
-        if self.clip != m.clip:
-            self.say(f"collision {m.id}: shows {self.clip}, not {m.clip}")
-            return
-        m.arrive()
-        try:
-            await asyncio.wait_for(m.both.wait(), timeout=ACK_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            self.say(f"collision {m.id}: the other never came")
-            return
-        if self.server.generation != self.gen:
-            await self.recover()
-            return
-        await self.decide(self.rng.choice("naub"), collision=m.id)
-
-    async def run(self, until: float) -> None:
-        """Random keys until `until` (monotonic), as `load_browser.Annotator.run`."""
-        while time.monotonic() < until or not self.missions.empty():
-            try:
-                await self._step()
-            except (Down, LookupError) as e:
-                self.say(f"error: {e!r}"[:300])
-                self.rec.reloads += 1
-                await self.open(self.clip)
-
-    async def _step(self) -> None:
-        if self.server.generation != self.gen:
-            await self.recover()
-            return
-        if not self.missions.empty():
-            await self.collide(self.missions.get_nowait())
-            return
-        if self.think_s:
-            await asyncio.sleep(self.rng.uniform(0, 2 * self.think_s))
-        if self.clip is None:  # an empty queue: open some clip by its link
-            await self.open(f"clip{self.rng.randrange(self.n_clips):03d}")
-            return
-        key = self.rng.choices("naubjkz", weights=(30, 15, 15, 10, 12, 10, 8))[0]
-        if key in LABEL_KEYS:
-            await self.decide(key)
-        elif key == "z":
-            await self.undo()
-        else:
-            await self.move(key)
 
     async def close(self) -> None:
         await self.tab.close()
