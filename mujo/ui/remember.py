@@ -39,11 +39,14 @@ def restore_once(key: str) -> None:
 
 
 def remember(value: str) -> None:
-    """Have the browser remember `value` (forget it for ""), once per change in this session."""
+    """Have the browser remember `value` (forget it for ""). Once the name differed from the cookie this session
+    started with, the writing script is drawn on every run (the same element, run once by the browser; a new one
+    when the name changes): drawn only in the run after a change, it could be gone before the browser ran it, when
+    a key press follows soon on a loaded machine."""
     value = value.strip()
-    if st.session_state.get(StateKeys.CUR_ANNOTATOR_SAVED, remembered()) == value:
-        return
-    st.session_state[StateKeys.CUR_ANNOTATOR_SAVED] = value
+    if value == remembered() and not st.session_state.get(StateKeys.CUR_ANNOTATOR_SAVED):
+        return  # the browser has had it since the session started
+    st.session_state[StateKeys.CUR_ANNOTATOR_SAVED] = True
     cookie = f"{COOKIE}={quote(value, safe='')}; path=/; max-age={MAX_AGE_S if value else 0}; SameSite=Lax"
     # json.dumps makes a JS string literal; "<" escaped so that no text can close the script element
     literal = json.dumps(cookie).replace("<", "\\u003c")

@@ -115,7 +115,7 @@ class StateKeys(StrEnum):
     ZS_RUNS_TABLE = "zs.runs_table"  # earlier runs (dataframe with multi-row selection)
     # Curation
     CUR_ANNOTATOR = "cur.annotator"  # text input (sidebar): who labels; required before labelling
-    CUR_ANNOTATOR_SAVED = "cur.annotator_saved"  # the name this session last had the browser remember (a cookie)
+    CUR_ANNOTATOR_SAVED = "cur.annotator_saved"  # True once this session's name differed from its starting cookie
     CUR_ANNOTATOR_RESTORED = "cur.annotator_restored"  # the remembered name was offered to this session
     CUR_VIDEOS = "cur.videos"  # queue filter: multiselect of video ids
     CUR_SPLITS = "cur.splits"  # queue filter: multiselect of splits
