@@ -13,6 +13,8 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from load_check import Press
+
 LABEL_KEYS = {"n": "null", "a": "activity", "u": "unsure", "b": "bad"}
 
 
@@ -41,6 +43,18 @@ class RandomAnnotator:
     def say(self, what: str) -> None:
         if self.verbose:
             print(f"{time.monotonic() - self.t0:7.1f} {self.name}: {what}", flush=True)
+
+    async def _fresh(self) -> None:
+        """Before a key press: a page that has not been back since a kill recovers first."""
+        if self.server.generation != self.gen or not self.server.up.is_set():
+            await self.recover()
+
+    def _new_press(self, key: str, clip: str | None, collision: int | None) -> Press:
+        """A decision key about to be pressed on `clip`, in the record (its answer is filled in after)."""
+        self.say(f"{key} on {clip}" + (f" (collision {collision})" if collision is not None else ""))
+        p = Press(self.name, clip, LABEL_KEYS[key], collision=collision)
+        self.rec.presses.append(p)
+        return p
 
     async def collide(self, m: Mission) -> None:
         """Open the mission's clip by its link, wait for the other annotator to show it too, then both decide."""

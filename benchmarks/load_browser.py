@@ -16,7 +16,7 @@ import os
 import random
 import time
 
-from load_annotator import LABEL_KEYS, Mission, RandomAnnotator
+from load_annotator import Mission, RandomAnnotator
 from load_check import APPLIED, CONFLICT, REFUSED, UNACKED, Press, Record
 from load_server import Server
 
@@ -143,17 +143,10 @@ class Annotator(RandomAnnotator):
         self.rec.recover_s.append(time.monotonic() - t)
 
     # --- actions -------------------------------------------------------------------------------------------
-    async def _fresh(self) -> None:
-        """Before a key press: a page that has not been back since a kill recovers first."""
-        if self.server.generation != self.gen or not self.server.up.is_set():
-            await self.recover()
-
     async def decide(self, key: str, collision: int | None = None) -> Press:
         await self._fresh()
         clip = self.clip or await self.page.evaluate(SHOWN_JS)
-        self.say(f"{key} on {clip}" + (f" (collision {collision})" if collision is not None else ""))
-        p = Press(self.name, clip, LABEL_KEYS[key], collision=collision)
-        self.rec.presses.append(p)
+        p = self._new_press(key, clip, collision)
         await self.page.evaluate(MARK_JS)
         gen, t = self.server.generation, time.perf_counter()
         await self.page.keyboard.press(key)

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 import websockets
-from load_annotator import LABEL_KEYS, Mission, RandomAnnotator
+from load_annotator import Mission, RandomAnnotator
 from load_check import APPLIED, CONFLICT, REFUSED, UNACKED, Press, Record
 from load_server import Server
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -238,16 +238,10 @@ class WsAnnotator(RandomAnnotator):
         await self.open(self.clip)
         self.rec.recover_s.append(time.monotonic() - t)
 
-    async def _fresh(self) -> None:
-        if self.server.generation != self.gen or not self.server.up.is_set():
-            await self.recover()
-
     async def decide(self, key: str, collision: int | None = None) -> Press:
         await self._fresh()
         clip = self.clip
-        self.say(f"{key} on {clip}" + (f" (collision {collision})" if collision is not None else ""))
-        p = Press(self.name, clip, LABEL_KEYS[key], collision=collision)
-        self.rec.presses.append(p)
+        p = self._new_press(key, clip, collision)
         await self._answer(p, clip, key)
         return p
 
